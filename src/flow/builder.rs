@@ -1,0 +1,279 @@
+//! Builders for the common flow stacks (RealNVP, NSF, MAF) with the seed study's
+//! settings as presets.
+
+use crate::distributions::BaseSpec;
+use crate::error::{Error, Result};
+use crate::flow::{EmbeddingSpec, FlowSpec};
+use crate::nn::{Activation, ConditionerSpec};
+use crate::transforms::{ElementwiseSpec, Orthonormal, Permutation, TransformSpec};
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+/// The family of blocks a flow is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowKind {
+    /// Affine couplings (RealNVP).
+    RealNvp,
+    /// Rational-quadratic spline couplings (neural spline flow).
+    Nsf,
+    /// Masked autoregressive, affine (MAF).
+    Maf,
+    /// Masked autoregressive, rational-quadratic spline.
+    MafSpline,
+}
+
+/// How features are mixed between blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mixing {
+    /// Reverse the feature order (the seed study's choice).
+    Reverse,
+    /// A fixed random permutation per block.
+    RandomPermutation,
+    /// A fixed random orthonormal matrix per block.
+    Orthonormal,
+    /// A trainable LU-decomposed linear map per block.
+    LuLinear,
+}
+
+/// Builder for standard flow stacks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FlowBuilder {
+    /// Data dimension.
+    pub dim: usize,
+    /// Raw context width (0 = unconditional).
+    pub context_dim: usize,
+    /// Block family.
+    pub kind: FlowKind,
+    /// Number of coupling / autoregressive blocks.
+    pub blocks: usize,
+    /// Conditioner hidden width.
+    pub hidden: usize,
+    /// Conditioner hidden layers.
+    pub layers: usize,
+    /// Conditioner non-linearity.
+    pub activation: Activation,
+    /// Residual conditioner blocks instead of a plain MLP.
+    pub residual: bool,
+    /// Spline bins (NSF, MAF spline).
+    pub bins: usize,
+    /// Spline tail bound.
+    pub tail_bound: f64,
+    /// Bound on |log scale| for affine maps.
+    pub scale_bound: f64,
+    /// Mixing between blocks.
+    pub mixing: Mixing,
+    /// Insert an ActNorm layer before each block.
+    pub actnorm: bool,
+    /// Zero-initialise conditioner output layers.
+    pub zero_init: bool,
+    /// Fixed standardisation `(mean, std)` as the first layer.
+    pub standardize: Option<(Vec<f64>, Vec<f64>)>,
+    /// Context embedding network `(hidden, layers, out_dim)`.
+    pub embedding: Option<(usize, usize, usize)>,
+    /// Trainable diagonal-Gaussian base instead of N(0, I).
+    pub trainable_base: bool,
+    /// Seed for the random choices in the architecture (permutations, rotations).
+    pub seed: u64,
+}
+
+impl FlowBuilder {
+    /// Seed-study RealNVP: 8 affine couplings, hidden 256 (2 layers), ReLU, reversals.
+    pub fn realnvp(dim: usize) -> Self {
+        Self {
+            dim,
+            context_dim: 0,
+            kind: FlowKind::RealNvp,
+            blocks: 8,
+            hidden: 256,
+            layers: 2,
+            activation: Activation::Relu,
+            residual: false,
+            bins: 8,
+            tail_bound: 3.0,
+            scale_bound: 1.0,
+            mixing: Mixing::Reverse,
+            actnorm: false,
+            zero_init: false,
+            standardize: None,
+            embedding: None,
+            trainable_base: false,
+            seed: 0,
+        }
+    }
+
+    /// Neural spline flow: 8 spline couplings (K = 8, B = 3), hidden 128.
+    pub fn nsf(dim: usize) -> Self {
+        Self {
+            kind: FlowKind::Nsf,
+            hidden: 128,
+            ..Self::realnvp(dim)
+        }
+    }
+
+    /// MAF: 5 affine autoregressive blocks, hidden 128, orders reversed between blocks.
+    pub fn maf(dim: usize) -> Self {
+        Self {
+            kind: FlowKind::Maf,
+            blocks: 5,
+            hidden: 128,
+            ..Self::realnvp(dim)
+        }
+    }
+
+    /// Set the number of blocks.
+    pub fn blocks(mut self, n: usize) -> Self {
+        self.blocks = n;
+        self
+    }
+    /// Set the conditioner width.
+    pub fn hidden(mut self, h: usize) -> Self {
+        self.hidden = h;
+        self
+    }
+    /// Set the number of conditioner hidden layers.
+    pub fn layers(mut self, l: usize) -> Self {
+        self.layers = l;
+        self
+    }
+    /// Set the raw context width.
+    pub fn context(mut self, c: usize) -> Self {
+        self.context_dim = c;
+        self
+    }
+    /// Set the mixing between blocks.
+    pub fn mixing(mut self, m: Mixing) -> Self {
+        self.mixing = m;
+        self
+    }
+    /// Set the spline bins and tail bound.
+    pub fn spline(mut self, bins: usize, tail_bound: f64) -> Self {
+        self.bins = bins;
+        self.tail_bound = tail_bound;
+        self
+    }
+    /// Set the architecture seed.
+    pub fn seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+
+    fn map(&self) -> ElementwiseSpec {
+        match self.kind {
+            FlowKind::RealNvp | FlowKind::Maf => ElementwiseSpec::Affine {
+                scale_bound: self.scale_bound,
+            },
+            FlowKind::Nsf | FlowKind::MafSpline => {
+                ElementwiseSpec::spline(self.bins, self.tail_bound)
+            }
+        }
+    }
+
+    fn conditioner(&self) -> ConditionerSpec {
+        if self.residual {
+            ConditionerSpec::ResidualMlp {
+                hidden: self.hidden,
+                blocks: self.layers,
+                activation: self.activation,
+                zero_init_output: self.zero_init,
+            }
+        } else {
+            ConditionerSpec::Mlp {
+                hidden: self.hidden,
+                layers: self.layers,
+                activation: self.activation,
+                zero_init_output: self.zero_init,
+            }
+        }
+    }
+
+    /// The flow description.
+    pub fn build_spec(&self) -> Result<FlowSpec> {
+        let d = self.dim;
+        if self.blocks == 0 {
+            return Err(Error::config("a flow needs at least one block"));
+        }
+        let coupling = matches!(self.kind, FlowKind::RealNvp | FlowKind::Nsf);
+        if coupling && d < 2 {
+            return Err(Error::config(format!(
+                "coupling flows need at least 2 dimensions (got {d}); use a MAF for 1-D data"
+            )));
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(self.seed);
+        let mut ts = Vec::new();
+        if let Some((mean, std)) = &self.standardize {
+            ts.push(TransformSpec::Standardize {
+                mean: mean.clone(),
+                std: std.clone(),
+            });
+        }
+        let map = self.map();
+        let cond = self.conditioner();
+        let natural: Vec<usize> = (0..d).collect();
+        for i in 0..self.blocks {
+            if i > 0 {
+                ts.push(match self.mixing {
+                    Mixing::Reverse => TransformSpec::Permutation {
+                        perm: Permutation::reverse_order(d),
+                    },
+                    Mixing::RandomPermutation => TransformSpec::Permutation {
+                        perm: Permutation::random_order(d, rng.random()),
+                    },
+                    Mixing::Orthonormal => TransformSpec::Orthonormal {
+                        dim: d,
+                        matrix: Orthonormal::random_matrix(d, rng.random()),
+                    },
+                    Mixing::LuLinear => TransformSpec::LuLinear { dim: d },
+                });
+            }
+            if self.actnorm {
+                ts.push(TransformSpec::ActNorm {
+                    dim: d,
+                    initialized: false,
+                });
+            }
+            ts.push(if coupling {
+                TransformSpec::Coupling {
+                    dim: d,
+                    identity: (0..d / 2).collect(),
+                    map: map.clone(),
+                    conditioner: cond.clone(),
+                }
+            } else {
+                TransformSpec::MaskedAutoregressive {
+                    dim: d,
+                    order: natural.clone(),
+                    map: map.clone(),
+                    conditioner: cond.clone(),
+                }
+            });
+        }
+        let base = if self.trainable_base {
+            BaseSpec::DiagGaussian { dim: d }
+        } else {
+            BaseSpec::StandardNormal { dim: d }
+        };
+        let embedding = match (self.embedding, self.context_dim) {
+            (Some((h, l, out)), c) if c > 0 => Some(EmbeddingSpec {
+                net: ConditionerSpec::Mlp {
+                    hidden: h,
+                    layers: l,
+                    activation: self.activation,
+                    zero_init_output: false,
+                },
+                out_dim: out,
+            }),
+            _ => None,
+        };
+        let spec = FlowSpec {
+            dim: d,
+            context_dim: self.context_dim,
+            embedding,
+            base,
+            transforms: ts,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+}

@@ -1,0 +1,156 @@
+//! Serializable descriptions of transforms: a flow is saved as a list of these (JSON)
+//! plus its weights (safetensors), and rebuilt from them.
+
+use crate::error::Result;
+use crate::nn::ConditionerSpec;
+use crate::params::Params;
+use crate::transforms::*;
+use serde::{Deserialize, Serialize};
+
+/// Everything needed to rebuild a transform apart from its trained weights. Random
+/// choices (permutations, orthonormal matrices) are resolved when the spec is made, so
+/// rebuilding is deterministic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TransformSpec {
+    /// A coupling layer; `identity` lists the conditioning features.
+    Coupling {
+        /// Number of features.
+        dim: usize,
+        /// Features passed through unchanged (and fed to the conditioner).
+        identity: Vec<usize>,
+        /// The element-wise map applied to the other features.
+        map: ElementwiseSpec,
+        /// The conditioner network.
+        conditioner: ConditionerSpec,
+    },
+    /// A masked autoregressive layer.
+    MaskedAutoregressive {
+        /// Number of features.
+        dim: usize,
+        /// Autoregressive order: `order[k]` is the k-th feature visited.
+        order: Vec<usize>,
+        /// Element-wise map.
+        map: ElementwiseSpec,
+        /// The (masked) conditioner network.
+        conditioner: ConditionerSpec,
+    },
+    /// Fixed permutation `z[:, j] = x[:, perm[j]]`.
+    Permutation {
+        /// The order.
+        perm: Vec<usize>,
+    },
+    /// Fixed orthonormal matrix (row-major).
+    Orthonormal {
+        /// Number of features.
+        dim: usize,
+        /// `dim × dim` entries, row-major.
+        matrix: Vec<f64>,
+    },
+    /// Trainable LU-decomposed linear map.
+    LuLinear {
+        /// Number of features.
+        dim: usize,
+    },
+    /// ActNorm with data-dependent initialisation.
+    ActNorm {
+        /// Number of features.
+        dim: usize,
+        /// Whether its parameters were already initialised from data.
+        #[serde(default)]
+        initialized: bool,
+    },
+    /// Fixed z-score.
+    Standardize {
+        /// Per-feature means.
+        mean: Vec<f64>,
+        /// Per-feature standard deviations.
+        std: Vec<f64>,
+    },
+    /// Element-wise sigmoid ℝ → (0, 1).
+    Sigmoid {
+        /// Number of features.
+        dim: usize,
+    },
+    /// Element-wise logit from a box to ℝ.
+    Logit {
+        /// Lower bounds.
+        low: Vec<f64>,
+        /// Upper bounds.
+        high: Vec<f64>,
+    },
+    /// Another transform with its directions swapped.
+    Inverted {
+        /// The wrapped transform.
+        inner: Box<TransformSpec>,
+    },
+}
+
+impl TransformSpec {
+    /// Number of input features of the described transform.
+    pub fn dim(&self) -> usize {
+        match self {
+            TransformSpec::Coupling { dim, .. }
+            | TransformSpec::MaskedAutoregressive { dim, .. }
+            | TransformSpec::Orthonormal { dim, .. }
+            | TransformSpec::LuLinear { dim }
+            | TransformSpec::ActNorm { dim, .. }
+            | TransformSpec::Sigmoid { dim } => *dim,
+            TransformSpec::Permutation { perm } => perm.len(),
+            TransformSpec::Standardize { mean, .. } => mean.len(),
+            TransformSpec::Logit { low, .. } => low.len(),
+            TransformSpec::Inverted { inner } => inner.dim(),
+        }
+    }
+
+    /// Build the transform; `params` is the layer's own parameter scope and
+    /// `context_dim` the (embedded) context width (used by conditioned layers only).
+    pub fn build(&self, params: &Params, context_dim: usize) -> Result<Box<dyn Transform>> {
+        let dev = params.device();
+        let dt = params.dtype();
+        Ok(match self {
+            TransformSpec::Coupling {
+                dim,
+                identity,
+                map,
+                conditioner,
+            } => Box::new(Coupling::new(
+                params,
+                *dim,
+                identity,
+                map,
+                conditioner,
+                context_dim,
+            )?),
+            TransformSpec::MaskedAutoregressive {
+                dim,
+                order,
+                map,
+                conditioner,
+            } => Box::new(MaskedAutoregressive::new(
+                params,
+                *dim,
+                order,
+                map,
+                conditioner,
+                context_dim,
+            )?),
+            TransformSpec::Permutation { perm } => Box::new(Permutation::new(perm, dev)?),
+            TransformSpec::Orthonormal { dim, matrix } => {
+                Box::new(Orthonormal::new(*dim, matrix, dt, dev)?)
+            }
+            TransformSpec::LuLinear { dim } => Box::new(LuLinear::new(params, *dim)?),
+            TransformSpec::ActNorm { dim, initialized } => {
+                Box::new(ActNorm::new(params, *dim, *initialized)?)
+            }
+            TransformSpec::Standardize { mean, std } => {
+                Box::new(Standardize::new(mean, std, dt, dev)?)
+            }
+            TransformSpec::Sigmoid { dim } => Box::new(Sigmoid::new(*dim)),
+            TransformSpec::Logit { low, high } => Box::new(Logit::new(low, high, dt, dev)?),
+            TransformSpec::Inverted { inner } => {
+                Box::new(Inverted::new(inner.build(params, context_dim)?))
+            }
+        })
+    }
+}

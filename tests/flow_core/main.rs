@@ -1,0 +1,9 @@
+//! Integration tests of the flow core (one test binary to keep link time down).
+
+mod bad_input;
+mod common;
+mod flow_density;
+mod flow_io;
+mod flow_sampling;
+mod training;
+mod transform_properties;
