@@ -66,6 +66,9 @@ struct FitArgs {
     /// Seed for data, split, initialisation and sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
 }
 
 fn run_fit(a: FitArgs) -> anyhow::Result<()> {
@@ -109,7 +112,26 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         dataset.name()
     );
     let start = std::time::Instant::now();
-    let r = fit_toy(&cfg)?;
+    let bar = if a.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(a.epochs as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "epoch {pos}/{len} [{bar:30}] {msg} (ETA {eta})",
+        )?
+        .progress_chars("=> "),
+    );
+    let r = fit_toy(&cfg, |_, h| {
+        bar.inc(1);
+        bar.set_message(format!(
+            "train {:.4}  val {:.4}",
+            h.train_nll.last().copied().unwrap_or(f64::NAN),
+            h.val_nll.last().copied().unwrap_or(f64::NAN)
+        ));
+    })?;
+    bar.finish_and_clear();
     let last = r.history.train_nll.last().copied().unwrap_or(f64::NAN);
     println!("parameters:            {}", r.parameters);
     println!(

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::flow::io::write_atomic;
 use crate::flow::{Flow, FlowBuilder, FlowKind};
 use crate::metrics::gaussian_baseline_nll;
-use crate::train::{fit_nll, mean_nll, FitConfig};
+use crate::train::{fit_nll_with_progress, mean_nll, FitConfig, FitHistory};
 use crate::transforms::Standardize;
 use candle_core::{DType, Device, Tensor};
 use flowinfer_simulators::toy::ToyDataset;
@@ -83,8 +83,11 @@ fn to_tensor(rows: &[Vec<f64>], dtype: DType, dev: &Device) -> Result<Tensor> {
 }
 
 /// Run the job: generate, split, fit, evaluate, sample, and (with `out`) write the
-/// model and `samples.csv`.
-pub fn fit_toy(cfg: &ToyFitConfig) -> Result<ToyFitReport> {
+/// model and `samples.csv`. `on_epoch(epoch, history)` is called after every epoch.
+pub fn fit_toy(
+    cfg: &ToyFitConfig,
+    on_epoch: impl FnMut(usize, &FitHistory),
+) -> Result<ToyFitReport> {
     if cfg.n < 20 {
         return Err(Error::config(format!(
             "need at least 20 events, got {}",
@@ -122,7 +125,7 @@ pub fn fit_toy(cfg: &ToyFitConfig) -> Result<ToyFitReport> {
     let xt = to_tensor(train, cfg.dtype, &dev)?;
     let xv = to_tensor(val, cfg.dtype, &dev)?;
     let xs = to_tensor(test, cfg.dtype, &dev)?;
-    let history = fit_nll(&flow, &xt, Some(&xv), &cfg.fit)?;
+    let history = fit_nll_with_progress(&flow, &xt, Some(&xv), &cfg.fit, on_epoch)?;
     let test_nll = mean_nll(&flow, &xs, None, 4096)?;
     let gaussian_nll = gaussian_baseline_nll(train, test)?;
 

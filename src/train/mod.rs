@@ -65,6 +65,17 @@ pub fn fit_nll(
     val: Option<&Tensor>,
     cfg: &FitConfig,
 ) -> Result<FitHistory> {
+    fit_nll_with_progress(flow, train, val, cfg, |_, _| {})
+}
+
+/// [`fit_nll`] calling `on_epoch(epoch, &history)` after every epoch (for progress bars).
+pub fn fit_nll_with_progress(
+    flow: &Flow,
+    train: &Tensor,
+    val: Option<&Tensor>,
+    cfg: &FitConfig,
+    mut on_epoch: impl FnMut(usize, &FitHistory),
+) -> Result<FitHistory> {
     let n = flow.check_inputs(train, None)?;
     if let Some(v) = val {
         flow.check_inputs(v, None)?;
@@ -113,6 +124,7 @@ pub fn fit_nll(
         if let Some(v) = val {
             hist.val_nll.push(mean_nll(flow, v, None, 4096)?);
         }
+        on_epoch(epoch, &hist);
     }
     Ok(hist)
 }

@@ -2,16 +2,16 @@
 //! tips.
 //!
 //! A point sits at angle `θ ~ U(π/6, 5π/6)` ([`ARC_ANGLES`]) and distance
-//! `ARC_RADIUS + δ` from [`ARC_CENTRE`] = `(0, -1.5)`, where
-//! `ARC_RADIUS` = 2 and the radial offset `δ ~ N(0, σ(θ)^2)` has
-//! standard deviation
+//! `R + δ` from the centre `(0, -1.5)` ([`ARC_CENTRE`]), where `R = 2`
+//! ([`ARC_RADIUS`]) and the radial offset `δ ~ N(0, σ(θ)^2)` has standard
+//! deviation ([`radial_sd`])
 //!
 //! ```text
-//! σ(θ) = 0.02 + 0.2·cos(1.5·(θ - π/2))
+//! σ(θ) = TIP_SD + MIDDLE_EXTRA_SD·cos(1.5·(θ - π/2))
+//!      = 0.02   + 0.2            ·cos(1.5·(θ - π/2))
 //! ```
 //!
-//! ([`TIP_SD`] + [`MIDDLE_EXTRA_SD`]·…): 0.22 at the apex `θ = π/2`, tapering
-//! to 0.02 at the tips. The result is a 120° arc opening downwards, from
+//! which is 0.22 at the apex `θ = π/2` and tapers to 0.02 at the tips. The result is a 120° arc opening downwards, from
 //! about `(-1.73, -0.5)` through `(0, 0.5)` to `(1.73, -0.5)`. The noise is
 //! purely radial, so every point's angle about `ARC_CENTRE` is exactly in
 //! `[π/6, 5π/6)`.
@@ -72,14 +72,14 @@ mod tests {
 
     #[test]
     fn band_is_an_arc_that_tapers_towards_the_tips() {
-        let points = sample(&mut StdRng::seed_from_u64(1 + 1000), 20_000);
+        let points = sample(&mut StdRng::seed_from_u64(1), 20_000);
         let polar: Vec<(f64, f64)> = points.iter().map(polar).collect();
         for &(theta, radius) in &polar {
             assert!(
                 theta > ARC_ANGLES.0 - 1e-9 && theta < ARC_ANGLES.1 + 1e-9,
                 "angle {theta} off the arc"
             );
-            assert!((radius - ARC_RADIUS).abs() < 5.0 * (TIP_SD + MIDDLE_EXTRA_SD));
+            assert!((radius - ARC_RADIUS).abs() < 6.0 * (TIP_SD + MIDDLE_EXTRA_SD));
         }
         let middle = polar
             .iter()

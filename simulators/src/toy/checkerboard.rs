@@ -46,7 +46,7 @@ mod tests {
 
     #[test]
     fn points_fall_only_in_black_cells() {
-        let points = sample(&mut StdRng::seed_from_u64(1 + 1000), 20_000);
+        let points = sample(&mut StdRng::seed_from_u64(1), 20_000);
         for p in &points {
             assert!(is_black(*p), "{p:?} is not on a black cell");
         }
@@ -55,7 +55,7 @@ mod tests {
     #[test]
     fn black_cells_are_equally_filled() {
         let n = 40_000;
-        let points = sample(&mut StdRng::seed_from_u64(2 + 1000), n);
+        let points = sample(&mut StdRng::seed_from_u64(2), n);
         let mut counts = [[0usize; 4]; 4];
         for p in &points {
             let i = ((p[0] + HALF_WIDTH) / 2.0).floor() as usize;

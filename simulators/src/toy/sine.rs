@@ -35,7 +35,7 @@ mod tests {
 
     #[test]
     fn x1_is_a_noisy_sine_of_x2() {
-        let points = sample(&mut StdRng::seed_from_u64(1 + 1000), 20_000);
+        let points = sample(&mut StdRng::seed_from_u64(1), 20_000);
         let residuals: Vec<f64> = points.iter().map(|p| p[0] - p[1].sin()).collect();
         // E|N(0, σ²)| = σ·sqrt(2/π).
         assert_close(
@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn x2_is_uniform_on_minus_three_three() {
-        let points = sample(&mut StdRng::seed_from_u64(2 + 1000), 20_000);
+        let points = sample(&mut StdRng::seed_from_u64(2), 20_000);
         assert!(points.iter().all(|p| (-3.0..3.0).contains(&p[1])));
         let x2 = points.iter().map(|p| p[1]);
         assert_close("mean x2", mean(x2.clone()), 0.0, 0.05);
