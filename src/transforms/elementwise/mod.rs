@@ -4,6 +4,7 @@
 
 pub mod affine;
 pub mod spline;
+mod spline_kernel;
 
 pub use affine::Affine;
 pub use spline::RationalQuadraticSpline;

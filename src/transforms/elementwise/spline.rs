@@ -9,6 +9,7 @@
 //! Inputs outside `[-B, B]` pass unchanged with log-det 0. The spline is evaluated at
 //! the input clamped to `[-B, B]`, so far-away inputs never produce NaN gradients.
 
+use super::spline_kernel::{SplineOp, SplineShape};
 use super::{ElementwiseMap, ElementwiseSpec};
 use crate::error::{Error, Result};
 use candle_core::{DType, Tensor, D};
@@ -21,6 +22,7 @@ pub struct RationalQuadraticSpline {
     min_w: f64,
     min_h: f64,
     min_d: f64,
+    fused: bool,
 }
 
 /// The quantities of the bin each input falls in.
@@ -63,7 +65,41 @@ impl RationalQuadraticSpline {
             min_w,
             min_h,
             min_d,
+            fused: true,
         })
+    }
+
+    /// Use the fused CPU kernel (default) or the composite tensor-op implementation
+    /// (always used on non-CPU devices; selectable for cross-checks).
+    pub fn with_fused(mut self, fused: bool) -> Self {
+        self.fused = fused;
+        self
+    }
+
+    fn kernel(&self, v: &Tensor, inverse: bool) -> Option<SplineOp> {
+        let ok = self.fused && v.device().is_cpu() && matches!(v.dtype(), DType::F32 | DType::F64);
+        ok.then_some(SplineOp {
+            shape: SplineShape {
+                bins: self.bins,
+                bound: self.bound,
+                min_w: self.min_w,
+                min_h: self.min_h,
+                min_d: self.min_d,
+            },
+            inverse,
+        })
+    }
+
+    /// Apply the fused kernel: `(values (n, d), params (n, d, P))` → `(out, Σ log-det)`.
+    fn run_kernel(op: SplineOp, v: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (n, d) = v.dims2()?;
+        let np = params.dim(D::Minus1)?;
+        let flat = v.contiguous()?.reshape(n * d)?;
+        let p = params.contiguous()?.reshape((n * d, np))?;
+        let out = flat.apply_op2(&p, op)?;
+        let y = out.narrow(1, 0, 1)?.reshape((n, d))?;
+        let ld = out.narrow(1, 1, 1)?.reshape((n, d))?.sum(1)?;
+        Ok((y, ld))
     }
 
     /// Knot positions `(batch, d, K+1)` from unnormalised sizes `(batch, d, K)`.
@@ -142,6 +178,9 @@ impl ElementwiseMap for RationalQuadraticSpline {
     }
 
     fn forward(&self, x: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
+        if let Some(op) = self.kernel(x, false) {
+            return Self::run_kernel(op, x, params);
+        }
         let (inside, xc) = self.inside(x)?;
         let bin = self.bin(&xc, params, false)?;
         let theta = xc.sub(&bin.x_left)?.div(&bin.width)?;
@@ -160,6 +199,9 @@ impl ElementwiseMap for RationalQuadraticSpline {
     }
 
     fn inverse(&self, y: &Tensor, params: &Tensor) -> Result<(Tensor, Tensor)> {
+        if let Some(op) = self.kernel(y, true) {
+            return Self::run_kernel(op, y, params);
+        }
         let (inside, yc) = self.inside(y)?;
         let bin = self.bin(&yc, params, true)?;
         let delta = bin.height.div(&bin.width)?;
