@@ -15,10 +15,13 @@
 //! [--window-s 1.0] [--device cpu] [--json out.json]`
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use flowinfer::flow::{Flow, FlowBuilder};
+use flowinfer::train::{Adam, AdamConfig};
 use rand::SeedableRng;
 use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const EVAL_BATCH: usize = 10_000;
 
@@ -105,6 +108,7 @@ fn arg(args: &[String], name: &str, default: &str) -> String {
 }
 
 fn main() -> flowinfer::Result<()> {
+    flowinfer::device::apply_cpu_thread_defaults();
     let args: Vec<String> = std::env::args().collect();
     let configs = arg(&args, "--configs", "a,b,c");
     let windows: usize = arg(&args, "--windows", "5").parse().expect("--windows");
@@ -115,8 +119,9 @@ fn main() -> flowinfer::Result<()> {
         .position(|a| a == "--json")
         .and_then(|i| args.get(i + 1).cloned());
     println!(
-        "flowinfer throughput, device {device:?}, rayon threads {}",
-        rayon_threads()
+        "flowinfer throughput, device {device:?}, RAYON_NUM_THREADS={}, CANDLE_NUM_THREADS={}",
+        env_or("RAYON_NUM_THREADS"),
+        env_or("CANDLE_NUM_THREADS")
     );
     let mut rows = Vec::new();
     for c in CONFIGS
@@ -134,11 +139,10 @@ fn main() -> flowinfer::Result<()> {
         let pool: Vec<Tensor> = (0..32)
             .map(|_| flowinfer::random::randn(c.batch, c.dim, DType::F32, &device, &mut rng))
             .collect::<flowinfer::Result<_>>()?;
-        let mut opt = AdamW::new(
+        let mut opt = Adam::new(
             flow.params().all_vars(),
-            ParamsAdamW {
+            AdamConfig {
                 lr: 1e-3,
-                weight_decay: 0.0,
                 ..Default::default()
             },
         )?;
@@ -154,7 +158,7 @@ fn main() -> flowinfer::Result<()> {
                     .unwrap()
                     .neg()
                     .unwrap();
-                opt.backward_step(&loss).unwrap();
+                opt.backward_step(&loss, None).unwrap();
             },
             windows,
             window_s,
@@ -197,6 +201,6 @@ fn main() -> flowinfer::Result<()> {
     Ok(())
 }
 
-fn rayon_threads() -> String {
-    std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "default".into())
+fn env_or(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| "unset".into())
 }

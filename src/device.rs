@@ -32,3 +32,15 @@ pub fn parse_device(name: &str) -> Result<Device> {
     Device::new_cuda(ordinal)
         .map_err(|e| Error::config(format!("cannot open CUDA device {ordinal}: {e}")))
 }
+
+/// Apply flowinfer's CPU threading default: unless the user set `CANDLE_NUM_THREADS`,
+/// switch off candle's element-wise thread pool (`CANDLE_NUM_THREADS=1`). On small
+/// machines that pool competes with rayon (used by the fused linear and spline kernels
+/// for large batches) for the same cores; measured on 2 cores it costs 5–20 % (see
+/// docs/PERFORMANCE.md). Call it first thing in `main`, before any tensor operation and
+/// before other threads start: candle reads the variable once.
+pub fn apply_cpu_thread_defaults() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+}

@@ -8,6 +8,9 @@ use flowinfer_simulators::toy::ToyDataset;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "flowinfer",
@@ -118,10 +121,8 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         indicatif::ProgressBar::new(a.epochs as u64)
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "epoch {pos}/{len} [{bar:30}] {msg} (ETA {eta})",
-        )?
-        .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template("epoch {pos}/{len} [{bar:30}] {msg} (ETA {eta})")?
+            .progress_chars("=> "),
     );
     let r = fit_toy(&cfg, |_, h| {
         bar.inc(1);
@@ -152,6 +153,7 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    flowinfer::device::apply_cpu_thread_defaults();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fit(a) => run_fit(a),

@@ -17,12 +17,30 @@ fn tmp(name: &str) -> std::path::PathBuf {
 fn fit_writes_model_and_samples_and_reports_nll() {
     let out = tmp("ok");
     let o = flowinfer()
-        .args(["fit", "--n", "600", "--epochs", "3", "--blocks", "2", "--hidden", "16", "--samples", "50", "--quiet", "--out"])
+        .args([
+            "fit",
+            "--n",
+            "600",
+            "--epochs",
+            "3",
+            "--blocks",
+            "2",
+            "--hidden",
+            "16",
+            "--samples",
+            "50",
+            "--quiet",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(stdout.contains("test NLL (flow)"), "{stdout}");
     let samples = std::fs::read_to_string(out.join("samples.csv")).unwrap();
     assert_eq!(samples.lines().count(), 51);
@@ -40,10 +58,19 @@ fn bad_arguments_fail_cleanly_and_write_nothing() {
         (vec!["--n", "5"], "at least 20"),
     ] {
         let out = tmp("bad");
-        let o = flowinfer().arg("fit").args(&args).arg("--out").arg(&out).output().unwrap();
+        let o = flowinfer()
+            .arg("fit")
+            .args(&args)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{args:?} should fail");
-        assert!(err.contains("error:") && err.contains(needle), "{args:?}: {err}");
+        assert!(
+            err.contains("error:") && err.contains(needle),
+            "{args:?}: {err}"
+        );
         assert!(!out.exists(), "{args:?} left output behind");
     }
 }

@@ -1,5 +1,6 @@
 //! A dense layer `y = x W + b`, optionally with a fixed 0/1 mask on `W` (MADE).
 
+use super::fused_linear;
 use crate::error::Result;
 use crate::params::{Init, Params};
 use candle_core::Tensor;
@@ -40,12 +41,14 @@ impl Linear {
     }
 
     /// `x W + b` for `x` of shape `(batch, in)`.
+    ///
+    /// On the CPU this is one fused gemm call with adaptive parallelism
+    /// ([`fused_linear::linear_forward`]).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = match &self.mask {
-            Some(m) => x.matmul(&(self.weight.mul(m)?))?,
-            None => x.matmul(&self.weight)?,
-        };
-        Ok(y.broadcast_add(&self.bias)?)
+        Ok(match &self.mask {
+            Some(m) => fused_linear::linear_forward(x, &self.weight.mul(m)?, &self.bias)?,
+            None => fused_linear::linear_forward(x, &self.weight, &self.bias)?,
+        })
     }
 
     /// `x W` without the bias (for extra inputs such as a context feeding a hidden layer).

@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod conditioner;
+pub mod fused_linear;
 pub mod linear;
 pub mod masked_mlp;
 pub mod mlp;

@@ -2,10 +2,13 @@
 //! (Adam on the mean negative log-likelihood, shuffled minibatches); the full `Trainer`
 //! (schedules, early stopping, checkpoints, progress) builds on it.
 
+pub mod adam;
+
+pub use adam::{Adam, AdamConfig};
+
 use crate::error::{Error, Result};
 use crate::flow::Flow;
 use candle_core::{DType, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -88,11 +91,10 @@ pub fn fit_nll_with_progress(
         ));
     }
     flow.initialize_from_data(train, None)?;
-    let mut opt = AdamW::new(
+    let mut opt = Adam::new(
         flow.params().all_vars(),
-        ParamsAdamW {
+        AdamConfig {
             lr: cfg.learning_rate,
-            weight_decay: 0.0,
             ..Default::default()
         },
     )?;
@@ -109,7 +111,7 @@ pub fn fit_nll_with_progress(
             let len = cfg.batch_size.min(n - start);
             let xb = shuffled.narrow(0, start, len)?;
             let loss = flow.log_prob_unchecked(&xb, None)?.mean_all()?.neg()?;
-            opt.backward_step(&loss)?;
+            opt.backward_step(&loss, None)?;
             let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
             if !l.is_finite() {
                 return Err(Error::config(format!(

@@ -235,27 +235,59 @@ fn made_masks_are_autoregressive() {
 fn fused_spline_kernel_matches_composite_implementation() {
     use candle_core::{DType, Tensor, Var};
     use flowinfer::transforms::{ElementwiseMap, RationalQuadraticSpline};
-    let dev = crate::common::device();
     let k = 7;
     let fused = RationalQuadraticSpline::new(k, 2.5, 1e-3, 1e-3, 1e-3).unwrap();
     let composite = fused.clone().with_fused(false);
     let (n, d) = (40, 3);
     let x = Var::from_tensor(&gaussian(n, d, 1.6, 5)).unwrap();
-    let p = Var::from_tensor(&gaussian(n * d, 3 * k - 1, 1.2, 6).reshape((n, d, 3 * k - 1)).unwrap()).unwrap();
+    let p = Var::from_tensor(
+        &gaussian(n * d, 3 * k - 1, 1.2, 6)
+            .reshape((n, d, 3 * k - 1))
+            .unwrap(),
+    )
+    .unwrap();
     let w = gaussian(n, d, 1.0, 7);
     let wl = gaussian(n, 1, 1.0, 8).squeeze(1).unwrap();
     for inverse in [false, true] {
         let run = |m: &RationalQuadraticSpline| -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
-            let (y, ld) = if inverse { m.inverse(x.as_tensor(), p.as_tensor()) } else { m.forward(x.as_tensor(), p.as_tensor()) }.unwrap();
-            let loss = ((y.clone() * &w).unwrap().sum_all().unwrap() + (ld.clone() * &wl).unwrap().sum_all().unwrap()).unwrap();
+            let (y, ld) = if inverse {
+                m.inverse(x.as_tensor(), p.as_tensor())
+            } else {
+                m.forward(x.as_tensor(), p.as_tensor())
+            }
+            .unwrap();
+            let loss = ((y.clone() * &w).unwrap().sum_all().unwrap()
+                + (ld.clone() * &wl).unwrap().sum_all().unwrap())
+            .unwrap();
             let g = loss.backward().unwrap();
-            let flat = |t: &Tensor| t.flatten_all().unwrap().to_dtype(DType::F64).unwrap().to_vec1::<f64>().unwrap();
-            (flat(&y), flat(&ld), flat(g.get(x.as_tensor()).unwrap()), flat(g.get(p.as_tensor()).unwrap()))
+            let flat = |t: &Tensor| {
+                t.flatten_all()
+                    .unwrap()
+                    .to_dtype(DType::F64)
+                    .unwrap()
+                    .to_vec1::<f64>()
+                    .unwrap()
+            };
+            (
+                flat(&y),
+                flat(&ld),
+                flat(g.get(x.as_tensor()).unwrap()),
+                flat(g.get(p.as_tensor()).unwrap()),
+            )
         };
         let a = run(&fused);
         let b = run(&composite);
-        for (what, u, v) in [("output", &a.0, &b.0), ("log-det", &a.1, &b.1), ("input grad", &a.2, &b.2), ("param grad", &a.3, &b.3)] {
-            let err = u.iter().zip(v).map(|(s, t)| (s - t).abs() / t.abs().max(1.0)).fold(0.0, f64::max);
+        for (what, u, v) in [
+            ("output", &a.0, &b.0),
+            ("log-det", &a.1, &b.1),
+            ("input grad", &a.2, &b.2),
+            ("param grad", &a.3, &b.3),
+        ] {
+            let err = u
+                .iter()
+                .zip(v)
+                .map(|(s, t)| (s - t).abs() / t.abs().max(1.0))
+                .fold(0.0, f64::max);
             assert!(err < 1e-9, "inverse={inverse}: {what} differs by {err}");
         }
     }

@@ -208,7 +208,16 @@ impl SplineShape {
     /// respect to the raw parameters at fixed input; returns the partial w.r.t. θ-input
     /// scale `Lθ` (so that `∂/∂x = Lθ / W`).
     #[allow(clippy::too_many_arguments)]
-    fn param_grad<F: Float>(&self, kn: &Knots<F>, l: &Local<F>, cy: F, cl: F, g: &mut [F], gp: &mut [F], gq: &mut [F]) -> F {
+    fn param_grad<F: Float>(
+        &self,
+        kn: &Knots<F>,
+        l: &Local<F>,
+        cy: F,
+        cl: F,
+        g: &mut [F],
+        gp: &mut [F],
+        gq: &mut [F],
+    ) -> F {
         let kb = self.bins;
         let lt = cy * l.h * l.r_t + cl * l.l_t;
         let ld = cy * l.h * l.r_d + cl * l.l_d;
@@ -227,7 +236,13 @@ impl SplineShape {
         gq[k] = gq[k] + g_yk - g_h;
         gq[k + 1] = gq[k + 1] + g_h;
         chain_sizes(&kn.soft_w, &gp[..], self.min_w, self.bound, &mut g[..kb]);
-        chain_sizes(&kn.soft_h, &gq[..], self.min_h, self.bound, &mut g[kb..2 * kb]);
+        chain_sizes(
+            &kn.soft_h,
+            &gq[..],
+            self.min_h,
+            self.bound,
+            &mut g[kb..2 * kb],
+        );
         let gd = &mut g[2 * kb..];
         gd.iter_mut().for_each(|v| *v = F::zero());
         if k >= 1 {
@@ -247,14 +262,21 @@ fn chain_sizes<F: Float>(soft: &[F], gpos: &[F], min: f64, bound: f64, out: &mut
     // size_i feeds the interior knots j = i+1 .. K-1 with weight 2B.
     let mut suffix = F::zero();
     let mut g_soft = [F::zero(); 64];
-    let g_soft = if k <= 64 { &mut g_soft[..k] } else { unreachable!("bins ≤ 64 checked at construction") };
+    let g_soft = if k <= 64 {
+        &mut g_soft[..k]
+    } else {
+        unreachable!("bins ≤ 64 checked at construction")
+    };
     for i in (0..k).rev() {
         if i + 1 < k {
             suffix = suffix + gpos[i + 1];
         }
         g_soft[i] = factor * suffix;
     }
-    let dot = soft.iter().zip(g_soft.iter()).fold(F::zero(), |a, (s, g)| a + *s * *g);
+    let dot = soft
+        .iter()
+        .zip(g_soft.iter())
+        .fold(F::zero(), |a, (s, g)| a + *s * *g);
     for i in 0..k {
         out[i] = soft[i] * (g_soft[i] - dot);
     }
@@ -288,22 +310,34 @@ pub(crate) struct SplineOp {
     pub inverse: bool,
 }
 
-fn run_fwd<T: WithDType + Float>(op: &SplineOp, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+fn run_fwd<T: WithDType + Float>(
+    op: &SplineOp,
+    s1: &CpuStorage,
+    l1: &Layout,
+    s2: &CpuStorage,
+    l2: &Layout,
+) -> candle_core::Result<(CpuStorage, Shape)> {
     let v = slice::<T>(s1, l1)?;
     let p = slice::<T>(s2, l2)?;
     let np = op.shape.params();
     let n = v.len();
     let mut out = vec![T::zero(); 2 * n];
-    out.par_chunks_mut(2 * CHUNK).enumerate().for_each(|(c, o)| {
-        let mut kn = Knots::<T>::new(op.shape.bins);
-        for (j, pair) in o.chunks_mut(2).enumerate() {
-            let i = c * CHUNK + j;
-            op.shape.fill(&p[i * np..(i + 1) * np], &mut kn);
-            let (y, ld, _) = if op.inverse { op.shape.inverse_one(&kn, v[i]) } else { op.shape.forward_one(&kn, v[i]) };
-            pair[0] = y;
-            pair[1] = ld;
-        }
-    });
+    out.par_chunks_mut(2 * CHUNK)
+        .enumerate()
+        .for_each(|(c, o)| {
+            let mut kn = Knots::<T>::new(op.shape.bins);
+            for (j, pair) in o.chunks_mut(2).enumerate() {
+                let i = c * CHUNK + j;
+                op.shape.fill(&p[i * np..(i + 1) * np], &mut kn);
+                let (y, ld, _) = if op.inverse {
+                    op.shape.inverse_one(&kn, v[i])
+                } else {
+                    op.shape.forward_one(&kn, v[i])
+                };
+                pair[0] = y;
+                pair[1] = ld;
+            }
+        });
     Ok((T::to_cpu_storage_owned(out), Shape::from((n, 2))))
 }
 
@@ -311,13 +345,28 @@ impl candle_core::CustomOp2 for SplineOp {
     fn name(&self) -> &'static str {
         "rq-spline"
     }
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         by_dtype!(s1, run_fwd(self, s1, l1, s2, l2))
     }
-    fn bwd(&self, v: &Tensor, p: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        v: &Tensor,
+        p: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let g = v.apply_op3_no_bwd(p, &grad.contiguous()?, &SplineGradOp(*self))?;
         let np = self.shape.params();
-        Ok((Some(g.narrow(1, 0, 1)?.squeeze(1)?), Some(g.narrow(1, 1, np)?.contiguous()?)))
+        Ok((
+            Some(g.narrow(1, 0, 1)?.squeeze(1)?),
+            Some(g.narrow(1, 1, np)?.contiguous()?),
+        ))
     }
 }
 
@@ -325,7 +374,15 @@ impl candle_core::CustomOp2 for SplineOp {
 /// `[∂/∂value, ∂/∂params]`.
 struct SplineGradOp(SplineOp);
 
-fn run_bwd<T: WithDType + Float>(op: &SplineOp, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+fn run_bwd<T: WithDType + Float>(
+    op: &SplineOp,
+    s1: &CpuStorage,
+    l1: &Layout,
+    s2: &CpuStorage,
+    l2: &Layout,
+    s3: &CpuStorage,
+    l3: &Layout,
+) -> candle_core::Result<(CpuStorage, Shape)> {
     let v = slice::<T>(s1, l1)?;
     let p = slice::<T>(s2, l2)?;
     let up = slice::<T>(s3, l3)?;
@@ -334,38 +391,40 @@ fn run_bwd<T: WithDType + Float>(op: &SplineOp, s1: &CpuStorage, l1: &Layout, s2
     let n = v.len();
     let w = np + 1;
     let mut out = vec![T::zero(); w * n];
-    out.par_chunks_mut(w * CHUNK).enumerate().for_each(|(c, o)| {
-        let mut kn = Knots::<T>::new(sh.bins);
-        let mut gp = vec![T::zero(); sh.bins + 1];
-        let mut gq = vec![T::zero(); sh.bins + 1];
-        for (j, row) in o.chunks_mut(w).enumerate() {
-            let i = c * CHUNK + j;
-            sh.fill(&p[i * np..(i + 1) * np], &mut kn);
-            let (g0, g1) = (up[2 * i], up[2 * i + 1]);
-            let (gin, gpar) = row.split_at_mut(1);
-            if op.inverse {
-                match sh.inverse_one(&kn, v[i]).2 {
-                    None => gin[0] = g0,
-                    Some(l) => {
-                        // y(x, p) with x = x(y, p): dy/dx = H·R_θ/W, d ld/dx = l_θ/W.
-                        let fx = l.h * l.r_t / l.w;
-                        let lx = l.l_t / l.w;
-                        gin[0] = (g0 - g1 * lx) / fx;
-                        let a = (-g0 + g1 * lx) / fx;
-                        sh.param_grad(&kn, &l, a, -g1, gpar, &mut gp, &mut gq);
+    out.par_chunks_mut(w * CHUNK)
+        .enumerate()
+        .for_each(|(c, o)| {
+            let mut kn = Knots::<T>::new(sh.bins);
+            let mut gp = vec![T::zero(); sh.bins + 1];
+            let mut gq = vec![T::zero(); sh.bins + 1];
+            for (j, row) in o.chunks_mut(w).enumerate() {
+                let i = c * CHUNK + j;
+                sh.fill(&p[i * np..(i + 1) * np], &mut kn);
+                let (g0, g1) = (up[2 * i], up[2 * i + 1]);
+                let (gin, gpar) = row.split_at_mut(1);
+                if op.inverse {
+                    match sh.inverse_one(&kn, v[i]).2 {
+                        None => gin[0] = g0,
+                        Some(l) => {
+                            // y(x, p) with x = x(y, p): dy/dx = H·R_θ/W, d ld/dx = l_θ/W.
+                            let fx = l.h * l.r_t / l.w;
+                            let lx = l.l_t / l.w;
+                            gin[0] = (g0 - g1 * lx) / fx;
+                            let a = (-g0 + g1 * lx) / fx;
+                            sh.param_grad(&kn, &l, a, -g1, gpar, &mut gp, &mut gq);
+                        }
                     }
-                }
-            } else {
-                match sh.forward_one(&kn, v[i]).2 {
-                    None => gin[0] = g0,
-                    Some(l) => {
-                        let lt = sh.param_grad(&kn, &l, g0, g1, gpar, &mut gp, &mut gq);
-                        gin[0] = lt / l.w;
+                } else {
+                    match sh.forward_one(&kn, v[i]).2 {
+                        None => gin[0] = g0,
+                        Some(l) => {
+                            let lt = sh.param_grad(&kn, &l, g0, g1, gpar, &mut gp, &mut gq);
+                            gin[0] = lt / l.w;
+                        }
                     }
                 }
             }
-        }
-    });
+        });
     Ok((T::to_cpu_storage_owned(out), Shape::from((n, w))))
 }
 
@@ -373,7 +432,15 @@ impl candle_core::CustomOp3 for SplineGradOp {
     fn name(&self) -> &'static str {
         "rq-spline-grad"
     }
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         by_dtype!(s1, run_bwd(&self.0, s1, l1, s2, l2, s3, l3))
     }
 }
