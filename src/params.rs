@@ -148,6 +148,36 @@ impl Params {
         &mut self.varmap
     }
 
+    /// Copies of every parameter, by name (sorted), for checkpoints and rollbacks.
+    pub fn snapshot(&self) -> Result<Vec<(String, Tensor)>> {
+        let data = self.varmap.data().lock().expect("parameter store poisoned");
+        let mut out = data
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), v.as_tensor().copy()?)))
+            .collect::<Result<Vec<_>>>()?;
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Set every parameter from a snapshot (names and shapes must match the store).
+    pub fn restore(&self, snapshot: &[(String, Tensor)]) -> Result<()> {
+        let data = self.varmap.data().lock().expect("parameter store poisoned");
+        if snapshot.len() != data.len() {
+            return Err(Error::config(format!(
+                "snapshot has {} parameters, the model {}",
+                snapshot.len(),
+                data.len()
+            )));
+        }
+        for (name, t) in snapshot {
+            let var = data.get(name).ok_or_else(|| {
+                Error::config(format!("snapshot parameter {name} is not in the model"))
+            })?;
+            var.set(&t.to_device(var.device())?.to_dtype(var.dtype())?)?;
+        }
+        Ok(())
+    }
+
     /// Draw a fresh seed from the store's generator (for components that need their
     /// own seeded randomness at build time, e.g. random permutations).
     pub fn next_seed(&self) -> u64 {

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use candle_core::{DType, Device, Tensor};
 use rand::{Rng, RngCore};
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::StandardNormal;
 
 /// A `(rows, cols)` tensor of independent standard normal draws.
 pub fn randn(
@@ -14,18 +14,15 @@ pub fn randn(
     device: &Device,
     rng: &mut dyn RngCore,
 ) -> Result<Tensor> {
-    let n = rows * cols;
-    let t = match dtype {
-        DType::F64 => {
-            let v: Vec<f64> = (0..n).map(|_| StandardNormal.sample(rng)).collect();
-            Tensor::from_vec(v, (rows, cols), device)?
-        }
-        _ => {
-            let v: Vec<f32> = (0..n).map(|_| StandardNormal.sample(rng)).collect();
-            Tensor::from_vec(v, (rows, cols), device)?.to_dtype(dtype)?
-        }
-    };
-    Ok(t)
+    draw(
+        rows,
+        cols,
+        dtype,
+        device,
+        rng,
+        |r| r.sample(StandardNormal),
+        |r| r.sample(StandardNormal),
+    )
 }
 
 /// A `(rows, cols)` tensor of independent uniform draws on `[0, 1)`.
@@ -36,16 +33,37 @@ pub fn rand_uniform(
     device: &Device,
     rng: &mut dyn RngCore,
 ) -> Result<Tensor> {
+    draw(
+        rows,
+        cols,
+        dtype,
+        device,
+        rng,
+        |r| r.random(),
+        |r| r.random(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Build the tensor from f64 draws (f64 models) or f32 draws (everything else).
+fn draw(
+    rows: usize,
+    cols: usize,
+    dtype: DType,
+    device: &Device,
+    rng: &mut dyn RngCore,
+    f64s: fn(&mut dyn RngCore) -> f64,
+    f32s: fn(&mut dyn RngCore) -> f32,
+) -> Result<Tensor> {
     let n = rows * cols;
-    let t = match dtype {
+    Ok(match dtype {
         DType::F64 => {
-            let v: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+            let v: Vec<f64> = (0..n).map(|_| f64s(rng)).collect();
             Tensor::from_vec(v, (rows, cols), device)?
         }
         _ => {
-            let v: Vec<f32> = (0..n).map(|_| rng.random::<f32>()).collect();
+            let v: Vec<f32> = (0..n).map(|_| f32s(rng)).collect();
             Tensor::from_vec(v, (rows, cols), device)?.to_dtype(dtype)?
         }
-    };
-    Ok(t)
+    })
 }

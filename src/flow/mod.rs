@@ -142,40 +142,14 @@ impl Flow {
     /// Data → latent through every transform with an already embedded context:
     /// `(z, Σ log|det ∂z/∂x|)`. No input validation.
     pub fn to_latent(&self, x: &Tensor, ectx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
-        let mut h = x.clone();
-        let mut total: Option<Tensor> = None;
-        for t in &self.transforms {
-            let (nh, ld) = t.forward(&h, Self::ctx_for(t.as_ref(), ectx))?;
-            h = nh;
-            total = Some(match total {
-                None => ld,
-                Some(s) => (s + ld)?,
-            });
-        }
-        let total = match total {
-            Some(t) => t,
-            None => crate::transforms::zero_logdet(x)?,
-        };
-        Ok((h, total))
+        chain(x, ectx, self.transforms.iter(), |t, h, c| t.forward(h, c))
     }
 
     /// Latent → data with an already embedded context: `(x, Σ log|det ∂x/∂z|)`.
     pub fn to_data(&self, z: &Tensor, ectx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
-        let mut h = z.clone();
-        let mut total: Option<Tensor> = None;
-        for t in self.transforms.iter().rev() {
-            let (nh, ld) = t.inverse(&h, Self::ctx_for(t.as_ref(), ectx))?;
-            h = nh;
-            total = Some(match total {
-                None => ld,
-                Some(s) => (s + ld)?,
-            });
-        }
-        let total = match total {
-            Some(t) => t,
-            None => crate::transforms::zero_logdet(z)?,
-        };
-        Ok((h, total))
+        chain(z, ectx, self.transforms.iter().rev(), |t, h, c| {
+            t.inverse(h, c)
+        })
     }
 
     /// `log p(x | ctx)`, shape `(batch,)`. Validates shapes, dtype and finiteness.
@@ -246,4 +220,29 @@ impl Flow {
         }
         Ok(())
     }
+}
+
+/// Apply `step` of each transform in turn, summing the log-determinants; the context
+/// goes only to layers that take one.
+fn chain<'a>(
+    input: &Tensor,
+    ectx: Option<&Tensor>,
+    layers: impl Iterator<Item = &'a Box<dyn Transform>>,
+    step: impl Fn(&dyn Transform, &Tensor, Option<&Tensor>) -> Result<(Tensor, Tensor)>,
+) -> Result<(Tensor, Tensor)> {
+    let mut h = input.clone();
+    let mut total: Option<Tensor> = None;
+    for t in layers {
+        let (nh, ld) = step(t.as_ref(), &h, Flow::ctx_for(t.as_ref(), ectx))?;
+        h = nh;
+        total = Some(match total {
+            None => ld,
+            Some(s) => (s + ld)?,
+        });
+    }
+    let total = match total {
+        Some(t) => t,
+        None => crate::transforms::zero_logdet(input)?,
+    };
+    Ok((h, total))
 }

@@ -3,14 +3,16 @@
 //! (schedules, early stopping, checkpoints, progress) builds on it.
 
 pub mod adam;
+pub mod schedule;
+pub mod trainer;
 
 pub use adam::{Adam, AdamConfig};
+pub use schedule::LrSchedule;
+pub use trainer::{evaluate, Batches, EpochRecord, TrainReport, Trainer, TrainerConfig};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::flow::Flow;
 use candle_core::{DType, Tensor};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 
 /// Settings of [`fit_nll`].
 #[derive(Debug, Clone)]
@@ -60,8 +62,8 @@ pub fn mean_nll(flow: &Flow, x: &Tensor, ctx: Option<&Tensor>, batch: usize) -> 
     Ok(-total / n as f64)
 }
 
-/// Fit `flow` to the rows of `train` by Adam on the mean NLL. Non-finite losses abort
-/// with an error naming the epoch (the full Trainer rolls back instead).
+/// Fit `flow` to the rows of `train` by Adam on the mean NLL (the [`Trainer`] with a
+/// constant learning rate and no early stopping).
 pub fn fit_nll(
     flow: &Flow,
     train: &Tensor,
@@ -79,54 +81,35 @@ pub fn fit_nll_with_progress(
     cfg: &FitConfig,
     mut on_epoch: impl FnMut(usize, &FitHistory),
 ) -> Result<FitHistory> {
-    let n = flow.check_inputs(train, None)?;
+    flow.check_inputs(train, None)?;
     if let Some(v) = val {
         flow.check_inputs(v, None)?;
     }
-    if cfg.batch_size == 0
-        || cfg.learning_rate.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
-    {
-        return Err(Error::config(
-            "batch_size must be ≥ 1 and learning_rate > 0",
-        ));
-    }
     flow.initialize_from_data(train, None)?;
-    let mut opt = Adam::new(
-        flow.params().all_vars(),
-        AdamConfig {
-            lr: cfg.learning_rate,
-            ..Default::default()
+    let trainer = Trainer::new(TrainerConfig {
+        epochs: cfg.epochs,
+        batch_size: cfg.batch_size,
+        lr: cfg.learning_rate,
+        patience: None,
+        seed: cfg.seed,
+        ..Default::default()
+    })?;
+    let mut hist = FitHistory::default();
+    trainer.fit(
+        flow.params(),
+        Batches {
+            x: train,
+            ctx: None,
+        },
+        val.map(|v| Batches { x: v, ctx: None }),
+        |x, _| Ok(flow.log_prob_unchecked(x, None)?.mean_all()?.neg()?),
+        |rec| {
+            hist.train_nll.push(rec.train_loss);
+            if let Some(v) = rec.val_loss {
+                hist.val_nll.push(v);
+            }
+            on_epoch(rec.epoch, &hist);
         },
     )?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    let mut hist = FitHistory::default();
-    for epoch in 0..cfg.epochs {
-        order.shuffle(&mut rng);
-        let idx = Tensor::from_slice(&order, n, train.device())?;
-        let shuffled = train.index_select(&idx, 0)?;
-        let (mut sum, mut count) = (0.0, 0usize);
-        let mut start = 0;
-        while start < n {
-            let len = cfg.batch_size.min(n - start);
-            let xb = shuffled.narrow(0, start, len)?;
-            let loss = flow.log_prob_unchecked(&xb, None)?.mean_all()?.neg()?;
-            opt.backward_step(&loss, None)?;
-            let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-            if !l.is_finite() {
-                return Err(Error::config(format!(
-                    "training diverged: non-finite loss in epoch {epoch}; lower the learning rate"
-                )));
-            }
-            sum += l * len as f64;
-            count += len;
-            start += len;
-        }
-        hist.train_nll.push(sum / count as f64);
-        if let Some(v) = val {
-            hist.val_nll.push(mean_nll(flow, v, None, 4096)?);
-        }
-        on_epoch(epoch, &hist);
-    }
     Ok(hist)
 }

@@ -5,5 +5,6 @@ mod common;
 mod flow_density;
 mod flow_io;
 mod flow_sampling;
+mod trainer;
 mod training;
 mod transform_properties;
