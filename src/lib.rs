@@ -8,6 +8,8 @@
 //! shape `(batch,)`; data is `(batch, dim)`, context `(batch, context_dim)`.
 
 pub mod checks;
+pub mod config;
+pub mod data;
 pub mod density;
 pub mod device;
 pub mod distributions;
@@ -16,6 +18,7 @@ pub mod flow;
 pub mod metrics;
 pub mod nn;
 pub mod params;
+pub mod plot;
 pub mod random;
 pub mod testing;
 pub mod train;

@@ -1,7 +1,8 @@
 //! The `flowinfer` command line.
 
 use clap::{Parser, Subcommand};
-use flowinfer::density::{fit_toy, ToyFitConfig};
+use flowinfer::config::RunSpec;
+use flowinfer::density::{eval_run, fit_table, fit_toy, sample_run, ToyFitConfig};
 use flowinfer::flow::io::parse_dtype;
 use flowinfer::flow::FlowKind;
 use flowinfer_simulators::toy::ToyDataset;
@@ -24,49 +25,68 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Fit a flow to a built-in 2-D toy data set, print test NLL, write model and samples.
-    Fit(FitArgs),
+    /// Fit a flow to a data file (CSV/JSON) with a spec, or to a built-in toy set (--toy).
+    Fit(Box<FitArgs>),
+    /// Draw events from a fitted run, in the original columns and units.
+    Sample(SampleArgs),
+    /// Evaluate a fitted run against a data file (NLL, KDE overlap, C2ST).
+    Eval(EvalArgs),
 }
 
 #[derive(clap::Args)]
 struct FitArgs {
-    /// Built-in data set (two-moons, circles, gaussian-ring, checkerboard, spiral, ...).
-    #[arg(long, default_value = "two-moons")]
-    dataset: String,
-    /// Number of events (split 70/15/15 into train/validation/test).
+    /// Data file (CSV with header, or JSON); default: the spec's [data] file.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Run specification (TOML, see models/ and docs/SPECS.md).
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Columns to use, comma-separated (default: the spec's, else all).
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// Drop rows with empty, non-numeric or non-finite values (the count is reported).
+    #[arg(long)]
+    drop_invalid: bool,
+    /// Continue an interrupted run from its checkpoint in --out.
+    #[arg(long)]
+    resume: bool,
+    /// Built-in 2-D data set instead of a file (two-moons, circles, checkerboard, spiral, ...).
+    #[arg(long)]
+    toy: Option<String>,
+    /// Toy mode: number of events (split 70/15/15).
     #[arg(long, default_value_t = 6000)]
     n: usize,
-    /// Flow family: realnvp, nsf, maf.
+    /// Toy mode: flow family (realnvp, nsf, maf).
     #[arg(long, default_value = "nsf")]
     flow: String,
-    /// Number of blocks.
+    /// Toy mode: number of blocks.
     #[arg(long, default_value_t = 4)]
     blocks: usize,
-    /// Conditioner hidden width.
+    /// Toy mode: conditioner width.
     #[arg(long, default_value_t = 64)]
     hidden: usize,
-    /// Training epochs.
-    #[arg(long, default_value_t = 40)]
-    epochs: usize,
-    /// Minibatch size.
+    /// Training epochs (overrides the spec).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Toy mode: minibatch size.
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
-    /// Adam learning rate.
+    /// Toy mode: Adam learning rate.
     #[arg(long, default_value_t = 2e-3)]
     lr: f64,
-    /// Samples to write.
+    /// Toy mode: samples to write.
     #[arg(long, default_value_t = 2000)]
     samples: usize,
     /// Output directory.
-    #[arg(long, default_value = "runs/toy")]
+    #[arg(long, default_value = "runs/fit")]
     out: PathBuf,
-    /// Model dtype: f32 or f64.
+    /// Toy mode: model dtype (f32 or f64).
     #[arg(long, default_value = "f32")]
     dtype: String,
     /// Device: cpu (cuda needs the `cuda` feature).
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Seed for data, split, initialisation and sampling.
+    /// Seed (toy mode: data, split, initialisation, sampling).
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// No progress bar.
@@ -74,21 +94,60 @@ struct FitArgs {
     quiet: bool,
 }
 
-fn run_fit(a: FitArgs) -> anyhow::Result<()> {
-    let dataset: ToyDataset = a
-        .dataset
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--dataset: {e}"))?;
+#[derive(clap::Args)]
+struct SampleArgs {
+    /// Run directory written by `fit`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Number of events.
+    #[arg(short, long, default_value_t = 10000)]
+    n: usize,
+    /// Output CSV file (header row, original column names).
+    #[arg(long)]
+    out: PathBuf,
+    /// Sampling seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Run directory written by `fit`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Data file with (at least) the run's columns.
+    #[arg(long)]
+    data: PathBuf,
+    /// Skip the classifier two-sample test.
+    #[arg(long)]
+    no_c2st: bool,
+    /// Seed for generated events and the classifier.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+fn progress(epochs: usize, quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(epochs as u64)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("epoch {pos}/{len} [{bar:30}] {msg} (ETA {eta})")?
+            .progress_chars("=> "),
+    );
+    Ok(bar)
+}
+
+fn run_toy(a: &FitArgs, name: &str) -> anyhow::Result<()> {
+    let dataset: ToyDataset = name.parse().map_err(|e| anyhow::anyhow!("--toy: {e}"))?;
     let kind = match a.flow.as_str() {
         "realnvp" => FlowKind::RealNvp,
         "nsf" => FlowKind::Nsf,
         "maf" => FlowKind::Maf,
         other => anyhow::bail!("--flow must be realnvp, nsf or maf, got {other:?}"),
     };
-    let device = flowinfer::device::parse_device(&a.device)?;
-    if !device.is_cpu() {
-        anyhow::bail!("the toy job runs on the CPU only for now");
-    }
+    let epochs = a.epochs.unwrap_or(40);
     let cfg = ToyFitConfig {
         dataset,
         n: a.n,
@@ -96,7 +155,7 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         blocks: a.blocks,
         hidden: a.hidden,
         fit: flowinfer::train::FitConfig {
-            epochs: a.epochs,
+            epochs,
             batch_size: a.batch_size,
             learning_rate: a.lr,
             seed: a.seed,
@@ -115,15 +174,7 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         dataset.name()
     );
     let start = std::time::Instant::now();
-    let bar = if a.quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(a.epochs as u64)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("epoch {pos}/{len} [{bar:30}] {msg} (ETA {eta})")?
-            .progress_chars("=> "),
-    );
+    let bar = progress(epochs, a.quiet)?;
     let r = fit_toy(&cfg, |_, h| {
         bar.inc(1);
         bar.set_message(format!(
@@ -152,11 +203,122 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_fit(a: FitArgs) -> anyhow::Result<()> {
+    let device = flowinfer::device::parse_device(&a.device)?;
+    if !device.is_cpu() {
+        anyhow::bail!("fitting runs on the CPU only for now");
+    }
+    if let Some(name) = &a.toy {
+        return run_toy(&a, name);
+    }
+    let mut spec = match &a.spec {
+        Some(p) => RunSpec::load(p)?,
+        None => RunSpec::default(),
+    };
+    if let Some(c) = &a.columns {
+        spec.data.columns = Some(c.clone());
+    }
+    spec.data.drop_invalid |= a.drop_invalid;
+    if let Some(e) = a.epochs {
+        spec.train.epochs = e;
+    }
+    let data = a
+        .data
+        .clone()
+        .or_else(|| spec.data.file.clone())
+        .ok_or_else(|| {
+            anyhow::anyhow!("no data: give --data FILE, a --spec with a [data] file, or --toy NAME")
+        })?;
+    let bar = progress(spec.train.epochs, a.quiet)?;
+    let r = fit_table(&spec, &data, &a.out, a.resume, |rec| {
+        bar.inc(1);
+        bar.set_message(format!(
+            "train {:.4}  val {:.4}  lr {:.1e}",
+            rec.train_loss,
+            rec.val_loss.unwrap_or(f64::NAN),
+            rec.lr
+        ));
+    })?;
+    bar.finish_and_clear();
+    if r.rows_dropped > 0 {
+        eprintln!("dropped {} invalid rows of {}", r.rows_dropped, r.rows_read);
+    }
+    println!(
+        "data:                  {} ({} rows; train/val/test {:?})",
+        data.display(),
+        r.rows_read - r.rows_dropped,
+        r.split
+    );
+    println!("parameters:            {}", r.parameters);
+    println!(
+        "epochs:                {} (best {}, {:.1} s{})",
+        r.epochs,
+        r.best_epoch,
+        r.train_seconds,
+        if r.stopped_early {
+            ", stopped early"
+        } else {
+            ""
+        }
+    );
+    println!("test NLL (flow):       {:.4} nats/event", r.test.nll);
+    println!(
+        "test NLL (Gaussian):   {:.4} nats/event",
+        r.gaussian_test_nll
+    );
+    println!(
+        "KDE overlap (mean):    {:.4}  (real-vs-real ceiling {:.4})",
+        r.test.kde_overlap.mean, r.kde_overlap_ceiling.mean
+    );
+    if let Some(c) = &r.test.c2st {
+        println!(
+            "C2ST accuracy / AUC:   {:.3} ± {:.3} / {:.3}  (0.5 = indistinguishable)",
+            c.accuracy, c.accuracy_std, c.auc
+        );
+    }
+    println!(
+        "written:               {}/{{model/, report.json, history.csv, plots/}}",
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
+    let t = sample_run(&a.run, a.n, a.seed)?;
+    t.write_csv(&a.out)?;
+    println!(
+        "wrote {} events × {} columns to {}",
+        t.rows(),
+        t.cols(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
+    let e = eval_run(&a.run, &a.data, !a.no_c2st, a.seed)?;
+    println!("events:                {}", e.events);
+    println!("NLL:                   {:.4} nats/event", e.nll);
+    println!("KDE overlap (mean):    {:.4}", e.kde_overlap.mean);
+    if let Some(c) = &e.c2st {
+        println!(
+            "C2ST accuracy / AUC:   {:.3} ± {:.3} / {:.3}",
+            c.accuracy, c.accuracy_std, c.auc
+        );
+    }
+    let path = a.run.join("eval.json");
+    flowinfer::flow::io::write_atomic(&path, serde_json::to_string_pretty(&e)?.as_bytes())?;
+    println!("written:               {}", path.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     flowinfer::device::apply_cpu_thread_defaults();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Fit(a) => run_fit(a),
+        Command::Fit(a) => run_fit(*a),
+        Command::Sample(a) => run_sample(a),
+        Command::Eval(a) => run_eval(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

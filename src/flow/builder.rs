@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum FlowKind {
     /// Affine couplings (RealNVP).
+    #[serde(rename = "realnvp")]
     RealNvp,
     /// Rational-quadratic spline couplings (neural spline flow).
     Nsf,
