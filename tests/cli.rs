@@ -250,9 +250,7 @@ fn malformed_data_fails_naming_file_row_and_column_and_writes_nothing() {
     );
     // --drop-invalid drops and reports instead.
     let data = dir.join("dropme.csv");
-    let mut s = std::fs::read_to_string(dir.join("ok.csv"))
-        .unwrap()
-        .replace("a,b,c", "a,b,c");
+    let mut s = std::fs::read_to_string(dir.join("ok.csv")).unwrap();
     s.push_str("1,nan,2\n");
     std::fs::write(&data, s).unwrap();
     let out = dir.join("dropped");
