@@ -83,7 +83,7 @@ fn to_tensor(rows: &[Vec<f64>], dtype: DType, dev: &Device) -> Result<Tensor> {
 }
 
 /// Run the job: generate, split, fit, evaluate, sample, and (with `out`) write the
-/// model and `samples.csv`. `on_epoch(epoch, history)` is called after every epoch.
+/// model, `samples.csv` and `samples.png`. `on_epoch(epoch, history)` is called after every epoch.
 pub fn fit_toy(
     cfg: &ToyFitConfig,
     on_epoch: impl FnMut(usize, &FitHistory),
@@ -142,6 +142,12 @@ pub fn fit_toy(
             let _ = writeln!(csv, "{},{}", s[0], s[1]);
         }
         write_atomic(&out.join("samples.csv"), csv.as_bytes())?;
+        crate::plot::scatter2d(
+            out.join("samples.png"),
+            test,
+            &samples,
+            &format!("{}: test events vs flow samples", cfg.dataset.name()),
+        )?;
     }
     Ok(ToyFitReport {
         test_nll,

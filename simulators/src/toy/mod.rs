@@ -182,7 +182,14 @@ impl FromStr for ToyDataset {
     /// Surrounding whitespace is ignored, letters may be in any case and `_`
     /// may stand for `-` (so `"Two_Moons"` is accepted).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let normalized = s.trim().to_ascii_lowercase().replace('_', "-");
+        let mut normalized = s.trim().to_ascii_lowercase().replace('_', "-");
+        // Short aliases.
+        match normalized.as_str() {
+            "moons" => normalized = "two-moons".into(),
+            "blobs" => normalized = "two-blobs".into(),
+            "ring" => normalized = "gaussian-ring".into(),
+            _ => {}
+        }
         if let Some(dataset) = Self::ALL
             .iter()
             .find(|dataset| dataset.fixed_name() == normalized)
@@ -202,6 +209,13 @@ impl FromStr for ToyDataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_aliases_parse() {
+        assert_eq!("moons".parse::<ToyDataset>().unwrap(), ToyDataset::TwoMoons);
+        assert_eq!("blobs".parse::<ToyDataset>().unwrap(), ToyDataset::TwoBlobs);
+        assert_eq!("ring".parse::<ToyDataset>().unwrap(), ToyDataset::GaussianRing(8));
+    }
 
     /// A few ring sizes besides the default, to exercise the counted names.
     fn all_with_rings() -> Vec<ToyDataset> {
