@@ -1085,7 +1085,8 @@ mod tests {
     #[test]
     fn auger_events() {
         // The repository's copy (data/auger/, CC BY-SA 4.0, see NOTICE.md there).
-        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/auger/auger_events_aligned.csv");
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("data/auger/auger_events_aligned.csv");
         let path = file.as_path();
         let (t, rep) = read_table(path, &all()).unwrap();
         assert_eq!((t.rows(), t.cols()), (1565, 12));

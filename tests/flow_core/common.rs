@@ -73,15 +73,19 @@ pub fn assert_properties(
     t32.initialize_from_data(&x32, c32.as_ref()).unwrap();
     let (z, _) = t32.forward(&x32, c32.as_ref()).unwrap();
     let (xr, _) = t32.inverse(&z, c32.as_ref()).unwrap();
-    let err = (xr - &x32)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let err = max_abs_diff(&xr, &x32);
     assert!(err < 1e-3, "{name} (ctx {ctx}): f32 round trip error {err}");
+}
+
+/// max |a − b| over all entries, as f64.
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b)
+        .and_then(|d| {
+            d.abs()?
+                .flatten_all()?
+                .max(0)?
+                .to_dtype(DType::F64)?
+                .to_scalar::<f64>()
+        })
+        .unwrap()
 }

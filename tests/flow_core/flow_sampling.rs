@@ -1,26 +1,11 @@
 //! Sampling: shapes, per-row context sampling, agreement of `sample_and_log_prob`
 //! with `log_prob`, and seeding.
 
-use crate::common::{device, gaussian};
+use crate::common::{device, gaussian, max_abs_diff};
 use candle_core::DType;
 use flowinfer::flow::{Flow, FlowBuilder};
 use flowinfer::testing::perturb_params;
 use rand::SeedableRng;
-
-fn max_abs_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f64 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_dtype(DType::F64)
-        .unwrap()
-        .to_scalar::<f64>()
-        .unwrap()
-}
 
 #[test]
 fn sample_and_log_prob_agrees_with_log_prob() {

@@ -208,16 +208,7 @@ fn an_interrupted_run_resumes_to_the_same_result() {
         .zip(fresh.params().snapshot().unwrap().iter())
     {
         assert_eq!(n1, n2);
-        let d = (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let d = crate::common::max_abs_diff(a, b);
         assert_eq!(d, 0.0, "{n1} differs after resume");
     }
     // Other settings: refuse to resume.

@@ -214,7 +214,10 @@ mod tests {
     fn short_aliases_parse() {
         assert_eq!("moons".parse::<ToyDataset>().unwrap(), ToyDataset::TwoMoons);
         assert_eq!("blobs".parse::<ToyDataset>().unwrap(), ToyDataset::TwoBlobs);
-        assert_eq!("ring".parse::<ToyDataset>().unwrap(), ToyDataset::GaussianRing(8));
+        assert_eq!(
+            "ring".parse::<ToyDataset>().unwrap(),
+            ToyDataset::GaussianRing(8)
+        );
     }
 
     /// A few ring sizes besides the default, to exercise the counted names.
