@@ -240,6 +240,12 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         ));
     })?;
     bar.finish_and_clear();
+    if r.rollbacks > 0 {
+        eprintln!(
+            "warning: {} epoch(s) hit a non-finite loss and were rolled back with a lower learning rate (see history.csv)",
+            r.rollbacks
+        );
+    }
     if r.rows_dropped > 0 {
         eprintln!("dropped {} invalid rows of {}", r.rows_dropped, r.rows_read);
     }

@@ -62,6 +62,8 @@ pub struct FitReport {
     pub best_epoch: usize,
     /// Whether early stopping ended training.
     pub stopped_early: bool,
+    /// Epochs rolled back after a non-finite loss (each lowered the learning rate).
+    pub rollbacks: usize,
     /// Wall time of training in seconds.
     pub train_seconds: f64,
     /// Test-split NLL of the best-fitting Gaussian (baseline).
@@ -201,6 +203,7 @@ pub fn fit_table(
         epochs: rep.history.len(),
         best_epoch: rep.best_epoch,
         stopped_early: rep.stopped_early,
+        rollbacks: rep.rollbacks,
         train_seconds,
         gaussian_test_nll: gaussian_baseline_nll(&train.to_rows(), &test.to_rows())?,
         test: test_eval,
