@@ -7,6 +7,8 @@
 //! maps latent → data, both return `(output, log|det J|)` with the log-determinant of
 //! shape `(batch,)`; data is `(batch, dim)`, context `(batch, context_dim)`.
 
+#![deny(missing_docs)]
+
 pub mod checks;
 pub mod config;
 pub mod data;
