@@ -173,6 +173,44 @@ fn data_fit_then_sample_then_eval_round_trips() {
             .collect::<Vec<_>>()
     };
     assert_eq!(strip(&before), strip(&after));
+    // --resume with other data is refused and leaves the run as it was.
+    let other = dir.join("other.csv");
+    write_events(&other, 300);
+    let o = flowinfer()
+        .arg("fit")
+        .arg("--data")
+        .arg(&other)
+        .arg("--spec")
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .arg("--resume")
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&o);
+    assert!(
+        !o.status.success() && stderr.contains("cannot resume"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("history.csv")).unwrap(),
+        after
+    );
+    // -n 0 is an error, not a crash.
+    let o = flowinfer()
+        .arg("sample")
+        .arg("--run")
+        .arg(&out)
+        .args(["-n", "0", "--out"])
+        .arg(dir.join("none.csv"))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&o);
+    assert!(
+        !o.status.success() && stderr.contains("at least 1"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -20,7 +20,39 @@
 //! assert_eq!(points.len(), 1000);
 //! assert_eq!(points, data.generate(1000, 42));
 //! ```
+//!
+//! # Simulation-based inference
+//!
+//! [`Simulator`] couples a prior (sampling, log density, support) with a
+//! stochastic forward model. [`simulate_batch`] runs a batch of parameter rows
+//! in parallel (rayon), each row with its own generator derived from
+//! `(seed, row index)`, so results do not depend on the thread count;
+//! non-finite outputs are reported as [`SimulationError::NonFinite`].
+//! [`simulate_dataset`] draws from the prior and simulates in one go.
+//!
+//! Models: the seed SIR epidemic [`Sir`], its non-identifiable variant
+//! [`DegenerateSir`], and the `sbibm` benchmarks in [`benchmarks`]
+//! ([`TwoMoons`], [`GaussianLinear`], [`Slcp`]).
+//!
+//! ```
+//! use flowinfer_simulators::{simulate_dataset, Simulator, TwoMoons};
+//!
+//! let (thetas, xs) = simulate_dataset(&TwoMoons, 100, 7).unwrap();
+//! assert_eq!(thetas.len(), 100);
+//! assert_eq!(xs[0].len(), TwoMoons.obs_dim());
+//! ```
 
+pub mod benchmarks;
+pub mod simulator;
+pub mod sir;
+pub mod sir_degenerate;
 pub mod toy;
+
+pub use benchmarks::{GaussianLinear, Slcp, TwoMoons};
+pub use simulator::{
+    row_seed, simulate_batch, simulate_dataset, Dataset, SimulationError, Simulator,
+};
+pub use sir::{integrate_sir, Sir, SirTrajectory};
+pub use sir_degenerate::DegenerateSir;
 
 pub use toy::{ParseToyDatasetError, ToyDataset};

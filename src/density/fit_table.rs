@@ -151,16 +151,15 @@ pub fn fit_table(
     builder.standardize = Some((scaler.mean.clone(), scaler.std.clone()));
     let flow = Flow::new(builder.build_spec()?, dtype, &Device::Cpu, spec.flow.seed)?;
 
-    std::fs::create_dir_all(out).map_err(|e| Error::file(out, e.to_string()))?;
     let info = RunInfo {
         columns: table.columns().to_vec(),
         data: data.to_path_buf(),
         spec: spec.clone(),
     };
-    write_atomic(
-        &out.join("run.json"),
-        serde_json::to_string_pretty(&info)?.as_bytes(),
-    )?;
+    if resume {
+        check_resumable(out, &info)?;
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::file(out, e.to_string()))?;
 
     let dev = Device::Cpu;
     let xt = train.to_tensor(dtype, &dev)?;
@@ -181,6 +180,11 @@ pub fn fit_table(
     )?;
     let train_seconds = start.elapsed().as_secs_f64();
     flow.save(out.join("model"))?;
+    // run.json last: it pairs the columns with the model just written.
+    write_atomic(
+        &out.join("run.json"),
+        serde_json::to_string_pretty(&info)?.as_bytes(),
+    )?;
     write_history(&out.join("history.csv"), &rep.history)?;
 
     let test_eval = evaluate_against(
@@ -217,6 +221,33 @@ pub fn fit_table(
         draw_plots(&flow, out, &rep.history, &table, &test)?;
     }
     Ok(report)
+}
+
+/// `--resume` must continue the same run: same data file, columns and spec.
+fn check_resumable(out: &Path, info: &RunInfo) -> Result<()> {
+    let p = out.join("run.json");
+    let Ok(text) = std::fs::read_to_string(&p) else {
+        // No finished run yet: the trainer checks its own checkpoint's settings.
+        return Ok(());
+    };
+    let old: RunInfo = serde_json::from_str(&text).map_err(|e| Error::file(&p, e.to_string()))?;
+    let what = if old.data != info.data {
+        format!(
+            "data file {} (now {})",
+            old.data.display(),
+            info.data.display()
+        )
+    } else if old.columns != info.columns {
+        format!("columns {:?} (now {:?})", old.columns, info.columns)
+    } else if old.spec != info.spec {
+        "another spec".to_string()
+    } else {
+        return Ok(());
+    };
+    Err(Error::file(
+        p,
+        format!("cannot resume: this run used {what}; use the same inputs or another --out"),
+    ))
 }
 
 fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {

@@ -191,6 +191,9 @@ impl Flow {
         ctx: Option<&Tensor>,
         rng: &mut dyn RngCore,
     ) -> Result<(Tensor, Tensor)> {
+        if n == 0 {
+            return Err(Error::config("the number of samples must be at least 1"));
+        }
         if ctx.is_none() && self.context_dim() > 0 {
             return Err(Error::Context {
                 what: "flow".into(),

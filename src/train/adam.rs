@@ -91,6 +91,22 @@ impl Adam {
         self.step
     }
 
+    /// Whether every optimised variable holds only finite values.
+    pub fn parameters_finite(&self) -> Result<bool> {
+        for v in &self.vars {
+            let probe = v
+                .as_tensor()
+                .sub(v.as_tensor())?
+                .sum_all()?
+                .to_dtype(DType::F64)?
+                .to_scalar::<f64>()?;
+            if !probe.is_finite() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Global L2 norm of the gradients of all variables.
     pub fn grad_norm(&self, grads: &GradStore) -> Result<f64> {
         let mut sq = 0.0;
@@ -116,7 +132,9 @@ impl Adam {
             None => None,
         };
         let scale = match (clip, norm) {
-            (Some(c), Some(n)) if n > c && n.is_finite() => c / n,
+            // A non-finite norm: take no step, let the caller roll back.
+            (Some(_), Some(n)) if !n.is_finite() => return Ok(norm),
+            (Some(c), Some(n)) if n > c => c / n,
             _ => 1.0,
         };
         self.step_scaled(&grads, scale)?;

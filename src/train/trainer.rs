@@ -76,6 +76,17 @@ impl TrainerConfig {
                 )));
             }
         }
+        if self.patience == Some(0) {
+            return Err(Error::config(
+                "patience must be at least 1 (or absent for no early stopping)",
+            ));
+        }
+        if !(self.min_delta.is_finite() && self.min_delta >= 0.0) {
+            return Err(Error::config(format!(
+                "min_delta must be a finite number ≥ 0, got {}",
+                self.min_delta
+            )));
+        }
         if !(self.rollback_lr_factor > 0.0 && self.rollback_lr_factor < 1.0) {
             return Err(Error::config("rollback_lr_factor must lie in (0, 1)"));
         }
@@ -315,9 +326,18 @@ impl Trainer {
             if !v.is_finite() {
                 return Ok(None);
             }
-            opt.backward_step(&l, self.cfg.clip_grad_norm)?;
+            if let Some(norm) = opt.backward_step(&l, self.cfg.clip_grad_norm)? {
+                if !norm.is_finite() {
+                    return Ok(None);
+                }
+            }
             sum += v * len as f64;
             start += len;
+        }
+        // A finite loss can still come with an infinite gradient: never keep (or
+        // checkpoint) weights that are not finite.
+        if !opt.parameters_finite()? {
+            return Ok(None);
         }
         Ok(Some(sum / n as f64))
     }
@@ -330,6 +350,9 @@ pub fn evaluate(
     loss: &impl Fn(&Tensor, Option<&Tensor>) -> Result<Tensor>,
 ) -> Result<f64> {
     let n = data.len()?;
+    if n == 0 {
+        return Err(Error::config("evaluate: no rows"));
+    }
     let (mut sum, mut start) = (0.0, 0);
     while start < n {
         let len = batch.min(n - start);
@@ -341,7 +364,7 @@ pub fn evaluate(
             * len as f64;
         start += len;
     }
-    Ok(sum / n.max(1) as f64)
+    Ok(sum / n as f64)
 }
 
 fn save_tensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
@@ -371,6 +394,11 @@ fn save_checkpoint(
 ) -> Result<()> {
     let tmp = sibling(dir, "tmp");
     let old = sibling(dir, "old");
+    // A crash between the two renames below leaves only `.old`: put it back first so
+    // that there is always one complete checkpoint on disk.
+    if !dir.exists() && old.exists() {
+        std::fs::rename(&old, dir).map_err(|e| Error::file(dir, e.to_string()))?;
+    }
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| Error::file(&tmp, e.to_string()))?;
     save_tensors(&tmp.join("weights.safetensors"), &params.snapshot()?)?;

@@ -78,3 +78,18 @@ fn wrong_dtype_and_bad_specs_are_errors() {
         .to_string();
     assert!(e.contains("not a permutation"), "{e}");
 }
+
+#[test]
+fn zero_samples_and_too_many_bins_are_errors() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    assert!(flow(0)
+        .sample(0, None, &mut rng)
+        .unwrap_err()
+        .to_string()
+        .contains("at least 1"));
+    let spec = FlowBuilder::nsf(2).spline(65, 3.0).build_spec().unwrap();
+    let err = Flow::new(spec, DType::F32, &device(), 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("64 bins"), "{err}");
+}

@@ -235,3 +235,52 @@ fn an_interrupted_run_resumes_to_the_same_result() {
     let _ = std::fs::remove_dir_all(&full_dir);
     let _ = std::fs::remove_dir_all(&saved);
 }
+
+#[test]
+fn a_non_finite_gradient_with_a_finite_loss_is_rolled_back_too() {
+    let train = moons(256, 6);
+    let flow = small_flow(2);
+    let calls = Cell::new(0usize);
+    let vars = flow.params().all_vars();
+    let poisoned = |x: &Tensor, _: Option<&Tensor>| -> flowinfer::Result<Tensor> {
+        calls.set(calls.get() + 1);
+        let l = flow.log_prob_unchecked(x, None)?.mean_all()?.neg()?;
+        if calls.get() != 3 {
+            return Ok(l);
+        }
+        // sqrt(|w − w|) is 0, but its gradient is infinite.
+        let w = vars[0].as_tensor().sum_all()?;
+        Ok((l + (&w - w.detach())?.abs()?.sqrt()?)?)
+    };
+    let cfg = TrainerConfig {
+        epochs: 2,
+        batch_size: 64,
+        lr: 1e-3,
+        patience: None,
+        ..Default::default()
+    };
+    let rep = Trainer::new(cfg)
+        .unwrap()
+        .fit(
+            flow.params(),
+            Batches {
+                x: &train,
+                ctx: None,
+            },
+            None,
+            poisoned,
+            |_| {},
+        )
+        .unwrap();
+    assert_eq!(rep.rollbacks, 1);
+    for (name, t) in flow.params().snapshot().unwrap() {
+        let s = t
+            .sum_all()
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
+        assert!(s.is_finite(), "{name} is not finite after training");
+    }
+}

@@ -38,9 +38,9 @@ struct Bin {
 impl RationalQuadraticSpline {
     /// Build a spline with `bins` bins on `[-bound, bound]`.
     pub fn new(bins: usize, bound: f64, min_w: f64, min_h: f64, min_d: f64) -> Result<Self> {
-        if bins < 2 {
+        if !(2..=64).contains(&bins) {
             return Err(Error::config(format!(
-                "spline needs at least 2 bins, got {bins}"
+                "spline needs 2 to 64 bins, got {bins}"
             )));
         }
         if !(bound.is_finite() && bound > 0.0) {
@@ -48,9 +48,10 @@ impl RationalQuadraticSpline {
                 "spline tail_bound must be > 0, got {bound}"
             )));
         }
-        if min_w * bins as f64 >= 1.0 || min_h * bins as f64 >= 1.0 || min_w < 0.0 || min_h < 0.0 {
+        let ok = |m: f64| m.is_finite() && m > 0.0 && m * (bins as f64) < 1.0;
+        if !ok(min_w) || !ok(min_h) {
             return Err(Error::config(format!(
-                "spline minimum bin width/height must be ≥ 0 and below 1/bins = {}",
+                "spline minimum bin width/height must be > 0 and below 1/bins = {}",
                 1.0 / bins as f64
             )));
         }
