@@ -22,6 +22,7 @@ pub mod nn;
 pub mod params;
 pub mod plot;
 pub mod random;
+pub mod sbi;
 pub mod testing;
 pub mod train;
 pub mod transforms;

@@ -5,6 +5,7 @@ mod common;
 mod flow_density;
 mod flow_io;
 mod flow_sampling;
+mod sbi;
 mod trainer;
 mod training;
 mod transform_properties;

@@ -1,0 +1,14 @@
+//! Simulation-based inference: neural posterior estimation (NPE) with conditional flows.
+//!
+//! [`train_npe`] simulates `(θ, x)` pairs from a [`Simulator`]'s prior, z-scores θ (as the
+//! flow's first layer) and x (stored with the posterior), and fits a conditional flow
+//! `q(θ | x)` with the project's [`Trainer`](crate::train::Trainer). The result,
+//! [`NpePosterior`], is amortised: it serves any observation.
+//!
+//! [`Simulator`]: flowinfer_simulators::Simulator
+
+pub mod npe;
+pub mod posterior;
+
+pub use npe::{train_npe, NpeConfig};
+pub use posterior::{NpePosterior, PosteriorSamples};

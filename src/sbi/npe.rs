@@ -1,0 +1,124 @@
+//! Training a neural posterior estimator.
+
+use crate::config::FlowSection;
+use crate::error::{Error, Result};
+use crate::flow::{Flow, FlowKind};
+use crate::sbi::NpePosterior;
+use crate::train::{Batches, EpochRecord, TrainReport, Trainer, TrainerConfig};
+use crate::transforms::Standardize;
+use candle_core::{DType, Device, Tensor};
+use flowinfer_simulators::{simulate_dataset, Simulator};
+use serde::{Deserialize, Serialize};
+
+/// Settings of [`train_npe`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NpeConfig {
+    /// Simulation budget (θ, x pairs).
+    pub simulations: usize,
+    /// Fraction of the simulations held out for validation / early stopping.
+    pub validation_fraction: f64,
+    /// The conditional flow over θ.
+    pub flow: FlowSection,
+    /// Optional MLP embedding of x: `(hidden, layers, out_dim)`.
+    pub embedding: Option<(usize, usize, usize)>,
+    /// Training settings.
+    pub train: TrainerConfig,
+    /// Seed of the simulations.
+    pub seed: u64,
+}
+
+impl Default for NpeConfig {
+    fn default() -> Self {
+        Self {
+            simulations: 10_000,
+            validation_fraction: 0.1,
+            flow: FlowSection {
+                kind: FlowKind::Nsf,
+                blocks: 5,
+                hidden: 64,
+                ..Default::default()
+            },
+            embedding: None,
+            train: TrainerConfig {
+                epochs: 100,
+                batch_size: 256,
+                lr: 1e-3,
+                patience: Some(20),
+                ..Default::default()
+            },
+            seed: 0,
+        }
+    }
+}
+
+fn matrix(rows: &[Vec<f64>], dtype: DType) -> Result<Tensor> {
+    let d = rows.first().map(|r| r.len()).unwrap_or(0);
+    let flat: Vec<f64> = rows.iter().flatten().copied().collect();
+    Ok(Tensor::from_vec(flat, (rows.len(), d), &Device::Cpu)?.to_dtype(dtype)?)
+}
+
+/// Simulate, then fit `q(θ | x)`. `on_epoch` sees every training epoch.
+pub fn train_npe(
+    sim: &dyn Simulator,
+    cfg: &NpeConfig,
+    on_epoch: impl FnMut(&EpochRecord),
+) -> Result<(NpePosterior, TrainReport)> {
+    if cfg.simulations < 20 {
+        return Err(Error::config(format!(
+            "NPE needs at least 20 simulations, got {}",
+            cfg.simulations
+        )));
+    }
+    if !(0.0..0.9).contains(&cfg.validation_fraction) {
+        return Err(Error::config("validation_fraction must lie in [0, 0.9)"));
+    }
+    let (thetas, xs) = simulate_dataset(sim, cfg.simulations, cfg.seed)
+        .map_err(|e| Error::config(format!("simulation failed: {e}")))?;
+    let n_val = (cfg.simulations as f64 * cfg.validation_fraction).round() as usize;
+    let n_train = cfg.simulations - n_val;
+    let (theta_mean, theta_std) = Standardize::fit(&thetas[..n_train])?;
+    let (x_mean, x_std) = Standardize::fit(&xs[..n_train])?;
+    // A constant observation entry carries no information: leave it unscaled.
+    let x_std: Vec<f64> = x_std
+        .into_iter()
+        .map(|s| if s > 0.0 { s } else { 1.0 })
+        .collect();
+    let theta_std: Vec<f64> = theta_std
+        .into_iter()
+        .map(|s| if s > 0.0 { s } else { 1.0 })
+        .collect();
+    let dtype = crate::flow::io::parse_dtype(&cfg.flow.dtype)?;
+    let mut b = cfg.flow.builder(sim.param_dim()).context(sim.obs_dim());
+    b.embedding = cfg.embedding;
+    b.standardize = Some((theta_mean, theta_std));
+    let flow = Flow::new(b.build_spec()?, dtype, &Device::Cpu, cfg.flow.seed)?;
+    let posterior = NpePosterior::new(flow, x_mean, x_std, sim.param_names())?;
+
+    let theta_t = matrix(&thetas, dtype)?;
+    let x_t = posterior.scale_observations(&matrix(&xs, dtype)?)?;
+    let (tt, tv) = (
+        theta_t.narrow(0, 0, n_train)?,
+        theta_t.narrow(0, n_train, n_val)?,
+    );
+    let (xt, xv) = (x_t.narrow(0, 0, n_train)?, x_t.narrow(0, n_train, n_val)?);
+    let flow = posterior.flow();
+    flow.initialize_from_data(&tt, Some(&xt))?;
+    let loss =
+        |th: &Tensor, c: Option<&Tensor>| Ok(flow.log_prob_unchecked(th, c)?.mean_all()?.neg()?);
+    let val = (n_val > 0).then_some(Batches {
+        x: &tv,
+        ctx: Some(&xv),
+    });
+    let report = Trainer::new(cfg.train.clone())?.fit(
+        flow.params(),
+        Batches {
+            x: &tt,
+            ctx: Some(&xt),
+        },
+        val,
+        loss,
+        on_epoch,
+    )?;
+    Ok((posterior, report))
+}
