@@ -32,7 +32,8 @@
 //!
 //! Models: the seed SIR epidemic [`Sir`], its non-identifiable variant
 //! [`DegenerateSir`], and the `sbibm` benchmarks in [`benchmarks`]
-//! ([`TwoMoons`], [`GaussianLinear`], [`Slcp`]).
+//! ([`TwoMoons`], [`GaussianLinear`], [`Slcp`], [`SbibmSir`],
+//! [`LotkaVolterra`]).
 //!
 //! ```
 //! use flowinfer_simulators::{simulate_dataset, Simulator, TwoMoons};
@@ -48,7 +49,7 @@ pub mod sir;
 pub mod sir_degenerate;
 pub mod toy;
 
-pub use benchmarks::{GaussianLinear, Slcp, TwoMoons};
+pub use benchmarks::{GaussianLinear, LotkaVolterra, SbibmSir, Slcp, TwoMoons};
 pub use simulator::{
     row_seed, simulate_batch, simulate_dataset, Dataset, SimulationError, Simulator,
 };

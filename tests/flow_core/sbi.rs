@@ -11,7 +11,7 @@ use flowinfer_simulators::{GaussianLinear, Simulator, TwoMoons};
 /// N(x/2, 0.05 I). An affine MAF represents it exactly; NPE must find it.
 #[test]
 fn npe_recovers_the_gaussian_linear_posterior() {
-    let sim = GaussianLinear::default();
+    let sim = GaussianLinear;
     let cfg = NpeConfig {
         simulations: 10_000,
         flow: FlowSection {

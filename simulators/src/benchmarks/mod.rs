@@ -4,17 +4,26 @@
 //! * [`TwoMoons`] — `two_moons`, 2 parameters, 2 observations;
 //! * [`GaussianLinear`] — `gaussian_linear`, 10 parameters, 10 observations,
 //!   prior and noise *covariance* `0.1·I`;
-//! * [`Slcp`] — `slcp`, 5 parameters, 8 observations (4 iid 2-D draws).
+//! * [`Slcp`] — `slcp`, 5 parameters, 8 observations (4 iid 2-D draws);
+//! * [`SbibmSir`] — `sir`, 2 parameters, 10 binomial counts of infected
+//!   people (out of 1000) on days 0, 17, …, 153 of an ODE epidemic;
+//! * [`LotkaVolterra`] — `lotka_volterra`, 4 parameters, 20 log-normal
+//!   observations (prey then predators at t = 0, 2.1, …, 18.9).
 //!
 //! Parameter and observation indices follow `sbibm` (`parameter_1` is
 //! `theta[0]`, `data_1` is `x[0]`), so its reference observations and
 //! posterior samples can be used directly.
 
 pub mod gaussian_linear;
+pub mod lotka_volterra;
+mod ode;
+pub mod sir;
 pub mod slcp;
 pub mod two_moons;
 
 pub use gaussian_linear::GaussianLinear;
+pub use lotka_volterra::LotkaVolterra;
+pub use sir::SbibmSir;
 pub use slcp::Slcp;
 pub use two_moons::TwoMoons;
 
