@@ -6,7 +6,8 @@
 //! draws by a classifier two-sample test (MLP, 5-fold CV; 0.5 = indistinguishable).
 //!
 //! `cargo run --release --example npe_sbibm -- two_moons 1,2,3 [simulations]`
-//! (tasks: two_moons, gaussian_linear, sir).
+//! (tasks: two_moons, gaussian_linear, sir). Knobs: `NPE_FLOW=maf|realnvp` (default
+//! nsf), `NPE_HIDDEN=32` (default 64), `NPE_HISTORY=1` prints the loss per epoch.
 
 use flowinfer::config::FlowSection;
 use flowinfer::data::{read_table, ReadOptions};
@@ -54,7 +55,10 @@ fn main() -> anyhow::Result<()> {
         flow: FlowSection {
             kind,
             blocks: 5,
-            hidden: 64,
+            hidden: std::env::var("NPE_HIDDEN")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(64),
             tail_bound: 5.0,
             ..Default::default()
         },
