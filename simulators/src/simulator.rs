@@ -61,6 +61,14 @@ pub trait Simulator: Send + Sync {
 /// Why a batch simulation failed. Every variant names the offending row.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum SimulationError {
+    /// A simulator setting was invalid (e.g. a negative noise level).
+    #[error("simulator `{simulator}`: {message}")]
+    InvalidSetting {
+        /// Simulator name.
+        simulator: String,
+        /// What was wrong and what was expected.
+        message: String,
+    },
     /// A parameter row had the wrong number of values.
     #[error("simulator `{simulator}`: parameter row {row} has {got} values, expected {expected}")]
     ParamDimension {

@@ -45,6 +45,7 @@
 //! By default the observation is the exact (deterministic) Euler output. With
 //! [`Sir::with_noise`] every entry gets independent `N(0, σ²)` noise added.
 
+use crate::simulator::SimulationError;
 use rand::RngCore;
 use rand_distr::{Distribution, Normal};
 
@@ -137,11 +138,15 @@ pub(crate) fn add_noise(x: &mut [f64], noise_std: Option<f64>, rng: &mut dyn Rng
 }
 
 /// Checks an observation-noise standard deviation.
-pub(crate) fn check_noise_std(sigma: f64) {
-    assert!(
-        sigma.is_finite() && sigma >= 0.0,
-        "observation noise std must be finite and >= 0, got {sigma}"
-    );
+pub(crate) fn check_noise_std(simulator: &str, sigma: f64) -> Result<(), SimulationError> {
+    if sigma.is_finite() && sigma >= 0.0 {
+        Ok(())
+    } else {
+        Err(SimulationError::InvalidSetting {
+            simulator: simulator.into(),
+            message: format!("observation noise std must be finite and >= 0, got {sigma}"),
+        })
+    }
 }
 
 /// The seed SIR simulator, `θ = (λ, μ, I0)`; see the [module docs](self) for
@@ -160,14 +165,12 @@ impl Sir {
     /// SIR simulator adding independent `N(0, sigma²)` noise to every
     /// observation entry.
     ///
-    /// # Panics
-    ///
-    /// If `sigma` is negative or not finite.
-    pub fn with_noise(sigma: f64) -> Self {
-        check_noise_std(sigma);
-        Self {
+    /// Errors if `sigma` is negative or not finite.
+    pub fn with_noise(sigma: f64) -> Result<Self, SimulationError> {
+        check_noise_std("sir", sigma)?;
+        Ok(Self {
             noise_std: Some(sigma),
-        }
+        })
     }
 
     /// The observation-noise standard deviation, `None` when noise-free.
@@ -284,7 +287,7 @@ mod tests {
         let xs_other_seed = simulate_batch(&Sir::new(), &thetas, 99).unwrap();
         assert_eq!(xs, xs_other_seed);
 
-        let noisy = Sir::with_noise(0.01);
+        let noisy = Sir::with_noise(0.01).unwrap();
         let a = simulate_batch(&noisy, &thetas, 1).unwrap();
         let b = simulate_batch(&noisy, &thetas, 1).unwrap();
         let c = simulate_batch(&noisy, &thetas, 2).unwrap();
@@ -300,8 +303,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "noise std")]
-    fn negative_noise_panics() {
-        let _ = Sir::with_noise(-1.0);
+    fn negative_noise_is_an_error() {
+        let e = Sir::with_noise(-1.0).unwrap_err().to_string();
+        assert!(e.contains("noise std") && e.contains("sir"), "{e}");
+        assert!(Sir::with_noise(f64::NAN).is_err());
     }
 }

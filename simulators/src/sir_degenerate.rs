@@ -24,6 +24,7 @@
 //! `t = 0.1·k`, `k = 0, …, 999`) are exactly those of
 //! [`crate::sir`], evaluated at `λ = λ1·λ2`.
 
+use crate::simulator::SimulationError;
 use rand::RngCore;
 
 use crate::simulator::{
@@ -51,14 +52,12 @@ impl DegenerateSir {
     /// Degenerate SIR simulator adding independent `N(0, sigma²)` noise to
     /// every observation entry.
     ///
-    /// # Panics
-    ///
-    /// If `sigma` is negative or not finite.
-    pub fn with_noise(sigma: f64) -> Self {
-        check_noise_std(sigma);
-        Self {
+    /// Errors if `sigma` is negative or not finite.
+    pub fn with_noise(sigma: f64) -> Result<Self, SimulationError> {
+        check_noise_std("sir_degenerate", sigma)?;
+        Ok(Self {
             noise_std: Some(sigma),
-        }
+        })
     }
 
     /// The observation-noise standard deviation, `None` when noise-free.
