@@ -24,9 +24,11 @@
 //! If the ODE solver fails the row is all `NaN` (as in `sbibm`).
 
 use rand::RngCore;
-use rand_distr::{Distribution, LogNormal, StandardNormal};
+use rand_distr::{Distribution, StandardNormal};
 
-use super::ode::{log_normal_log_density, solve_at_times};
+use super::ode::{
+    in_log_normal_support, log_normal_prior_density, sample_log_normal_prior, solve_at_times,
+};
 use crate::simulator::Simulator;
 
 /// The 10 summary times `0, 2.1, 4.2, …, 18.9`.
@@ -84,25 +86,15 @@ impl Simulator for LotkaVolterra {
     }
 
     fn sample_prior(&self, n: usize, rng: &mut dyn RngCore) -> Vec<Vec<f64>> {
-        let dists = PRIOR.map(|(mu, s)| LogNormal::new(mu, s).expect("valid log-normal"));
-        (0..n)
-            .map(|_| dists.iter().map(|d| d.sample(&mut *rng)).collect())
-            .collect()
+        sample_log_normal_prior(&PRIOR, n, rng)
     }
 
     fn log_prior(&self, theta: &[f64]) -> f64 {
-        if theta.len() != 4 {
-            return f64::NEG_INFINITY;
-        }
-        theta
-            .iter()
-            .zip(PRIOR)
-            .map(|(&t, (mu, s))| log_normal_log_density(t, mu, s))
-            .sum()
+        log_normal_prior_density(&PRIOR, theta)
     }
 
     fn in_support(&self, theta: &[f64]) -> bool {
-        theta.len() == 4 && theta.iter().all(|t| *t > 0.0 && t.is_finite())
+        in_log_normal_support(&PRIOR, theta)
     }
 
     fn simulate_one(&self, theta: &[f64], rng: &mut dyn RngCore) -> Vec<f64> {

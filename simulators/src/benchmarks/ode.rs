@@ -91,6 +91,39 @@ pub(crate) fn log_normal_log_density(x: f64, mu: f64, sigma: f64) -> f64 {
     -x.ln() - sigma.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln() - 0.5 * z * z
 }
 
+/// `n` draws from independent log-normal priors `(mu, sigma)` per parameter.
+pub(crate) fn sample_log_normal_prior(
+    prior: &[(f64, f64)],
+    n: usize,
+    rng: &mut dyn rand::RngCore,
+) -> Vec<Vec<f64>> {
+    use rand_distr::{Distribution, LogNormal};
+    let dists: Vec<LogNormal<f64>> = prior
+        .iter()
+        .map(|&(mu, s)| LogNormal::new(mu, s).expect("valid log-normal"))
+        .collect();
+    (0..n)
+        .map(|_| dists.iter().map(|d| d.sample(&mut *rng)).collect())
+        .collect()
+}
+
+/// Log density of independent log-normal priors (`-inf` for a wrong length).
+pub(crate) fn log_normal_prior_density(prior: &[(f64, f64)], theta: &[f64]) -> f64 {
+    if theta.len() != prior.len() {
+        return f64::NEG_INFINITY;
+    }
+    theta
+        .iter()
+        .zip(prior)
+        .map(|(&t, &(mu, s))| log_normal_log_density(t, mu, s))
+        .sum()
+}
+
+/// Support of independent log-normal priors: positive finite values, right length.
+pub(crate) fn in_log_normal_support(prior: &[(f64, f64)], theta: &[f64]) -> bool {
+    theta.len() == prior.len() && theta.iter().all(|t| *t > 0.0 && t.is_finite())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

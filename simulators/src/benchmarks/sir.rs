@@ -35,9 +35,11 @@
 //! [`SimulationError::NonFinite`](crate::SimulationError::NonFinite).
 
 use rand::RngCore;
-use rand_distr::{Binomial, Distribution, LogNormal};
+use rand_distr::{Binomial, Distribution};
 
-use super::ode::{log_normal_log_density, solve_at_times};
+use super::ode::{
+    in_log_normal_support, log_normal_prior_density, sample_log_normal_prior, solve_at_times,
+};
 use crate::simulator::Simulator;
 
 /// Total population `N`.
@@ -111,25 +113,15 @@ impl Simulator for SbibmSir {
     }
 
     fn sample_prior(&self, n: usize, rng: &mut dyn RngCore) -> Vec<Vec<f64>> {
-        let dists = PRIOR.map(|(mu, s)| LogNormal::new(mu, s).expect("valid log-normal"));
-        (0..n)
-            .map(|_| dists.iter().map(|d| d.sample(&mut *rng)).collect())
-            .collect()
+        sample_log_normal_prior(&PRIOR, n, rng)
     }
 
     fn log_prior(&self, theta: &[f64]) -> f64 {
-        if theta.len() != 2 {
-            return f64::NEG_INFINITY;
-        }
-        theta
-            .iter()
-            .zip(PRIOR)
-            .map(|(&t, (mu, s))| log_normal_log_density(t, mu, s))
-            .sum()
+        log_normal_prior_density(&PRIOR, theta)
     }
 
     fn in_support(&self, theta: &[f64]) -> bool {
-        theta.len() == 2 && theta.iter().all(|t| *t > 0.0 && t.is_finite())
+        in_log_normal_support(&PRIOR, theta)
     }
 
     fn simulate_one(&self, theta: &[f64], rng: &mut dyn RngCore) -> Vec<f64> {
