@@ -44,11 +44,13 @@
 //! ```
 
 pub mod benchmarks;
+pub mod integrands;
 pub mod simulator;
 pub mod sir;
 pub mod sir_degenerate;
 pub mod toy;
 
+pub use integrands::{Integrand, IntegrandError};
 pub use benchmarks::{GaussianLinear, LotkaVolterra, SbibmSir, Slcp, TwoMoons};
 pub use simulator::{
     row_seed, simulate_batch, simulate_dataset, Dataset, SimulationError, Simulator,
