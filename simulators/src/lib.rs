@@ -44,14 +44,18 @@
 //! ```
 
 pub mod benchmarks;
+pub mod external;
 pub mod integrands;
+pub mod lenient;
 pub mod simulator;
 pub mod sir;
 pub mod sir_degenerate;
 pub mod toy;
 
-pub use integrands::{Integrand, IntegrandError};
 pub use benchmarks::{GaussianLinear, LotkaVolterra, SbibmSir, Slcp, TwoMoons};
+pub use external::{ExternalIntegrand, ExternalSimulator, ExternalSimulatorConfig, PriorSpec};
+pub use integrands::{Integrand, IntegrandError};
+pub use lenient::{simulate_dataset_lenient, LenientDataset, RowFailure};
 pub use simulator::{
     row_seed, simulate_batch, simulate_dataset, Dataset, SimulationError, Simulator,
 };

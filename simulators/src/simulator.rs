@@ -16,8 +16,12 @@
 //!
 //! Non-finite simulator outputs (`NaN`, `±inf`) are never dropped or replaced:
 //! the batch fails with [`SimulationError::NonFinite`], naming the row, its
-//! parameter values and the offending output index.
+//! parameter values and the offending output index. The lenient driver
+//! [`simulate_dataset_lenient`](crate::simulate_dataset_lenient) (built on
+//! [`Simulator::simulate_rows`]) drops failed rows instead, and counts and
+//! reports every one of them.
 
+use crate::lenient::RowFailure;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use rayon::prelude::*;
@@ -56,6 +60,28 @@ pub trait Simulator: Send + Sync {
     /// `theta` is assumed to have length `param_dim()`; callers going through
     /// [`simulate_batch`] get that checked up front.
     fn simulate_one(&self, theta: &[f64], rng: &mut dyn RngCore) -> Vec<f64>;
+
+    /// Simulates every row of `thetas`, reporting failed rows instead of
+    /// failing the whole run; the lenient counterpart of [`simulate_batch`].
+    ///
+    /// The result has one entry per input row, in order: the observation row,
+    /// or a [`RowFailure`] saying why that row failed. The outer `Err` is for
+    /// whole-run failures only (a parameter row of the wrong length, an
+    /// external program that cannot be started, too many failed rows).
+    ///
+    /// The default runs [`Simulator::simulate_one`] per row in parallel
+    /// (rayon) with the same per-row generators as [`simulate_batch`]
+    /// (`row_seed(seed, i)`), so successful rows equal `simulate_batch`'s; an
+    /// output of the wrong length or with a non-finite value becomes a
+    /// [`RowFailure`]. Simulators that run whole batches at once (such as
+    /// [`ExternalSimulator`](crate::ExternalSimulator)) override it.
+    fn simulate_rows(
+        &self,
+        thetas: &[Vec<f64>],
+        seed: u64,
+    ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
+        crate::lenient::simulate_rows_per_row(self, thetas, seed)
+    }
 }
 
 /// Why a batch simulation failed. Every variant names the offending row.
@@ -110,10 +136,37 @@ pub enum SimulationError {
         /// The non-finite value itself.
         value: f64,
     },
+    /// A whole run failed outside the model itself (e.g. an external program
+    /// could not be started).
+    #[error("simulator `{simulator}`: {message}")]
+    External {
+        /// Simulator name.
+        simulator: String,
+        /// What went wrong (the command and the operating-system error).
+        message: String,
+    },
+    /// More rows failed than a lenient run allows.
+    #[error(
+        "simulator `{simulator}`: {failed} of {total} rows failed (allowed: at most {:.1}%); \
+         first failure: {first}",
+        100.0 * max_failure_fraction
+    )]
+    TooManyFailures {
+        /// Simulator name.
+        simulator: String,
+        /// Number of failed rows (a lower bound when the run stopped early).
+        failed: usize,
+        /// Number of rows in the run.
+        total: usize,
+        /// The largest allowed fraction of failed rows.
+        max_failure_fraction: f64,
+        /// The first failure (lowest row index seen), with its reason.
+        first: RowFailure,
+    },
 }
 
 /// SplitMix64 finaliser: a bijective, well-mixing 64-bit hash.
-fn splitmix64(mut z: u64) -> u64 {
+pub(crate) fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -196,10 +249,16 @@ pub fn simulate_dataset(
     n: usize,
     seed: u64,
 ) -> Result<Dataset, SimulationError> {
-    let mut prior_rng = StdRng::seed_from_u64(splitmix64(seed ^ 0x0050_5249_4F52));
-    let thetas = sim.sample_prior(n, &mut prior_rng);
+    let thetas = prior_draws(sim, n, seed);
     let xs = simulate_batch(sim, &thetas, seed)?;
     Ok((thetas, xs))
+}
+
+/// The `n` prior draws of a data set run with `seed` (shared by
+/// [`simulate_dataset`] and the lenient driver, so both see the same `θ`s).
+pub(crate) fn prior_draws(sim: &dyn Simulator, n: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut prior_rng = StdRng::seed_from_u64(splitmix64(seed ^ 0x0050_5249_4F52));
+    sim.sample_prior(n, &mut prior_rng)
 }
 
 /// Log density of the uniform distribution on the box `[lo_i, hi_i]`:

@@ -1,0 +1,106 @@
+//! External programs as simulators and integrands.
+//!
+//! [`ExternalSimulator`] runs any program (Python, R, a compiled model, ...)
+//! as the forward model of a [`Simulator`](crate::Simulator);
+//! [`ExternalIntegrand`] runs one as an [`Integrand`](crate::Integrand).
+//! Programs are started directly from `command` (program + arguments, no
+//! shell); wrap a pipeline in `["sh", "-c", "..."]` if you need one.
+//!
+//! # Simulator protocol
+//!
+//! Parameter rows are split into batches of `batch_size` rows. For each batch
+//! the program is started once, with at most `parallel` programs running at
+//! once:
+//!
+//! * **stdin**: the batch's parameter rows as CSV, one row per simulation,
+//!   `param_dim` comma-separated columns in `param_names` order, **no header**,
+//!   each value written with Rust's `{}` (the shortest decimal that reads back
+//!   to the same `f64`; never exponent notation). Stdin is closed after the
+//!   last row.
+//! * **environment**: `FLOWINFER_SEED`, the batch's seed
+//!   ([`ExternalSimulator::batch_seed`]`(run seed, batch index)`, an integer
+//!   in `[0, 2^31)`), and `FLOWINFER_BATCH`, the batch index (0-based), in
+//!   addition to the inherited environment. A program that seeds its random
+//!   generator from `FLOWINFER_SEED` makes runs reproducible; results then
+//!   depend on `batch_size` (which rows share a seed) but not on `parallel`.
+//! * **stdout**: exactly one CSV line per input row, in input order, each with
+//!   `obs_dim` comma-separated numbers (`nan`/`inf` are read but make that row
+//!   fail). Nothing else: a header line, blank lines or log messages on stdout
+//!   make the line count wrong and fail the batch. Write logs to stderr.
+//! * **exit status** 0 on success.
+//!
+//! Outcomes:
+//!
+//! * the program cannot be started (missing, not executable): the whole run
+//!   fails with [`SimulationError::External`](crate::SimulationError::External)
+//!   naming the command and the operating-system error;
+//! * non-zero exit status, death by a signal, a timeout (`timeout_s`; the
+//!   program is killed) or the wrong number of output lines: every row of that
+//!   batch fails, with e.g. `batch 3: exit status 1; stderr: <last 10 lines>`
+//!   or `` `python3 sim.py` wrote 7 lines for 10 parameter rows ``;
+//! * a line with the wrong number of columns, an unparsable or a non-finite
+//!   value: that row fails, naming the (1-based) column;
+//! * more than `max_failure_fraction` of all rows failed: the whole run fails
+//!   with [`SimulationError::TooManyFailures`](crate::SimulationError::TooManyFailures),
+//!   quoting the first failure.
+//!
+//! Failed rows are reported by [`Simulator::simulate_rows`](crate::Simulator::simulate_rows)
+//! and dropped and counted by
+//! [`simulate_dataset_lenient`](crate::simulate_dataset_lenient). The strict
+//! drivers ([`simulate_batch`](crate::simulate_batch)) go through
+//! [`Simulator::simulate_one`](crate::Simulator::simulate_one), which starts
+//! one program per row and turns any failure into a NaN row (reported as a
+//! non-finite output): correct, but slow and without the reason.
+//!
+//! The timeout kills the started program only. If it is a wrapper script,
+//! start the real simulator with `exec` so that the kill reaches it (output
+//! pipes still held by a leftover child are abandoned, not waited for).
+//!
+//! # Integrand protocol
+//!
+//! [`ExternalIntegrand`] writes points to stdin as CSV rows (`dim` columns, no
+//! header, same formatting) in chunks of `batch_size` points, at most
+//! `parallel` programs at once, and reads exactly one number per line from
+//! stdout. A non-zero exit, a timeout, a wrong line count or an unparsable
+//! line fails the whole evaluation with
+//! [`IntegrandError::External`](crate::IntegrandError::External), naming the
+//! command, the chunk's point range and the stderr tail. Values that parse,
+//! including `nan` and negative numbers, are returned as they are (the
+//! integrator counts those).
+//!
+//! # Example
+//!
+//! ```
+//! # #[cfg(unix)] {
+//! use flowinfer_simulators::external::{ExternalSimulator, ExternalSimulatorConfig, PriorSpec};
+//! use flowinfer_simulators::simulate_dataset_lenient;
+//!
+//! // x = 2θ, computed by awk.
+//! let command = ["awk", "-F,", r#"{ printf "%.17g\n", 2 * $1 }"#];
+//! let config = ExternalSimulatorConfig::new(
+//!     command.iter().map(|s| s.to_string()).collect(),
+//!     vec!["theta".into()],
+//!     vec![PriorSpec::Uniform { low: 0.0, high: 1.0 }],
+//!     1,
+//! );
+//! let sim = ExternalSimulator::new(config).unwrap();
+//! let data = simulate_dataset_lenient(&sim, 20, 1).unwrap();
+//! assert!(data.failures.is_empty());
+//! assert_eq!(data.xs[3][0], 2.0 * data.thetas[3][0]);
+//! # }
+//! ```
+
+mod integrand;
+mod prior;
+mod process;
+mod simulator;
+mod wire;
+
+#[cfg(test)]
+mod test_util;
+#[cfg(test)]
+mod tests;
+
+pub use integrand::ExternalIntegrand;
+pub use prior::PriorSpec;
+pub use simulator::{ExternalSimulator, ExternalSimulatorConfig};

@@ -1,0 +1,354 @@
+//! [`ExternalSimulator`]: a [`Simulator`] whose forward model is an external
+//! program speaking the CSV protocol described in the [module
+//! docs](super).
+
+use super::prior::{PriorSpec, Sampler};
+use super::process::{describe_command, run_indexed, run_program};
+use super::wire::{format_rows, output_lines, parse_finite_row};
+use crate::lenient::{check_param_rows, RowFailure};
+use crate::simulator::{row_seed, SimulationError, Simulator};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Configuration of an [`ExternalSimulator`]; embeddable in a TOML run spec
+/// (unknown keys are errors).
+///
+/// ```toml
+/// command = ["python3", "sim.py"]
+/// param_names = ["beta", "gamma"]
+/// prior = [
+///     { type = "log_normal", mean = -0.9, std = 0.5 },
+///     { type = "uniform", low = 0.0, high = 1.0 },
+/// ]
+/// obs_dim = 10
+/// batch_size = 500        # default 1000
+/// parallel = 4            # default: number of rayon threads
+/// timeout_s = 60.0        # default: none
+/// max_failure_fraction = 0.1  # default 0.5
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalSimulatorConfig {
+    /// Simulator name used in messages (default `"external"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Program and arguments (started directly, no shell).
+    pub command: Vec<String>,
+    /// One name per parameter, in column order.
+    pub param_names: Vec<String>,
+    /// One prior per parameter (independent), in column order.
+    pub prior: Vec<PriorSpec>,
+    /// Number of values the program writes per row.
+    pub obs_dim: usize,
+    /// Parameter rows per program run.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Most program runs at once.
+    #[serde(default = "default_parallel")]
+    pub parallel: usize,
+    /// Seconds after which a program run is killed (all its rows fail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_s: Option<f64>,
+    /// Largest fraction of failed rows a run tolerates; more is an error.
+    #[serde(default = "default_max_failure_fraction")]
+    pub max_failure_fraction: f64,
+}
+
+/// Default [`ExternalSimulatorConfig::batch_size`]: 1000.
+fn default_batch_size() -> usize {
+    1000
+}
+
+/// Default [`ExternalSimulatorConfig::parallel`]: the rayon thread count.
+fn default_parallel() -> usize {
+    rayon::current_num_threads()
+}
+
+/// Default [`ExternalSimulatorConfig::max_failure_fraction`]: 0.5.
+fn default_max_failure_fraction() -> f64 {
+    0.5
+}
+
+impl ExternalSimulatorConfig {
+    /// A configuration with the default name, batch size (1000), parallelism
+    /// (rayon threads), no timeout and `max_failure_fraction` 0.5.
+    pub fn new(
+        command: Vec<String>,
+        param_names: Vec<String>,
+        prior: Vec<PriorSpec>,
+        obs_dim: usize,
+    ) -> Self {
+        ExternalSimulatorConfig {
+            name: None,
+            command,
+            param_names,
+            prior,
+            obs_dim,
+            batch_size: default_batch_size(),
+            parallel: default_parallel(),
+            timeout_s: None,
+            max_failure_fraction: default_max_failure_fraction(),
+        }
+    }
+}
+
+/// A simulator that runs an external program on batches of parameter rows
+/// (see the [module docs](super) for the protocol).
+#[derive(Debug, Clone)]
+pub struct ExternalSimulator {
+    config: ExternalSimulatorConfig,
+    name: String,
+    samplers: Vec<Sampler>,
+}
+
+/// Outcome of one program run: one result per row, or a whole-run error.
+type BatchResult = Result<Vec<Result<Vec<f64>, String>>, SimulationError>;
+
+impl ExternalSimulator {
+    /// Checks `config` and builds the simulator. Errors
+    /// ([`SimulationError::InvalidSetting`]) say which setting is wrong.
+    pub fn new(config: ExternalSimulatorConfig) -> Result<Self, SimulationError> {
+        let name = config
+            .name
+            .clone()
+            .unwrap_or_else(|| "external".to_string());
+        let invalid = |message: String| SimulationError::InvalidSetting {
+            simulator: name.clone(),
+            message,
+        };
+        if config.command.first().is_none_or(|p| p.is_empty()) {
+            return Err(invalid("`command` must name a program".into()));
+        }
+        if config.param_names.is_empty() {
+            return Err(invalid("`param_names` must not be empty".into()));
+        }
+        if config.prior.len() != config.param_names.len() {
+            return Err(invalid(format!(
+                "`prior` has {} entries for {} parameters ({:?})",
+                config.prior.len(),
+                config.param_names.len(),
+                config.param_names
+            )));
+        }
+        for (i, n) in config.param_names.iter().enumerate() {
+            if config.param_names[..i].contains(n) {
+                return Err(invalid(format!("parameter name `{n}` appears twice")));
+            }
+        }
+        if config.obs_dim == 0 {
+            return Err(invalid("`obs_dim` must be at least 1".into()));
+        }
+        if config.batch_size == 0 || config.parallel == 0 {
+            return Err(invalid(format!(
+                "`batch_size` and `parallel` must be at least 1, got {} and {}",
+                config.batch_size, config.parallel
+            )));
+        }
+        if let Some(t) = config.timeout_s {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(invalid(format!("`timeout_s` must be positive, got {t}")));
+            }
+        }
+        let f = config.max_failure_fraction;
+        if !(0.0..=1.0).contains(&f) {
+            return Err(invalid(format!(
+                "`max_failure_fraction` must be in [0, 1], got {f}"
+            )));
+        }
+        let samplers = config
+            .prior
+            .iter()
+            .zip(&config.param_names)
+            .map(|(p, n)| {
+                p.sampler()
+                    .map_err(|e| invalid(format!("parameter `{n}`: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ExternalSimulator {
+            config,
+            name,
+            samplers,
+        })
+    }
+
+    /// The configuration the simulator was built from.
+    pub fn config(&self) -> &ExternalSimulatorConfig {
+        &self.config
+    }
+
+    /// `FLOWINFER_SEED` of batch `batch` in a run with `seed`:
+    /// `row_seed(seed, batch) mod 2^31` (fits every language's seed function).
+    pub fn batch_seed(seed: u64, batch: usize) -> u64 {
+        row_seed(seed, batch) & 0x7FFF_FFFF
+    }
+
+    /// Runs the program once on `rows`; `Err` only if it cannot be started.
+    fn run_batch(&self, rows: &[Vec<f64>], batch: usize, batch_seed: u64) -> BatchResult {
+        let input = format_rows(rows.iter().map(Vec::as_slice));
+        let env = [
+            ("FLOWINFER_SEED", batch_seed.to_string()),
+            ("FLOWINFER_BATCH", batch.to_string()),
+        ];
+        let timeout = self.config.timeout_s.map(Duration::from_secs_f64);
+        let finished =
+            run_program(&self.config.command, &env, input, timeout).map_err(|message| {
+                SimulationError::External {
+                    simulator: self.name.clone(),
+                    message,
+                }
+            })?;
+        let batch_failure = |reason: String| {
+            let reason = format!("batch {batch}: {reason}");
+            Ok(rows.iter().map(|_| Err(reason.clone())).collect())
+        };
+        if let Some(reason) = finished.failure() {
+            return batch_failure(reason);
+        }
+        let lines = output_lines(&finished.stdout);
+        if lines.len() != rows.len() {
+            return batch_failure(format!(
+                "`{}` wrote {} lines for {} parameter rows; {}",
+                describe_command(&self.config.command),
+                lines.len(),
+                rows.len(),
+                finished.stderr_tail()
+            ));
+        }
+        Ok(lines
+            .iter()
+            .map(|line| parse_finite_row(line, self.config.obs_dim))
+            .collect())
+    }
+}
+
+impl Simulator for ExternalSimulator {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn param_dim(&self) -> usize {
+        self.config.param_names.len()
+    }
+
+    fn obs_dim(&self) -> usize {
+        self.config.obs_dim
+    }
+
+    fn param_names(&self) -> Vec<String> {
+        self.config.param_names.clone()
+    }
+
+    fn sample_prior(&self, n: usize, rng: &mut dyn RngCore) -> Vec<Vec<f64>> {
+        (0..n)
+            .map(|_| self.samplers.iter().map(|s| s.sample(rng)).collect())
+            .collect()
+    }
+
+    fn log_prior(&self, theta: &[f64]) -> f64 {
+        if theta.len() != self.config.prior.len() {
+            return f64::NEG_INFINITY;
+        }
+        theta
+            .iter()
+            .zip(&self.config.prior)
+            .map(|(&t, p)| p.log_density(t))
+            .sum()
+    }
+
+    fn in_support(&self, theta: &[f64]) -> bool {
+        theta.len() == self.config.prior.len()
+            && theta
+                .iter()
+                .zip(&self.config.prior)
+                .all(|(&t, p)| p.contains(t))
+    }
+
+    /// Runs a one-row batch seeded from `rng`. Never panics: any failure
+    /// (including a wrong-length `theta`) gives a row of NaN, which the strict
+    /// driver reports as non-finite. Prefer the lenient driver, which runs
+    /// whole batches and keeps the reason.
+    fn simulate_one(&self, theta: &[f64], rng: &mut dyn RngCore) -> Vec<f64> {
+        let failed = vec![f64::NAN; self.config.obs_dim];
+        if theta.len() != self.param_dim() {
+            return failed;
+        }
+        let seed = rng.next_u64() & 0x7FFF_FFFF;
+        match self.run_batch(&[theta.to_vec()], 0, seed) {
+            Ok(mut rows) => rows.pop().and_then(Result::ok).unwrap_or(failed),
+            Err(_) => failed,
+        }
+    }
+
+    /// Runs the rows in batches of `batch_size`, at most `parallel` programs
+    /// at once. Errors for the whole run: a wrong-length parameter row, a
+    /// program that cannot be started, or more than `max_failure_fraction`
+    /// of the rows failing (new batches stop being started once that is
+    /// certain).
+    fn simulate_rows(
+        &self,
+        thetas: &[Vec<f64>],
+        seed: u64,
+    ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
+        check_param_rows(self, thetas)?;
+        let total = thetas.len();
+        let batches: Vec<&[Vec<f64>]> = thetas.chunks(self.config.batch_size).collect();
+        let allowed = self.config.max_failure_fraction * total as f64;
+        let failed = AtomicUsize::new(0);
+        let cannot_start = AtomicBool::new(false);
+        let stop = || {
+            cannot_start.load(Ordering::SeqCst) || failed.load(Ordering::SeqCst) as f64 > allowed
+        };
+        let task = |b: usize| {
+            let result = self.run_batch(batches[b], b, Self::batch_seed(seed, b));
+            match &result {
+                Ok(rows) => {
+                    let bad = rows.iter().filter(|r| r.is_err()).count();
+                    failed.fetch_add(bad, Ordering::SeqCst);
+                }
+                Err(_) => cannot_start.store(true, Ordering::SeqCst),
+            }
+            result
+        };
+        let results = run_indexed(batches.len(), self.config.parallel, &stop, &task);
+
+        let mut rows = Vec::with_capacity(total);
+        let mut first_failure = None;
+        let mut n_failed = 0;
+        let mut complete = true;
+        for (b, result) in results.into_iter().enumerate() {
+            let start = b * self.config.batch_size;
+            match result {
+                Some(Ok(batch)) => {
+                    for (j, r) in batch.into_iter().enumerate() {
+                        let r = r.map_err(|reason| RowFailure {
+                            row: start + j,
+                            reason,
+                        });
+                        if let Err(f) = &r {
+                            n_failed += 1;
+                            first_failure.get_or_insert_with(|| f.clone());
+                        }
+                        rows.push(r);
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+                None => complete = false,
+            }
+        }
+        if n_failed as f64 > allowed || !complete {
+            return Err(SimulationError::TooManyFailures {
+                simulator: self.name.clone(),
+                failed: n_failed,
+                total,
+                max_failure_fraction: self.config.max_failure_fraction,
+                first: first_failure.unwrap_or_else(|| RowFailure {
+                    row: 0,
+                    reason: "run stopped early".into(),
+                }),
+            });
+        }
+        Ok(rows)
+    }
+}
