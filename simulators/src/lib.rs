@@ -42,6 +42,22 @@
 //! assert_eq!(thetas.len(), 100);
 //! assert_eq!(xs[0].len(), TwoMoons.obs_dim());
 //! ```
+//!
+//! # Integration
+//!
+//! [`integrands`] holds the [`Integrand`] trait and built-in integrands on `[0,1]^d`
+//! with known integrals (Gaussian, camel, annulus, entangled circles, polynomial and
+//! `e⁺e⁻ → q q̄ g`), built by name with [`integrand_by_name`]. [`vegas()`] integrates
+//! them with VEGAS; its adapted [`VegasGrid`] is an invertible map that can warm-start
+//! a flow.
+//!
+//! ```
+//! use flowinfer_simulators::{integrand_by_name, vegas, IntegrandOptions, VegasConfig};
+//!
+//! let f = integrand_by_name("camel", 2, IntegrandOptions::default()).unwrap();
+//! let r = vegas(f.as_ref(), &VegasConfig { iterations: 5, ..VegasConfig::default() }).unwrap();
+//! assert!((r.integral - f.exact().unwrap()).abs() < 5.0 * r.std_error);
+//! ```
 
 pub mod benchmarks;
 pub mod external;
@@ -51,9 +67,11 @@ pub mod simulator;
 pub mod sir;
 pub mod sir_degenerate;
 pub mod toy;
+pub mod vegas;
 
 pub use benchmarks::{GaussianLinear, LotkaVolterra, SbibmSir, Slcp, TwoMoons};
 pub use external::{ExternalIntegrand, ExternalSimulator, ExternalSimulatorConfig, PriorSpec};
+pub use integrands::{integrand_by_name, IntegrandOptions};
 pub use integrands::{Integrand, IntegrandError};
 pub use lenient::{simulate_dataset_lenient, LenientDataset, RowFailure};
 pub use simulator::{
@@ -63,3 +81,6 @@ pub use sir::{integrate_sir, Sir, SirTrajectory};
 pub use sir_degenerate::DegenerateSir;
 
 pub use toy::{ParseToyDatasetError, ToyDataset};
+pub use vegas::{
+    vegas, vegas_with_grid, VegasConfig, VegasError, VegasGrid, VegasIteration, VegasResult,
+};
