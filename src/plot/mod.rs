@@ -24,9 +24,12 @@
 //!   gives [`Error::File`] naming the path. Nothing panics.
 
 mod render;
+mod sbi;
 mod stats;
 #[cfg(test)]
 mod tests;
+
+pub use sbi::{coverage_curve, posterior_pairs, predictive_bands, rank_histograms, ridge_plot};
 
 use crate::error::{Error, Result};
 use plotters::coord::types::RangedCoordf64;
