@@ -11,7 +11,7 @@
 
 use flowinfer::config::FlowSection;
 use flowinfer::data::{read_table, ReadOptions};
-use flowinfer::flow::FlowKind;
+use flowinfer::flow::{FlowKind, Mixing};
 use flowinfer::metrics::{c2st, C2stConfig};
 use flowinfer::sbi::{train_npe, NpeConfig};
 use flowinfer::train::TrainerConfig;
@@ -21,6 +21,13 @@ use std::time::Instant;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 fn main() -> anyhow::Result<()> {
     flowinfer::device::apply_cpu_thread_defaults();
@@ -59,20 +66,28 @@ fn main() -> anyhow::Result<()> {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(64),
-            tail_bound: 5.0,
+            tail_bound: env_or("NPE_TAIL", 5.0),
+            bins: env_or("NPE_BINS", 8),
+            residual: std::env::var_os("NPE_RESIDUAL").is_some(),
+            mixing: match std::env::var("NPE_MIXING").as_deref() {
+                Ok("lu") => Mixing::LuLinear,
+                Ok("random") => Mixing::RandomPermutation,
+                _ => Mixing::Reverse,
+            },
             ..Default::default()
         },
         train: TrainerConfig {
-            epochs: 200,
-            batch_size: 50,
-            lr: 5e-4,
-            patience: Some(20),
+            epochs: env_or("NPE_EPOCHS", 200),
+            batch_size: env_or("NPE_BATCH", 50),
+            lr: env_or("NPE_LR", 5e-4),
+            patience: Some(env_or("NPE_PATIENCE", 20)),
             ..Default::default()
         },
         ..Default::default()
     };
     let t0 = Instant::now();
-    let (post, rep) = train_npe(sim.as_ref(), &cfg, |_| {})?;
+    let t = train_npe(sim.as_ref(), &cfg, |_| {})?;
+    let (post, rep) = (t.posterior, t.report);
     let train_s = t0.elapsed().as_secs_f64();
     if std::env::var_os("NPE_HISTORY").is_some() {
         for r in &rep.history {

@@ -9,6 +9,8 @@ use flowinfer_simulators::toy::ToyDataset;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod sbi_commands;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -31,6 +33,12 @@ enum Command {
     Sample(SampleArgs),
     /// Evaluate a fitted run against a data file (NLL, KDE overlap, C2ST).
     Eval(EvalArgs),
+    /// Simulation-based inference: simulate, train a posterior estimator (NPE), save.
+    Sbi(sbi_commands::SbiArgs),
+    /// Posterior draws for observations from a run written by `sbi`.
+    Posterior(sbi_commands::PosteriorArgs),
+    /// SBC, expected coverage, predictive check and reference C2ST of an `sbi` run.
+    Diagnose(sbi_commands::DiagnoseArgs),
 }
 
 #[derive(clap::Args)]
@@ -126,7 +134,7 @@ struct EvalArgs {
     seed: u64,
 }
 
-fn progress(epochs: usize, quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
+pub(crate) fn progress(epochs: usize, quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
     let bar = if quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -325,6 +333,9 @@ fn main() -> ExitCode {
         Command::Fit(a) => run_fit(*a),
         Command::Sample(a) => run_sample(a),
         Command::Eval(a) => run_eval(a),
+        Command::Sbi(a) => sbi_commands::run_sbi_command(a),
+        Command::Posterior(a) => sbi_commands::run_posterior(a),
+        Command::Diagnose(a) => sbi_commands::run_diagnose(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

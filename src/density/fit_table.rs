@@ -250,7 +250,8 @@ fn check_resumable(out: &Path, info: &RunInfo) -> Result<()> {
     ))
 }
 
-fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {
+/// Write the per-epoch history as CSV (`epoch,train_loss,val_loss,lr,seconds,rollbacks`).
+pub(crate) fn write_history(path: &Path, history: &[EpochRecord]) -> Result<()> {
     let mut s = String::from("epoch,train_loss,val_loss,lr,seconds,rollbacks\n");
     for r in history {
         let v = r.val_loss.map(|v| v.to_string()).unwrap_or_default();

@@ -7,8 +7,13 @@
 //!
 //! [`Simulator`]: flowinfer_simulators::Simulator
 
+pub mod diagnostics;
 pub mod npe;
 pub mod posterior;
+pub mod run;
+pub mod spec;
 
-pub use npe::{train_npe, NpeConfig};
+pub use npe::{train_npe, NpeConfig, NpeTraining};
 pub use posterior::{NpePosterior, PosteriorSamples};
+pub use run::{load_sbi_run, run_sbi, SbiRun, SbiRunInfo};
+pub use spec::SbiSpec;

@@ -2,12 +2,12 @@
 
 use crate::config::FlowSection;
 use crate::error::{Error, Result};
-use crate::flow::{Flow, FlowKind};
+use crate::flow::{EmbeddingSpec, Flow, FlowKind};
 use crate::sbi::NpePosterior;
 use crate::train::{Batches, EpochRecord, TrainReport, Trainer, TrainerConfig};
 use crate::transforms::Standardize;
 use candle_core::{DType, Device, Tensor};
-use flowinfer_simulators::{simulate_dataset, Simulator};
+use flowinfer_simulators::{simulate_dataset_lenient, LenientDataset, RowFailure, Simulator};
 use serde::{Deserialize, Serialize};
 
 /// Settings of [`train_npe`].
@@ -20,8 +20,8 @@ pub struct NpeConfig {
     pub validation_fraction: f64,
     /// The conditional flow over θ.
     pub flow: FlowSection,
-    /// Optional MLP embedding of x: `(hidden, layers, out_dim)`.
-    pub embedding: Option<(usize, usize, usize)>,
+    /// Optional embedding network of x, trained with the flow (docs/SPECS.md).
+    pub embedding: Option<EmbeddingSpec>,
     /// Training settings.
     pub train: TrainerConfig,
     /// Seed of the simulations.
@@ -58,12 +58,27 @@ fn matrix(rows: &[Vec<f64>], dtype: DType) -> Result<Tensor> {
     Ok(Tensor::from_vec(flat, (rows.len(), d), &Device::Cpu)?.to_dtype(dtype)?)
 }
 
-/// Simulate, then fit `q(θ | x)`. `on_epoch` sees every training epoch.
+/// What [`train_npe`] produced.
+#[derive(Debug)]
+pub struct NpeTraining {
+    /// The trained amortised posterior.
+    pub posterior: NpePosterior,
+    /// The training history.
+    pub report: TrainReport,
+    /// Simulations used (budget minus failures).
+    pub simulations_used: usize,
+    /// Simulations that failed (non-finite or malformed output) and were dropped.
+    pub failures: Vec<RowFailure>,
+}
+
+/// Simulate, then fit `q(θ | x)`. Failed simulations (non-finite values, a failing
+/// external program) are dropped and returned in [`NpeTraining::failures`]; too many
+/// failures are an error. `on_epoch` sees every training epoch.
 pub fn train_npe(
     sim: &dyn Simulator,
     cfg: &NpeConfig,
     on_epoch: impl FnMut(&EpochRecord),
-) -> Result<(NpePosterior, TrainReport)> {
+) -> Result<NpeTraining> {
     if cfg.simulations < 20 {
         return Err(Error::config(format!(
             "NPE needs at least 20 simulations, got {}",
@@ -73,10 +88,22 @@ pub fn train_npe(
     if !(0.0..0.9).contains(&cfg.validation_fraction) {
         return Err(Error::config("validation_fraction must lie in [0, 0.9)"));
     }
-    let (thetas, xs) = simulate_dataset(sim, cfg.simulations, cfg.seed)
+    let LenientDataset {
+        thetas,
+        xs,
+        failures,
+    } = simulate_dataset_lenient(sim, cfg.simulations, cfg.seed)
         .map_err(|e| Error::config(format!("simulation failed: {e}")))?;
-    let n_val = (cfg.simulations as f64 * cfg.validation_fraction).round() as usize;
-    let n_train = cfg.simulations - n_val;
+    let n = thetas.len();
+    if n < 20 {
+        return Err(Error::config(format!(
+            "only {n} of {} simulations succeeded; NPE needs at least 20 (first failure: {})",
+            cfg.simulations,
+            failures.first().map(|f| f.to_string()).unwrap_or_default()
+        )));
+    }
+    let n_val = (n as f64 * cfg.validation_fraction).round() as usize;
+    let n_train = n - n_val;
     let (theta_mean, theta_std) = Standardize::fit(&thetas[..n_train])?;
     let (x_mean, x_std) = Standardize::fit(&xs[..n_train])?;
     // A constant observation entry carries no information: leave it unscaled.
@@ -90,7 +117,7 @@ pub fn train_npe(
         .collect();
     let dtype = crate::flow::io::parse_dtype(&cfg.flow.dtype)?;
     let mut b = cfg.flow.builder(sim.param_dim()).context(sim.obs_dim());
-    b.embedding = cfg.embedding;
+    b.embedding = cfg.embedding.clone();
     b.standardize = Some((theta_mean, theta_std));
     let flow = Flow::new(b.build_spec()?, dtype, &Device::Cpu, cfg.flow.seed)?;
     let posterior = NpePosterior::new(flow, x_mean, x_std, sim.param_names())?;
@@ -120,5 +147,10 @@ pub fn train_npe(
         loss,
         on_epoch,
     )?;
-    Ok((posterior, report))
+    Ok(NpeTraining {
+        posterior,
+        report,
+        simulations_used: n,
+        failures,
+    })
 }

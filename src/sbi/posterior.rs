@@ -23,6 +23,7 @@ pub struct NpePosterior {
     x_inv_std: Tensor,
     x_dim: usize,
     names: Vec<String>,
+    scaling: (Vec<f64>, Vec<f64>),
 }
 
 impl NpePosterior {
@@ -35,6 +36,7 @@ impl NpePosterior {
                 flow.context_dim()
             )));
         }
+        let scaling = (x_mean.clone(), x_std.clone());
         let t = |v: Vec<f64>| -> Result<Tensor> {
             Ok(Tensor::from_vec(v, (1, d), flow.device())?.to_dtype(flow.dtype())?)
         };
@@ -44,12 +46,23 @@ impl NpePosterior {
             x_dim: d,
             flow,
             names,
+            scaling,
         })
     }
 
     /// The conditional flow.
     pub fn flow(&self) -> &Flow {
         &self.flow
+    }
+
+    /// The observation scaling `(mean, std)` the flow was trained with.
+    pub fn observation_scaling(&self) -> (&[f64], &[f64]) {
+        (&self.scaling.0, &self.scaling.1)
+    }
+
+    /// Observation width.
+    pub fn observation_dim(&self) -> usize {
+        self.x_dim
     }
 
     /// Parameter names.
@@ -81,6 +94,75 @@ impl NpePosterior {
         let x = Tensor::from_vec(x_obs.to_vec(), (1, self.x_dim), &Device::Cpu)?
             .to_dtype(self.flow.dtype())?;
         self.scale_observations(&x)
+    }
+
+    /// z-score and validate a set of observation rows into a `(m, obs_dim)` tensor.
+    fn observations(&self, xs: &[Vec<f64>]) -> Result<Tensor> {
+        for (i, x) in xs.iter().enumerate() {
+            if x.len() != self.x_dim {
+                return Err(Error::Shape {
+                    what: format!("observation {i}"),
+                    expected: format!("{} values", self.x_dim),
+                    got: vec![x.len()],
+                });
+            }
+            if let Some(j) = x.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFinite {
+                    what: "observation".into(),
+                    row: i,
+                    column: j,
+                });
+            }
+        }
+        let flat: Vec<f64> = xs.iter().flatten().copied().collect();
+        let x = Tensor::from_vec(flat, (xs.len(), self.x_dim), &Device::Cpu)?
+            .to_dtype(self.flow.dtype())?;
+        self.scale_observations(&x)
+    }
+
+    /// `log q(θ_i | x_i)` for pairs of rows.
+    pub fn log_prob_pairs(&self, thetas: &[Vec<f64>], xs: &[Vec<f64>]) -> Result<Vec<f64>> {
+        if thetas.len() != xs.len() {
+            return Err(Error::config(format!(
+                "log_prob_pairs: {} parameter rows but {} observations",
+                thetas.len(),
+                xs.len()
+            )));
+        }
+        let x = self.observations(xs)?;
+        let flat: Vec<f64> = thetas.iter().flatten().copied().collect();
+        let th = Tensor::from_vec(flat, (thetas.len(), self.flow.dim()), &Device::Cpu)
+            .map_err(|_| Error::Shape {
+                what: "parameter rows".into(),
+                expected: format!("{} values each", self.flow.dim()),
+                got: thetas.iter().map(|t| t.len()).collect(),
+            })?
+            .to_dtype(self.flow.dtype())?;
+        Ok(self
+            .flow
+            .log_prob(&th, Some(&x))?
+            .to_dtype(DType::F64)?
+            .to_vec1()?)
+    }
+
+    /// `n` raw flow draws and their `log q` for each observation row: returns, per
+    /// observation, `(draws, log densities)`. No prior-support rejection (calibration
+    /// diagnostics need the estimator as it is); work is batched over observations.
+    #[allow(clippy::type_complexity)]
+    pub fn sample_raw(
+        &self,
+        xs: &[Vec<f64>],
+        n: usize,
+        rng: &mut dyn rand::RngCore,
+    ) -> Result<Vec<(Vec<Vec<f64>>, Vec<f64>)>> {
+        let x = self.observations(xs)?;
+        let (s, lp) = self.flow.sample_and_log_prob(n, Some(&x), rng)?;
+        let s = s.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+        let lp = lp.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+        Ok(s.chunks(n)
+            .zip(lp.chunks(n))
+            .map(|(a, b)| (a.to_vec(), b.to_vec()))
+            .collect())
     }
 
     /// `log q(θ | x_obs)` for each row of `theta`.

@@ -29,7 +29,8 @@ fn npe_recovers_the_gaussian_linear_posterior() {
         },
         ..Default::default()
     };
-    let (post, rep) = train_npe(&sim, &cfg, |_| {}).unwrap();
+    let t = train_npe(&sim, &cfg, |_| {}).unwrap();
+    let (post, rep) = (t.posterior, t.report);
     assert!(rep.history.len() >= 5);
     let x_obs: Vec<f64> = (0..10).map(|i| 0.3 * ((i as f64) * 0.7).sin()).collect();
     let s = post.sample(&sim, &x_obs, 3000, 1, 10).unwrap();
@@ -74,7 +75,7 @@ fn posterior_draws_stay_in_the_prior_support_and_bad_observations_are_errors() {
         },
         ..Default::default()
     };
-    let (post, _) = train_npe(&sim, &cfg, |_| {}).unwrap();
+    let post = train_npe(&sim, &cfg, |_| {}).unwrap().posterior;
     let s = post.sample(&sim, &[0.0, 0.0], 500, 2, 50).unwrap();
     assert_eq!(s.samples.len(), 500);
     assert!(s.samples.iter().all(|t| sim.in_support(t)));

@@ -1,0 +1,282 @@
+//! `flowinfer sbi` specs (`models/sir-seed.toml`, `models/sbibm-*.toml`): which simulator,
+//! how many simulations, which estimator, how to train and diagnose. Unknown keys are
+//! errors; every key but the simulator has a default.
+//!
+//! ```toml
+//! [simulator]
+//! name = "two_moons"          # two_moons | gaussian_linear | slcp | sir | lotka_volterra
+//!                             # | sir_seed | sir_degenerate | external
+//! noise = 0.005               # sir_seed / sir_degenerate: N(0, noise²) on every entry
+//! # external = { command = ["python3", "sim.py"], param_names = ["a"], obs_dim = 3,
+//! #              prior = [{ type = "uniform", low = 0.0, high = 1.0 }] }
+//!
+//! [npe]
+//! simulations = 10000         # simulation budget
+//! validation_fraction = 0.1
+//! seed = 0                    # simulation seed
+//!
+//! [flow]                      # as in `flowinfer fit` specs (the conditional flow on θ)
+//! [embedding]                 # optional network on x (mlp | deep_set | conv1d)
+//! [train]                     # as in `flowinfer fit` specs
+//!
+//! [diagnose]
+//! sbc_runs = 200              # simulated data sets for SBC and coverage
+//! sbc_samples = 1000          # posterior draws per data set
+//! predictive_draws = 200      # posterior draws re-simulated for the predictive check
+//! reference = "../shared/data/sbibm/two_moons"   # optional sbibm task folder
+//! ```
+
+use crate::config::FlowSection;
+use crate::error::{Error, Result};
+use crate::flow::EmbeddingSpec;
+use crate::train::TrainerConfig;
+use flowinfer_simulators::external::{ExternalSimulator, ExternalSimulatorConfig};
+use flowinfer_simulators::{
+    DegenerateSir, GaussianLinear, LotkaVolterra, SbibmSir, Simulator, Sir, Slcp, TwoMoons,
+};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The built-in simulators, by spec name.
+pub const BUILTIN_SIMULATORS: [&str; 7] = [
+    "two_moons",
+    "gaussian_linear",
+    "slcp",
+    "sir",
+    "lotka_volterra",
+    "sir_seed",
+    "sir_degenerate",
+];
+
+/// The `[simulator]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorSpec {
+    /// Built-in name, or `"external"` with the `external` table.
+    pub name: String,
+    /// Observation noise standard deviation (seed and degenerate SIR only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise: Option<f64>,
+    /// The external program (when `name = "external"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalSimulatorConfig>,
+}
+
+impl SimulatorSpec {
+    /// Build the simulator.
+    pub fn build(&self) -> Result<Box<dyn Simulator>> {
+        let sim_err = |e: flowinfer_simulators::SimulationError| Error::config(e.to_string());
+        if self.noise.is_some() && !matches!(self.name.as_str(), "sir_seed" | "sir_degenerate") {
+            return Err(Error::config(format!(
+                "[simulator] noise applies to sir_seed and sir_degenerate only, not {:?}",
+                self.name
+            )));
+        }
+        if self.external.is_some() && self.name != "external" {
+            return Err(Error::config(
+                "[simulator] an `external` table needs name = \"external\"",
+            ));
+        }
+        Ok(match self.name.as_str() {
+            "two_moons" => Box::new(TwoMoons),
+            "gaussian_linear" => Box::new(GaussianLinear),
+            "slcp" => Box::new(Slcp),
+            "sir" => Box::new(SbibmSir),
+            "lotka_volterra" => Box::new(LotkaVolterra),
+            "sir_seed" => match self.noise {
+                Some(s) => Box::new(Sir::with_noise(s).map_err(sim_err)?),
+                None => Box::new(Sir::new()),
+            },
+            "sir_degenerate" => match self.noise {
+                Some(s) => Box::new(DegenerateSir::with_noise(s).map_err(sim_err)?),
+                None => Box::new(DegenerateSir::new()),
+            },
+            "external" => {
+                let cfg = self.external.clone().ok_or_else(|| {
+                    Error::config(
+                        "[simulator] name = \"external\" needs an `external` table (command, param_names, prior, obs_dim)",
+                    )
+                })?;
+                Box::new(ExternalSimulator::new(cfg).map_err(sim_err)?)
+            }
+            other => {
+                return Err(Error::config(format!(
+                    "[simulator] unknown name {other:?}; expected one of {} or external",
+                    BUILTIN_SIMULATORS.join(", ")
+                )))
+            }
+        })
+    }
+}
+
+/// The `[npe]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NpeSection {
+    /// Simulation budget.
+    pub simulations: usize,
+    /// Fraction held out for validation.
+    pub validation_fraction: f64,
+    /// Simulation seed.
+    pub seed: u64,
+}
+
+impl Default for NpeSection {
+    fn default() -> Self {
+        Self {
+            simulations: 10_000,
+            validation_fraction: 0.1,
+            seed: 0,
+        }
+    }
+}
+
+/// The `[diagnose]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiagnoseSpec {
+    /// Simulated data sets for SBC and expected coverage.
+    pub sbc_runs: usize,
+    /// Posterior draws per SBC data set.
+    pub sbc_samples: usize,
+    /// Posterior draws re-simulated in the predictive check.
+    pub predictive_draws: usize,
+    /// sbibm task folder with `num_observation_k/{observation,reference_posterior_samples}.csv`.
+    pub reference: Option<PathBuf>,
+    /// Seed of the diagnostics.
+    pub seed: u64,
+}
+
+impl Default for DiagnoseSpec {
+    fn default() -> Self {
+        Self {
+            sbc_runs: 200,
+            sbc_samples: 1000,
+            predictive_draws: 200,
+            reference: None,
+            seed: 1,
+        }
+    }
+}
+
+/// A whole `flowinfer sbi` spec.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SbiSpec {
+    /// The simulator.
+    pub simulator: SimulatorSpec,
+    /// Simulation budget and split.
+    #[serde(default)]
+    pub npe: NpeSection,
+    /// The conditional flow on θ.
+    #[serde(default = "default_flow")]
+    pub flow: FlowSection,
+    /// Optional embedding network on x.
+    #[serde(default)]
+    pub embedding: Option<EmbeddingSpec>,
+    /// Training.
+    #[serde(default = "default_train")]
+    pub train: TrainerConfig,
+    /// Diagnostics.
+    #[serde(default)]
+    pub diagnose: DiagnoseSpec,
+}
+
+/// NPE defaults: a 5-block NSF, width 64, near-identity initialisation.
+pub fn default_flow() -> FlowSection {
+    FlowSection {
+        blocks: 5,
+        hidden: 64,
+        tail_bound: 4.0,
+        zero_init: true,
+        ..Default::default()
+    }
+}
+
+/// NPE training defaults: batch 128, lr 5e-4, patience 20, clipping at 5.
+pub fn default_train() -> TrainerConfig {
+    TrainerConfig {
+        epochs: 200,
+        batch_size: 128,
+        lr: 5e-4,
+        patience: Some(20),
+        clip_grad_norm: Some(5.0),
+        ..Default::default()
+    }
+}
+
+impl SbiSpec {
+    /// A spec for a simulator with all defaults.
+    pub fn for_simulator(name: &str) -> Self {
+        Self {
+            simulator: SimulatorSpec {
+                name: name.into(),
+                noise: None,
+                external: None,
+            },
+            npe: NpeSection::default(),
+            flow: default_flow(),
+            embedding: None,
+            train: default_train(),
+            diagnose: DiagnoseSpec::default(),
+        }
+    }
+
+    /// Parse from TOML; `origin` names the file in errors.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
+        let spec: SbiSpec =
+            toml::from_str(text).map_err(|e| Error::file(origin, format!("invalid spec: {e}")))?;
+        spec.validate()
+            .map_err(|e| Error::file(origin, e.to_string()))?;
+        Ok(spec)
+    }
+
+    /// Read and parse a spec file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::file(path, format!("cannot read spec: {e}")))?;
+        Self::from_toml(&text, path)
+    }
+
+    /// Check values serde cannot (the simulator is built to check its settings).
+    pub fn validate(&self) -> Result<()> {
+        self.simulator.build()?;
+        if self.npe.simulations < 20 {
+            return Err(Error::config(format!(
+                "[npe] simulations must be at least 20, got {}",
+                self.npe.simulations
+            )));
+        }
+        if !(0.0..0.9).contains(&self.npe.validation_fraction) {
+            return Err(Error::config(format!(
+                "[npe] validation_fraction must lie in [0, 0.9), got {}",
+                self.npe.validation_fraction
+            )));
+        }
+        crate::flow::io::parse_dtype(&self.flow.dtype)
+            .map_err(|e| Error::config(format!("[flow] {e}")))?;
+        self.train
+            .validate()
+            .map_err(|e| Error::config(format!("[train] {e}")))?;
+        let d = &self.diagnose;
+        if d.sbc_runs < 2 || d.sbc_samples < 2 || d.predictive_draws < 2 {
+            return Err(Error::config(format!(
+                "[diagnose] sbc_runs, sbc_samples and predictive_draws must be at least 2, got {}, {}, {}",
+                d.sbc_runs, d.sbc_samples, d.predictive_draws
+            )));
+        }
+        Ok(())
+    }
+
+    /// The settings of [`train_npe`](crate::sbi::train_npe).
+    pub fn npe_config(&self) -> crate::sbi::NpeConfig {
+        crate::sbi::NpeConfig {
+            simulations: self.npe.simulations,
+            validation_fraction: self.npe.validation_fraction,
+            flow: self.flow.clone(),
+            embedding: self.embedding.clone(),
+            train: self.train.clone(),
+            seed: self.npe.seed,
+        }
+    }
+}

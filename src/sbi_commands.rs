@@ -1,0 +1,249 @@
+//! The `sbi`, `posterior` and `diagnose` verbs of the command line.
+
+use crate::progress;
+use flowinfer::data::{read_table, ReadOptions, Table};
+use flowinfer::sbi::diagnostics::{diagnose, DiagnoseOptions};
+use flowinfer::sbi::{load_sbi_run, run_sbi, SbiSpec};
+use std::path::PathBuf;
+
+/// Acceptance rates below this draw a warning.
+const LOW_ACCEPTANCE: f64 = 0.05;
+
+#[derive(clap::Args)]
+pub struct SbiArgs {
+    /// SBI spec (TOML, see models/sbibm-*.toml, models/sir-*.toml and docs/SPECS.md).
+    #[arg(long, conflicts_with = "task")]
+    spec: Option<PathBuf>,
+    /// Built-in simulator with default settings instead of a spec (two_moons,
+    /// gaussian_linear, slcp, sir, lotka_volterra, sir_seed, sir_degenerate).
+    #[arg(long)]
+    task: Option<String>,
+    /// Simulation budget (overrides the spec).
+    #[arg(long)]
+    simulations: Option<usize>,
+    /// Training epochs (overrides the spec).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Output directory.
+    #[arg(long, default_value = "runs/sbi")]
+    out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+pub struct PosteriorArgs {
+    /// Run directory written by `sbi`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Observation file: CSV with a header row and one row per observation.
+    #[arg(long)]
+    observation: PathBuf,
+    /// Posterior draws per observation.
+    #[arg(short, long, default_value_t = 10000)]
+    n: usize,
+    /// Output CSV (parameter names as header; an `observation` column first when the
+    /// file holds several observations).
+    #[arg(long)]
+    out: PathBuf,
+    /// Sampling seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Most sampling rounds before giving up on the prior-support rejection.
+    #[arg(long, default_value_t = 100)]
+    max_rounds: usize,
+}
+
+#[derive(clap::Args)]
+pub struct DiagnoseArgs {
+    /// Run directory written by `sbi`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Observation (CSV, first row used) for the predictive check; default: reference
+    /// observation 1, else a fresh simulation.
+    #[arg(long)]
+    observation: Option<PathBuf>,
+    /// sbibm task folder with reference posteriors (default: the spec's).
+    #[arg(long)]
+    reference: Option<PathBuf>,
+    /// SBC data sets (default: the spec's).
+    #[arg(long)]
+    sbc_runs: Option<usize>,
+    /// Posterior draws per SBC data set (default: the spec's).
+    #[arg(long)]
+    sbc_samples: Option<usize>,
+    /// Posterior draws re-simulated in the predictive check (default: the spec's).
+    #[arg(long)]
+    predictive_draws: Option<usize>,
+    /// Classifier epochs per reference C2ST.
+    #[arg(long, default_value_t = 30)]
+    c2st_epochs: usize,
+    /// Output directory (default: RUN/diagnostics).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
+    let mut spec = match (&a.spec, &a.task) {
+        (Some(p), _) => SbiSpec::load(p)?,
+        (None, Some(t)) => SbiSpec::for_simulator(t),
+        (None, None) => anyhow::bail!("give --spec FILE (see models/) or --task NAME"),
+    };
+    if let Some(n) = a.simulations {
+        spec.npe.simulations = n;
+    }
+    if let Some(e) = a.epochs {
+        spec.train.epochs = e;
+    }
+    spec.validate()?;
+    eprintln!(
+        "simulating {} × {} and training NPE ({:?}, {} blocks) ...",
+        spec.npe.simulations, spec.simulator.name, spec.flow.kind, spec.flow.blocks
+    );
+    let bar = progress(spec.train.epochs, a.quiet)?;
+    let info = run_sbi(&spec, &a.out, |rec| {
+        bar.inc(1);
+        bar.set_message(format!(
+            "train {:.4}  val {:.4}",
+            rec.train_loss,
+            rec.val_loss.unwrap_or(f64::NAN)
+        ));
+    })?;
+    bar.finish_and_clear();
+    if info.simulations_failed > 0 {
+        eprintln!(
+            "warning: {} of {} simulations failed and were dropped; first: {}",
+            info.simulations_failed,
+            info.simulations,
+            info.failures.first().cloned().unwrap_or_default()
+        );
+    }
+    println!(
+        "simulations:           {} used of {} ({:.1} s)",
+        info.simulations_used, info.simulations, info.simulation_seconds
+    );
+    println!("parameters:            {}", info.parameters);
+    println!(
+        "epochs:                {} (best {}, {:.1} s)",
+        info.epochs, info.best_epoch, info.train_seconds
+    );
+    println!("validation −log q:     {:.4} nats", info.best_val_loss);
+    println!(
+        "written:               {}/{{model/, sbi.json, history.csv, plots/}}",
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn read_observations(path: &PathBuf, dim: usize) -> anyhow::Result<Table> {
+    let (t, _) = read_table(path, &ReadOptions::default())?;
+    if t.cols() != dim {
+        anyhow::bail!(
+            "{}: observations have {} columns, this run's simulator produces {dim}",
+            path.display(),
+            t.cols()
+        );
+    }
+    if t.rows() == 0 {
+        anyhow::bail!("{}: no observation rows", path.display());
+    }
+    Ok(t)
+}
+
+pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
+    let run = load_sbi_run(&a.run)?;
+    let obs = read_observations(&a.observation, run.info.obs_dim)?;
+    let several = obs.rows() > 1;
+    let mut columns = run.info.param_names.clone();
+    if several {
+        columns.insert(0, "observation".into());
+    }
+    let mut values = Vec::with_capacity(obs.rows() * a.n * columns.len());
+    for i in 0..obs.rows() {
+        let s = run.posterior.sample(
+            run.simulator.as_ref(),
+            obs.row(i),
+            a.n,
+            a.seed.wrapping_add(i as u64),
+            a.max_rounds,
+        )?;
+        if s.acceptance < LOW_ACCEPTANCE {
+            eprintln!(
+                "warning: observation {}: only {:.1} % of posterior draws fell inside the prior support; the estimate may be poor for this observation",
+                i + 1,
+                100.0 * s.acceptance
+            );
+        }
+        for row in &s.samples {
+            if several {
+                values.push((i + 1) as f64);
+            }
+            values.extend_from_slice(row);
+        }
+        eprintln!(
+            "observation {}: {} draws, acceptance {:.3}",
+            i + 1,
+            s.samples.len(),
+            s.acceptance
+        );
+    }
+    let table = Table::new(columns, values)?;
+    table.write_csv(&a.out)?;
+    println!(
+        "wrote {} draws × {} columns to {}",
+        table.rows(),
+        table.cols(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+pub fn run_diagnose(a: DiagnoseArgs) -> anyhow::Result<()> {
+    let run = load_sbi_run(&a.run)?;
+    let d = &run.info.spec.diagnose;
+    let observation = match &a.observation {
+        Some(p) => Some(read_observations(p, run.info.obs_dim)?.row(0).to_vec()),
+        None => None,
+    };
+    let opts = DiagnoseOptions {
+        observation,
+        sbc_runs: a.sbc_runs.unwrap_or(d.sbc_runs),
+        sbc_samples: a.sbc_samples.unwrap_or(d.sbc_samples),
+        predictive_draws: a.predictive_draws.unwrap_or(d.predictive_draws),
+        reference: a.reference.clone().or_else(|| d.reference.clone()),
+        c2st_epochs: a.c2st_epochs,
+        seed: d.seed,
+    };
+    let out = a.out.clone().unwrap_or_else(|| a.run.join("diagnostics"));
+    let r = diagnose(&run, &out, &opts, |stage| eprintln!("{stage} ..."))?;
+    println!(
+        "SBC ({} data sets × {} draws), χ² uniformity p-values:",
+        r.sbc.runs, r.sbc.samples
+    );
+    for (n, p) in r.sbc.names.iter().zip(&r.sbc.p_values) {
+        println!("  {n:>12}: p = {p:.3}");
+    }
+    println!(
+        "expected coverage:     max |coverage − level| = {:.3}",
+        r.sbc.max_coverage_gap
+    );
+    println!(
+        "predictive check:      {:.1} % of observation entries inside the 90 % band",
+        100.0 * r.predictive.inside_90
+    );
+    for c in &r.reference_c2st {
+        println!(
+            "  reference obs {:2}: C2ST {:.3} ± {:.3} ({:.1} s)",
+            c.observation, c.c2st.accuracy, c.c2st.accuracy_std, c.seconds
+        );
+    }
+    if let Some(m) = r.reference_c2st_mean {
+        println!("reference C2ST mean:   {m:.3}");
+    }
+    println!(
+        "written:               {}/{{report.json, *.png}}",
+        out.display()
+    );
+    Ok(())
+}
