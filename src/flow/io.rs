@@ -31,6 +31,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::file(path, e.to_string()))
 }
 
+/// Build a whole output directory in a staging directory beside `out` and move it into
+/// place only when `build` succeeds: a failed job leaves no half-written output (and an
+/// earlier complete result at `out` is replaced only by a complete one).
+pub fn write_dir_atomic<T>(out: &Path, build: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    let stage = tmp_path(out);
+    let _ = std::fs::remove_dir_all(&stage);
+    std::fs::create_dir_all(&stage).map_err(|e| Error::file(&stage, e.to_string()))?;
+    let value = match build(&stage) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&stage);
+            return Err(e);
+        }
+    };
+    if out.exists() {
+        std::fs::remove_dir_all(out)
+            .map_err(|e| Error::file(out, format!("cannot replace the previous output: {e}")))?;
+    }
+    std::fs::rename(&stage, out).map_err(|e| Error::file(out, e.to_string()))?;
+    Ok(value)
+}
+
 fn tmp_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tmp{}", std::process::id()));

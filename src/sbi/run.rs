@@ -7,7 +7,7 @@
 
 use crate::density::fit_table::write_history;
 use crate::error::{Error, Result};
-use crate::flow::io::write_atomic;
+use crate::flow::io::{write_atomic, write_dir_atomic};
 use crate::flow::Flow;
 use crate::sbi::{train_npe, NpePosterior, SbiSpec};
 use crate::train::EpochRecord;
@@ -72,7 +72,9 @@ pub fn run_sbi(
 ) -> Result<SbiRunInfo> {
     spec.validate()?;
     let sim = spec.simulator.build()?;
-    std::fs::create_dir_all(out).map_err(|e| Error::file(out, e.to_string()))?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e.to_string()))?;
+    }
     let start = std::time::Instant::now();
     let t = train_npe(sim.as_ref(), &spec.npe_config(), on_epoch)?;
     let total = start.elapsed().as_secs_f64();
@@ -100,6 +102,16 @@ pub fn run_sbi(
         best_val_loss: t.report.best_loss,
         parameters: t.posterior.flow().params().num_parameters(),
     };
+    write_dir_atomic(out, |out| write_run(out, spec, &info, &t))?;
+    Ok(info)
+}
+
+fn write_run(
+    out: &Path,
+    spec: &SbiSpec,
+    info: &SbiRunInfo,
+    t: &crate::sbi::NpeTraining,
+) -> Result<()> {
     t.posterior.flow().save(out.join("model"))?;
     write_history(&out.join("history.csv"), &t.report.history)?;
     let plots = out.join("plots");
@@ -114,9 +126,8 @@ pub fn run_sbi(
     )?;
     write_atomic(
         &out.join("sbi.json"),
-        serde_json::to_string_pretty(&info)?.as_bytes(),
-    )?;
-    Ok(info)
+        serde_json::to_string_pretty(info)?.as_bytes(),
+    )
 }
 
 /// Load a run written by [`run_sbi`].

@@ -12,7 +12,7 @@ pub use reference::{c2st_against_reference, reference_observation, ReferenceC2st
 pub use sbc::{sbc, SbcResult};
 
 use crate::error::{Error, Result};
-use crate::flow::io::write_atomic;
+use crate::flow::io::{write_atomic, write_dir_atomic};
 use crate::sbi::run::SbiRun;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -62,10 +62,18 @@ pub fn diagnose(
     run: &SbiRun,
     out: &Path,
     opts: &DiagnoseOptions,
+    progress: impl FnMut(&str),
+) -> Result<DiagnoseReport> {
+    write_dir_atomic(out, |stage| diagnose_into(run, stage, opts, progress))
+}
+
+fn diagnose_into(
+    run: &SbiRun,
+    out: &Path,
+    opts: &DiagnoseOptions,
     mut progress: impl FnMut(&str),
 ) -> Result<DiagnoseReport> {
     let start = std::time::Instant::now();
-    std::fs::create_dir_all(out).map_err(|e| Error::file(out, e.to_string()))?;
     let sim = run.simulator.as_ref();
     let post = &run.posterior;
     let names = post.param_names().to_vec();
