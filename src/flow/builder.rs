@@ -71,8 +71,8 @@ pub struct FlowBuilder {
     pub zero_init: bool,
     /// Fixed standardisation `(mean, std)` as the first layer.
     pub standardize: Option<(Vec<f64>, Vec<f64>)>,
-    /// Context embedding network `(hidden, layers, out_dim)`.
-    pub embedding: Option<(usize, usize, usize)>,
+    /// Context embedding network (used when `context_dim > 0`).
+    pub embedding: Option<EmbeddingSpec>,
     /// Trainable diagonal-Gaussian base instead of N(0, I).
     pub trainable_base: bool,
     /// Seed for the random choices in the architecture (permutations, rotations).
@@ -255,16 +255,8 @@ impl FlowBuilder {
         } else {
             BaseSpec::StandardNormal { dim: d }
         };
-        let embedding = match (self.embedding, self.context_dim) {
-            (Some((h, l, out)), c) if c > 0 => Some(EmbeddingSpec {
-                net: ConditionerSpec::Mlp {
-                    hidden: h,
-                    layers: l,
-                    activation: self.activation,
-                    zero_init_output: false,
-                },
-                out_dim: out,
-            }),
+        let embedding = match (&self.embedding, self.context_dim) {
+            (Some(e), c) if c > 0 => Some(e.clone()),
             _ => None,
         };
         let spec = FlowSpec {

@@ -11,7 +11,7 @@ pub use spec::{EmbeddingSpec, FlowSpec};
 use crate::checks::{expect_context, expect_finite, expect_matrix};
 use crate::distributions::BaseDistribution;
 use crate::error::{Error, Result};
-use crate::nn::Conditioner;
+use crate::nn::Embedding;
 use crate::params::Params;
 use crate::transforms::Transform;
 use candle_core::{DType, Device, Tensor};
@@ -24,7 +24,7 @@ pub struct Flow {
     params: Params,
     base: Box<dyn BaseDistribution>,
     transforms: Vec<Box<dyn Transform>>,
-    embedding: Option<Box<dyn Conditioner>>,
+    embedding: Option<Box<dyn Embedding>>,
 }
 
 impl Flow {
@@ -38,7 +38,7 @@ impl Flow {
         spec.validate()?;
         let ctx = spec.embedded_context_dim();
         let embedding = match (&spec.embedding, spec.context_dim) {
-            (Some(e), c) if c > 0 => Some(e.net.build(&params.pp("embedding"), 0, c, e.out_dim)?),
+            (Some(e), c) if c > 0 => Some(e.net.build(&params.pp("embedding"), c, e.out_dim)?),
             _ => None,
         };
         let transforms = spec
@@ -125,7 +125,7 @@ impl Flow {
     /// The context as the transforms see it (after the embedding network).
     pub fn embed(&self, ctx: Option<&Tensor>) -> Result<Option<Tensor>> {
         Ok(match (ctx, &self.embedding) {
-            (Some(c), Some(e)) => Some(e.forward(&c.narrow(1, 0, 0)?, Some(c))?),
+            (Some(c), Some(e)) => Some(e.forward(c)?),
             (Some(c), None) => Some(c.clone()),
             (None, _) => None,
         })

@@ -2,17 +2,34 @@
 
 use crate::distributions::BaseSpec;
 use crate::error::{Error, Result};
-use crate::nn::ConditionerSpec;
+use crate::nn::EmbeddingNetSpec;
 use crate::transforms::TransformSpec;
 use serde::{Deserialize, Serialize};
 
-/// An embedding network applied to the raw context before it reaches the transforms.
+/// An embedding network applied to the raw context before it reaches the transforms
+/// (trained jointly with the flow; parameters named `embedding.*`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EmbeddingSpec {
-    /// The network (an MLP or residual MLP).
-    pub net: ConditionerSpec,
+    /// The network (MLP, residual MLP, deep set, 1-D CNN; see docs/SPECS.md).
+    pub net: EmbeddingNetSpec,
     /// Width of the embedded context.
     pub out_dim: usize,
+}
+
+impl EmbeddingSpec {
+    /// A ReLU MLP embedding with `layers` hidden layers of width `hidden`.
+    pub fn mlp(hidden: usize, layers: usize, out_dim: usize) -> Self {
+        Self {
+            net: EmbeddingNetSpec::mlp(hidden, layers),
+            out_dim,
+        }
+    }
+
+    /// Check the network's sizes against a raw context of width `context_dim`.
+    pub fn validate(&self, context_dim: usize) -> Result<()> {
+        self.net.validate(context_dim, self.out_dim)
+    }
 }
 
 /// Everything needed to rebuild a flow apart from its weights.
@@ -46,10 +63,13 @@ impl FlowSpec {
         if self.dim == 0 {
             return Err(Error::config("flow dimension must be at least 1"));
         }
-        if self.embedding.is_some() && self.context_dim == 0 {
-            return Err(Error::config(
-                "an embedding network is configured but context_dim is 0",
-            ));
+        if let Some(e) = &self.embedding {
+            if self.context_dim == 0 {
+                return Err(Error::config(
+                    "an embedding network is configured but context_dim is 0",
+                ));
+            }
+            e.validate(self.context_dim)?;
         }
         let mut d = self.dim;
         for (i, t) in self.transforms.iter().enumerate() {

@@ -2,10 +2,11 @@
 
 use crate::common::{device, gaussian};
 use candle_core::DType;
-use flowinfer::flow::{Flow, FlowBuilder, Mixing};
+use flowinfer::flow::{EmbeddingSpec, Flow, FlowBuilder, Mixing};
 use flowinfer::testing::perturb_params;
 
-fn roundtrip(b: FlowBuilder, dtype: DType, ctx: Option<candle_core::Tensor>) {
+/// Save, reload and compare spec and log densities bit for bit (also used by `embeddings`).
+pub(crate) fn roundtrip(b: FlowBuilder, dtype: DType, ctx: Option<candle_core::Tensor>) {
     let flow = Flow::new(b.build_spec().unwrap(), dtype, &device(), 4).unwrap();
     let x = gaussian(64, b.dim, 1.0, 3).to_dtype(dtype).unwrap();
     let ctx = ctx.map(|c| c.to_dtype(dtype).unwrap());
@@ -78,7 +79,7 @@ fn saved_flows_reload_bit_identically() {
         None,
     );
     let mut cond = FlowBuilder::nsf(2).blocks(2).hidden(16).context(3);
-    cond.embedding = Some((8, 1, 4));
+    cond.embedding = Some(EmbeddingSpec::mlp(8, 1, 4));
     roundtrip(cond, DType::F32, Some(gaussian(64, 3, 1.0, 8)));
 }
 

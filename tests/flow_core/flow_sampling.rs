@@ -3,7 +3,7 @@
 
 use crate::common::{device, gaussian, max_abs_diff};
 use candle_core::DType;
-use flowinfer::flow::{Flow, FlowBuilder};
+use flowinfer::flow::{EmbeddingSpec, Flow, FlowBuilder};
 use flowinfer::testing::perturb_params;
 use rand::SeedableRng;
 
@@ -29,7 +29,7 @@ fn sample_and_log_prob_agrees_with_log_prob() {
 fn conditional_flow_samples_per_context_row() {
     let b = FlowBuilder::nsf(2).blocks(2).hidden(16).context(3);
     let mut b = b;
-    b.embedding = Some((16, 1, 4));
+    b.embedding = Some(EmbeddingSpec::mlp(16, 1, 4));
     let flow = Flow::new(b.build_spec().unwrap(), DType::F64, &device(), 1).unwrap();
     perturb_params(flow.params(), 0.2, 2).unwrap();
     let ctx = gaussian(4, 3, 1.0, 5);

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod common;
+mod embeddings;
 mod flow_density;
 mod flow_io;
 mod flow_sampling;
