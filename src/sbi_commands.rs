@@ -136,7 +136,7 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_observations(path: &PathBuf, dim: usize) -> anyhow::Result<Table> {
+fn read_observations(path: &std::path::Path, dim: usize) -> anyhow::Result<Table> {
     let (t, _) = read_table(path, &ReadOptions::default())?;
     if t.cols() != dim {
         anyhow::bail!(

@@ -90,11 +90,11 @@ pub fn predictive_check(
 pub fn observation_segments(sim: &dyn Simulator) -> Vec<(String, usize)> {
     let d = sim.obs_dim();
     match sim.name() {
-        "sir" | "sir_degenerate" if d % 2 == 0 && d > 20 => vec![
+        "sir" | "sir_degenerate" if d.is_multiple_of(2) && d > 20 => vec![
             ("dS/dt (per 0.1 day)".into(), d / 2),
             ("dR/dt (per 0.1 day)".into(), d / 2),
         ],
-        "lotka_volterra" if d % 2 == 0 => {
+        "lotka_volterra" if d.is_multiple_of(2) => {
             vec![("prey".into(), d / 2), ("predator".into(), d / 2)]
         }
         _ => Vec::new(),
