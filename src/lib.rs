@@ -17,6 +17,7 @@ pub mod device;
 pub mod distributions;
 pub mod error;
 pub mod flow;
+pub mod integrate;
 pub mod metrics;
 pub mod nn;
 pub mod params;

@@ -9,6 +9,7 @@ use flowinfer_simulators::toy::ToyDataset;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod integrate_command;
 mod sbi_commands;
 
 #[global_allocator]
@@ -39,6 +40,8 @@ enum Command {
     Posterior(sbi_commands::PosteriorArgs),
     /// SBC, expected coverage, predictive check and reference C2ST of an `sbi` run.
     Diagnose(sbi_commands::DiagnoseArgs),
+    /// Monte Carlo integration over [0,1]^d with a flow as the importance-sampling proposal.
+    Integrate(Box<integrate_command::IntegrateArgs>),
 }
 
 #[derive(clap::Args)]
@@ -336,6 +339,7 @@ fn main() -> ExitCode {
         Command::Sbi(a) => sbi_commands::run_sbi_command(a),
         Command::Posterior(a) => sbi_commands::run_posterior(a),
         Command::Diagnose(a) => sbi_commands::run_diagnose(a),
+        Command::Integrate(a) => integrate_command::run_integrate(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

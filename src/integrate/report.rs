@@ -1,0 +1,319 @@
+//! The integration report (`report.json`), its readable summary and `history.csv`.
+
+use super::batch::InvalidCounts;
+use super::error::{IntegrateError, Result};
+use super::estimate::WeightStats;
+use super::train::TrainHistory;
+use super::unweight::UnweightedEvents;
+use super::vegas_baseline::VegasAdaptive;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Integrand calls by phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Calls {
+    /// VEGAS warm start (0 without).
+    pub warm_start: usize,
+    /// Flow training (fresh batches).
+    pub training: usize,
+    /// Fresh samples of the final flow.
+    pub evaluation: usize,
+    /// Unweighting trials.
+    pub unweighting: usize,
+    /// All of the above.
+    pub total: usize,
+}
+
+/// Wall-clock seconds by phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Seconds {
+    /// VEGAS warm start.
+    pub warm_start: f64,
+    /// Flow training.
+    pub training: f64,
+    /// Evaluation.
+    pub evaluation: f64,
+    /// Unweighting.
+    pub unweighting: f64,
+    /// VEGAS baseline.
+    pub vegas: f64,
+    /// Everything.
+    pub total: f64,
+}
+
+/// Training settings and outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingSummary {
+    /// `kl` or `variance`.
+    pub loss: String,
+    /// `online` or `buffered`.
+    pub mode: String,
+    /// Optimizer steps.
+    pub steps: usize,
+    /// Points per fresh batch.
+    pub batch: usize,
+    /// Buffered mode: steps per fresh batch.
+    pub reuse: usize,
+    /// Initial learning rate.
+    pub lr: f64,
+    /// Final learning rate.
+    pub min_lr: f64,
+    /// Steps without an update.
+    pub skipped_steps: usize,
+    /// Relative std per event of the first fresh training batch (the initial
+    /// proposal: uniform, or the VEGAS grid with a warm start).
+    pub initial_rel_std: Option<f64>,
+    /// Mean relative std per event over the last 10 fresh training batches.
+    pub final_rel_std: Option<f64>,
+    /// Running (inverse-variance) estimate of the training batches (monitoring only).
+    pub running_estimate: f64,
+    /// Its standard error.
+    pub running_std_error: f64,
+}
+
+/// The flow's architecture.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowSummary {
+    /// Dimension the flow works in.
+    pub dim: usize,
+    /// Coupling layers.
+    pub couplings: usize,
+    /// Spline bins.
+    pub bins: usize,
+    /// Conditioner hidden width.
+    pub hidden: usize,
+    /// Conditioner hidden layers.
+    pub layers: usize,
+    /// Trainable parameters.
+    pub parameters: usize,
+    /// `f32` or `f64`.
+    pub dtype: String,
+    /// Device name.
+    pub device: String,
+    /// Whether the flow was composed with a VEGAS grid.
+    pub vegas_warm_start: bool,
+}
+
+/// The VEGAS baseline in the report: the same keys as the flow's result, plus its
+/// adaptive run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VegasReport {
+    /// Frozen-grid weight statistics on fresh points.
+    #[serde(flatten)]
+    pub stats: WeightStats,
+    /// `(estimate − exact)/std_error` of the frozen-grid estimate.
+    pub pull: Option<f64>,
+    /// Integrand calls (adaptation + evaluation).
+    pub calls: usize,
+    /// Seconds.
+    pub seconds: f64,
+    /// VEGAS's own adaptive estimate.
+    pub adaptive: VegasAdaptive,
+    /// Pull of the adaptive estimate.
+    pub adaptive_pull: Option<f64>,
+}
+
+/// Everything `report.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntegrationReport {
+    /// Integrand name.
+    pub integrand: String,
+    /// The integrand's dimension.
+    pub dim: usize,
+    /// The exact value, when known.
+    pub exact: Option<f64>,
+    /// Weight statistics of the final flow on fresh samples (the result).
+    #[serde(flatten)]
+    pub stats: WeightStats,
+    /// `(estimate − exact)/std_error`.
+    pub pull: Option<f64>,
+    /// Definitions of the figures.
+    pub definitions: Definitions,
+    /// Integrand calls.
+    pub calls: Calls,
+    /// Seconds.
+    pub seconds: Seconds,
+    /// Invalid (non-finite or negative) integrand values, counted as zero.
+    pub invalid: InvalidCounts,
+    /// Training.
+    pub training: TrainingSummary,
+    /// Flow architecture.
+    pub flow: FlowSummary,
+    /// Unweighted events, when requested.
+    pub unweighted: Option<UnweightedEvents>,
+    /// The VEGAS baseline, when requested.
+    pub vegas: Option<VegasReport>,
+    /// Seed.
+    pub seed: u64,
+}
+
+/// The definitions, written into the report so that it explains itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Definitions {
+    /// Relative std.
+    pub rel_std: &'static str,
+    /// ESS.
+    pub ess: &'static str,
+    /// Unweighting efficiency.
+    pub unweighting_efficiency: &'static str,
+    /// Bootstrap variant.
+    pub unweighting_efficiency_bootstrap: &'static str,
+}
+
+impl Default for Definitions {
+    fn default() -> Self {
+        Self {
+            rel_std: "std(w)/mean(w) per event over the n fresh samples, w = f/q",
+            ess: "(sum w)^2 / sum w^2",
+            unweighting_efficiency: "mean(w)/max(w) over the n fresh samples (depends on n)",
+            unweighting_efficiency_bootstrap: "mean(w)/w_boot, w_boot = median over bootstrap \
+                resamples of size m = n/10 of their maximum weight (exact order statistic)",
+        }
+    }
+}
+
+/// `x ± σ` with a sensible number of digits.
+fn pm(x: f64, s: f64) -> String {
+    if !(s > 0.0 && s.is_finite()) {
+        return format!("{x:.6e}");
+    }
+    let digits = ((x.abs().max(s) / s).log10().ceil() as usize + 1).clamp(2, 12);
+    format!("{x:.*e} ± {s:.2e}", digits)
+}
+
+impl IntegrationReport {
+    /// A readable multi-line summary.
+    pub fn summary(&self) -> String {
+        let s = &self.stats;
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "integrand:             {} (d = {})",
+            self.integrand, self.dim
+        );
+        let _ = writeln!(o, "estimate:              {}", pm(s.estimate, s.std_error));
+        if let Some(e) = self.exact {
+            let _ = writeln!(o, "exact:                 {e:.10e}");
+            if let Some(p) = self.pull {
+                let _ = writeln!(o, "pull (est − exact)/σ:  {p:+.2}");
+            }
+        }
+        let _ = writeln!(
+            o,
+            "rel. std per event:    {:.4}   (σ/I = {:.2e} with {} samples)",
+            s.rel_std,
+            if s.estimate != 0.0 {
+                s.std_error / s.estimate
+            } else {
+                f64::NAN
+            },
+            s.n
+        );
+        let _ = writeln!(
+            o,
+            "ESS:                   {:.0} ({:.1} % of {})",
+            s.ess,
+            100.0 * s.ess_fraction,
+            s.n
+        );
+        let _ = writeln!(
+            o,
+            "unweighting eff.:      {:.4} (mean/max at n = {}); bootstrap {:.4} (m = {})",
+            s.unweighting_efficiency,
+            s.n,
+            s.unweighting_efficiency_bootstrap,
+            s.bootstrap_resample_size
+        );
+        let _ = writeln!(o, "max weight:            {:.4e}", s.max_weight);
+        let t = &self.training;
+        let _ = writeln!(
+            o,
+            "training:              {} loss, {}, {} steps × {} ({} calls{}), rel. std {} → {}",
+            t.loss,
+            t.mode,
+            t.steps,
+            t.batch,
+            self.calls.training,
+            if self.calls.warm_start > 0 {
+                format!(" + {} VEGAS warm start", self.calls.warm_start)
+            } else {
+                String::new()
+            },
+            t.initial_rel_std.map_or("–".into(), |v| format!("{v:.3}")),
+            t.final_rel_std.map_or("–".into(), |v| format!("{v:.3}"))
+        );
+        if self.invalid.total() > 0 {
+            let _ = writeln!(
+                o,
+                "invalid values:        {} non-finite, {} negative (counted as zero)",
+                self.invalid.non_finite, self.invalid.negative
+            );
+        }
+        if let Some(u) = &self.unweighted {
+            let _ = writeln!(
+                o,
+                "unweighted events:     {} from {} trials (acceptance {:.4}); over-weight {:.3} % (excess weight {:.2e})",
+                u.events,
+                u.trials,
+                u.acceptance,
+                100.0 * u.over_weight_fraction,
+                u.excess_weight_fraction
+            );
+        }
+        if let Some(v) = &self.vegas {
+            let vs = &v.stats;
+            let _ = writeln!(
+                o,
+                "VEGAS (same calls):    {}  rel. std {:.4}  unweighting eff. {:.4} / bootstrap {:.4}{}",
+                pm(vs.estimate, vs.std_error),
+                vs.rel_std,
+                vs.unweighting_efficiency,
+                vs.unweighting_efficiency_bootstrap,
+                v.pull.map_or(String::new(), |p| format!("  pull {p:+.2}"))
+            );
+            let _ = writeln!(
+                o,
+                "VEGAS adaptive:        {}  χ²/dof {}",
+                pm(v.adaptive.estimate, v.adaptive.std_error),
+                v.adaptive
+                    .chi2_per_dof
+                    .map_or("–".into(), |c| format!("{c:.2}"))
+            );
+            if vs.rel_std > 0.0 {
+                let _ = writeln!(
+                    o,
+                    "flow/VEGAS rel. std:   {:.3} (VEGAS/flow = {:.1}×)",
+                    s.rel_std / vs.rel_std,
+                    vs.rel_std / s.rel_std
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            "calls / time:          {} calls, {:.1} s",
+            self.calls.total, self.seconds.total
+        );
+        o
+    }
+}
+
+/// Write `history.csv` (one row per training step) atomically.
+pub fn write_history_csv(path: &Path, h: &TrainHistory) -> Result<()> {
+    let mut s = String::from("step,calls,loss,lr,estimate,rel_std,skipped\n");
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+    for r in &h.records {
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{}",
+            r.step,
+            r.calls,
+            r.loss,
+            r.lr,
+            opt(r.estimate),
+            opt(r.rel_std),
+            r.skipped
+        );
+    }
+    crate::flow::io::write_atomic(path, s.as_bytes()).map_err(IntegrateError::from)
+}

@@ -1,0 +1,309 @@
+//! Training the flow proposal, online or buffered.
+//!
+//! * **Online**: every optimizer step draws a fresh batch from the current flow,
+//!   evaluates the integrand on it and takes one step on the [`Loss`] of that batch
+//!   (one integrand call per point per step).
+//! * **Buffered**: a fresh batch is drawn every [`TrainConfig::reuse`] steps and stored
+//!   with its weights `w = f/q_old`; the steps in between reuse it, the loss
+//!   reweighting the stored points to the current flow by `q_θ/q_old` (see
+//!   [`super::loss`]). This trades integrand calls (expensive integrands) for flow
+//!   evaluations.
+//!
+//! Fresh batches also give the running estimate shown while training: the
+//! inverse-variance combination of the batch estimates (as VEGAS combines its
+//! iterations). It is for monitoring only; the reported result comes from fresh samples
+//! of the final flow ([`super::estimate`]).
+//!
+//! Steps are skipped (no update) when a batch has `f = 0` everywhere or the gradient
+//! is not finite; the count is reported. The learning rate follows a cosine decay from
+//! [`TrainConfig::lr`] to [`TrainConfig::min_lr`]; gradients are clipped to a global
+//! norm of [`TrainConfig::clip`].
+
+use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
+use super::error::{setting, Result};
+use super::flow_proposal::UnitFlow;
+use super::loss::Loss;
+use crate::train::{Adam, AdamConfig, LrSchedule};
+use candle_core::Tensor;
+use flowinfer_simulators::Integrand;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+/// How training uses integrand calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TrainMode {
+    /// A fresh batch for every step.
+    #[default]
+    Online,
+    /// A fresh batch every `reuse` steps, reused (reweighted) in between.
+    Buffered,
+}
+
+impl TrainMode {
+    /// Parse `online` or `buffered`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "online" => Ok(TrainMode::Online),
+            "buffered" => Ok(TrainMode::Buffered),
+            other => Err(setting(format!(
+                "mode must be `online` or `buffered`, got `{other}`"
+            ))),
+        }
+    }
+
+    /// Name as written in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TrainMode::Online => "online",
+            TrainMode::Buffered => "buffered",
+        }
+    }
+}
+
+/// Training settings (the `[train]` section of a spec; unknown keys are errors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// The loss.
+    pub loss: Loss,
+    /// Online or buffered.
+    pub mode: TrainMode,
+    /// Optimizer steps.
+    pub steps: usize,
+    /// Points per fresh batch.
+    pub batch: usize,
+    /// Buffered mode: optimizer steps per fresh batch (≥ 1; ignored online).
+    pub reuse: usize,
+    /// Initial (Adam) learning rate.
+    pub lr: f64,
+    /// Final learning rate of the cosine decay.
+    pub min_lr: f64,
+    /// Global gradient-norm clip.
+    pub clip: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            loss: Loss::Variance,
+            mode: TrainMode::Online,
+            steps: 300,
+            batch: 4096,
+            reuse: 4,
+            lr: 2e-3,
+            min_lr: 1e-4,
+            clip: 10.0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Check the settings.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch < 2 {
+            return Err(setting(format!(
+                "training batch must be at least 2, got {}",
+                self.batch
+            )));
+        }
+        if self.reuse == 0 {
+            return Err(setting("buffered reuse must be at least 1"));
+        }
+        let pos = |v: f64| v.is_finite() && v > 0.0;
+        if !(pos(self.lr) && self.min_lr.is_finite() && self.min_lr >= 0.0) {
+            return Err(setting(format!(
+                "learning rates must be finite with lr > 0 and min_lr ≥ 0, got {} and {}",
+                self.lr, self.min_lr
+            )));
+        }
+        if !pos(self.clip) {
+            return Err(setting(format!(
+                "gradient clip must be positive, got {}",
+                self.clip
+            )));
+        }
+        Ok(())
+    }
+
+    /// Integrand calls `steps` steps use.
+    pub fn calls(&self) -> usize {
+        self.fresh_batches() * self.batch
+    }
+
+    /// Number of fresh batches drawn.
+    pub fn fresh_batches(&self) -> usize {
+        match self.mode {
+            TrainMode::Online => self.steps,
+            TrainMode::Buffered => self.steps.div_ceil(self.reuse),
+        }
+    }
+}
+
+/// One optimizer step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepRecord {
+    /// Step index (0-based).
+    pub step: usize,
+    /// Integrand calls so far (including this step's).
+    pub calls: usize,
+    /// Loss value (NaN when the step was skipped).
+    pub loss: f64,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Batch estimate, when the step drew a fresh batch.
+    pub estimate: Option<f64>,
+    /// Batch relative standard deviation per event, when the step drew a fresh batch.
+    pub rel_std: Option<f64>,
+    /// Whether the update was skipped.
+    pub skipped: bool,
+}
+
+/// Inverse-variance combination of batch estimates (for monitoring).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunningEstimate {
+    sum_w: f64,
+    sum_wi: f64,
+    /// Batches combined.
+    pub batches: usize,
+}
+
+impl RunningEstimate {
+    /// Add a batch estimate with its standard error (ignored when not positive).
+    pub fn add(&mut self, estimate: f64, std_error: f64) {
+        if std_error > 0.0 && std_error.is_finite() && estimate.is_finite() {
+            let w = 1.0 / (std_error * std_error);
+            self.sum_w += w;
+            self.sum_wi += w * estimate;
+            self.batches += 1;
+        }
+    }
+
+    /// The combined estimate (NaN before any batch).
+    pub fn estimate(&self) -> f64 {
+        if self.sum_w > 0.0 {
+            self.sum_wi / self.sum_w
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// Its standard error (NaN before any batch).
+    pub fn std_error(&self) -> f64 {
+        if self.sum_w > 0.0 {
+            self.sum_w.sqrt().recip()
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// The outcome of training.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrainHistory {
+    /// Every step.
+    pub records: Vec<StepRecord>,
+    /// Integrand calls used.
+    pub calls: usize,
+    /// Steps without an update (all-zero batch or non-finite gradient).
+    pub skipped_steps: usize,
+    /// The running (monitoring) estimate.
+    pub running: RunningEstimate,
+}
+
+/// A stored batch in the loss's normalisation (see [`super::loss`]).
+struct Stored {
+    x: Tensor,
+    a: Tensor,
+    b: Tensor,
+}
+
+/// Train `flow` on `integrand` (module docs); `on_step` sees every step and the
+/// running estimate.
+#[allow(clippy::too_many_arguments)]
+pub fn train_flow(
+    flow: &UnitFlow,
+    integrand: &dyn Integrand,
+    cfg: &TrainConfig,
+    rng: &mut dyn RngCore,
+    opts: &EvalOptions,
+    invalid: &mut InvalidCounts,
+    on_step: &mut dyn FnMut(&StepRecord, &RunningEstimate),
+) -> Result<TrainHistory> {
+    cfg.validate()?;
+    let vars = flow.flow().params().all_vars();
+    let mut adam = Adam::new(
+        vars,
+        AdamConfig {
+            lr: cfg.lr,
+            ..AdamConfig::default()
+        },
+    )?;
+    let schedule = LrSchedule::Cosine {
+        warmup: 0,
+        min_lr: cfg.min_lr.min(cfg.lr),
+    };
+    let reuse = match cfg.mode {
+        TrainMode::Online => 1,
+        TrainMode::Buffered => cfg.reuse,
+    };
+    let mut hist = TrainHistory::default();
+    let mut stored: Option<Stored> = None;
+    for step in 0..cfg.steps {
+        let lr = schedule.rate(cfg.lr, step, cfg.steps);
+        adam.set_learning_rate(lr);
+        let mut record = StepRecord {
+            step,
+            calls: hist.calls,
+            loss: f64::NAN,
+            lr,
+            estimate: None,
+            rel_std: None,
+            skipped: true,
+        };
+        if step % reuse == 0 {
+            let b = draw_weighted(flow, integrand, cfg.batch, rng, opts, invalid, "training")?;
+            hist.calls += cfg.batch;
+            record.calls = hist.calls;
+            let n = b.w.len() as f64;
+            let mean = b.w.iter().sum::<f64>() / n;
+            let var = b.w.iter().map(|w| (w - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            record.estimate = Some(mean);
+            record.rel_std = Some(if mean > 0.0 {
+                var.sqrt() / mean
+            } else {
+                f64::NAN
+            });
+            hist.running.add(mean, (var / n).sqrt());
+            stored = if mean > 0.0 {
+                let dev = flow.device();
+                let t = |v: Vec<f64>| -> Result<Tensor> {
+                    Ok(Tensor::from_vec(v, b.w.len(), dev)?.to_dtype(flow.dtype())?)
+                };
+                Some(Stored {
+                    a: t(b.w.iter().map(|w| w / mean).collect())?,
+                    b: t(b.f.iter().map(|f| f / mean).collect())?,
+                    x: b.x,
+                })
+            } else {
+                None
+            };
+        }
+        if let Some(s) = &stored {
+            let log_q = flow.log_prob(&s.x)?;
+            let loss = cfg.loss.value(&log_q, &s.a, &s.b)?;
+            let value = loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+            record.loss = value;
+            if value.is_finite() {
+                let norm = adam.backward_step(&loss, Some(cfg.clip))?;
+                record.skipped = !norm.is_some_and(f64::is_finite);
+            }
+        }
+        if record.skipped {
+            hist.skipped_steps += 1;
+        }
+        on_step(&record, &hist.running);
+        hist.records.push(record);
+    }
+    Ok(hist)
+}

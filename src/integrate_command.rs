@@ -1,0 +1,276 @@
+//! The `integrate` verb: importance-sampled Monte Carlo integration with a flow.
+
+use flowinfer::integrate::{integrate, write_outputs, IntegrateSpec, Loss, Stage, TrainMode};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct IntegrateArgs {
+    /// Integration spec (TOML, see models/integrate-*.toml and docs/INTEGRATION.md);
+    /// the options below override it.
+    #[arg(long)]
+    spec: Option<PathBuf>,
+    /// Built-in integrand: gaussian, camel, annulus, entangled_circles, polynomial, ee_qqg.
+    #[arg(long, conflicts_with = "integrand_command")]
+    integrand: Option<String>,
+    /// External integrand: "PROGRAM ARGS" (split at whitespace, no shell); reads points
+    /// as CSV rows on stdin, writes one value per line. Needs --dim.
+    #[arg(long)]
+    integrand_command: Option<String>,
+    /// Dimension d of [0,1]^d.
+    #[arg(long)]
+    dim: Option<usize>,
+    /// Peak width of gaussian / camel (default 0.2).
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// ee_qqg: cut s_ij > y·s (default 0.01).
+    #[arg(long)]
+    y_cut: Option<f64>,
+    /// External integrand: points per program run (default 1000).
+    #[arg(long)]
+    command_batch: Option<usize>,
+    /// Training loss: kl or variance (default variance).
+    #[arg(long)]
+    loss: Option<String>,
+    /// Training mode: online or buffered (default online).
+    #[arg(long)]
+    mode: Option<String>,
+    /// Buffered mode: optimizer steps per fresh batch (default 4).
+    #[arg(long)]
+    reuse: Option<usize>,
+    /// Optimizer steps (default 300).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Points per training batch (default 4096).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Initial learning rate (default 2e-3, cosine decay to --min-lr).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Final learning rate (default 1e-4).
+    #[arg(long)]
+    min_lr: Option<f64>,
+    /// Spline bins (default 16).
+    #[arg(long)]
+    bins: Option<usize>,
+    /// Conditioner width (default 64).
+    #[arg(long)]
+    hidden: Option<usize>,
+    /// Conditioner hidden layers (default 2).
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Coupling layers (default max(4, 2⌈log2 d⌉)).
+    #[arg(long)]
+    couplings: Option<usize>,
+    /// Flow dtype: f32 or f64 (weights are always f64).
+    #[arg(long)]
+    dtype: Option<String>,
+    /// Fresh samples for the final estimate (default 100000).
+    #[arg(long)]
+    eval_samples: Option<usize>,
+    /// Unweighted events to generate (needs --events-out).
+    #[arg(long, requires = "events_out")]
+    unweighted: Option<usize>,
+    /// CSV file for the unweighted events (x1..xd, weight).
+    #[arg(long, requires = "unweighted")]
+    events_out: Option<PathBuf>,
+    /// Run VEGAS side by side with the same number of integrand calls.
+    #[arg(long)]
+    vegas: bool,
+    /// Compose the flow with a VEGAS grid (the flow learns the residual).
+    #[arg(long)]
+    vegas_warm_start: bool,
+    /// Integrand calls of the VEGAS warm start (default max(10000, training calls/5)).
+    #[arg(long)]
+    warm_start_calls: Option<usize>,
+    /// Count non-finite and negative integrand values as zero instead of failing.
+    #[arg(long)]
+    allow_invalid: bool,
+    /// Device: cpu (cuda needs the `cuda` feature).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Output directory (report.json, history.csv, weights.png, training.png).
+    #[arg(long, default_value = "runs/integrate")]
+    out: PathBuf,
+    /// Seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The spec with the command-line overrides applied.
+fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateSpec> {
+    let mut s = match &a.spec {
+        Some(p) => IntegrateSpec::load(p)?,
+        None => IntegrateSpec::default(),
+    };
+    let i = &mut s.integrand;
+    if let Some(n) = &a.integrand {
+        i.name = Some(n.clone());
+        i.command = None;
+    }
+    if let Some(c) = &a.integrand_command {
+        i.command = Some(c.clone());
+        i.name = None;
+    }
+    if a.dim.is_some() {
+        i.dim = a.dim;
+    }
+    if a.alpha.is_some() {
+        i.alpha = a.alpha;
+    }
+    if a.y_cut.is_some() {
+        i.y_cut = a.y_cut;
+    }
+    if a.command_batch.is_some() {
+        i.batch_size = a.command_batch;
+    }
+    let t = &mut s.train;
+    if let Some(l) = &a.loss {
+        t.loss = Loss::parse(l)?;
+    }
+    if let Some(m) = &a.mode {
+        t.mode = TrainMode::parse(m)?;
+    }
+    macro_rules! set {
+        ($dst:expr, $src:expr) => {
+            if let Some(v) = $src.clone() {
+                $dst = v;
+            }
+        };
+    }
+    set!(t.reuse, a.reuse);
+    set!(t.steps, a.steps);
+    set!(t.batch, a.batch);
+    set!(t.lr, a.lr);
+    set!(t.min_lr, a.min_lr);
+    set!(s.flow.bins, a.bins);
+    set!(s.flow.hidden, a.hidden);
+    set!(s.flow.layers, a.layers);
+    set!(s.flow.dtype, a.dtype);
+    set!(s.eval.samples, a.eval_samples);
+    set!(s.seed, a.seed);
+    if a.couplings.is_some() {
+        s.flow.couplings = a.couplings;
+    }
+    if a.unweighted.is_some() {
+        s.eval.unweighted = a.unweighted;
+    }
+    if a.warm_start_calls.is_some() {
+        s.eval.warm_start_calls = a.warm_start_calls;
+    }
+    s.eval.vegas |= a.vegas;
+    s.eval.vegas_warm_start |= a.vegas_warm_start;
+    s.eval.allow_invalid |= a.allow_invalid;
+    Ok(s)
+}
+
+fn bar(steps: usize, quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
+    let b = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(steps as u64)
+    };
+    b.set_style(
+        indicatif::ProgressStyle::with_template("step {pos}/{len} [{bar:30}] {msg} (ETA {eta})")?
+            .progress_chars("=> "),
+    );
+    Ok(b)
+}
+
+pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
+    let spec = build_spec(&a)?;
+    let integrand = spec.build_integrand()?;
+    let cfg = spec.to_config()?;
+    cfg.validate(integrand.dim())?;
+    if spec.eval.unweighted.is_some() && a.events_out.is_none() {
+        anyhow::bail!("unweighted events need an output file: give --events-out FILE.csv");
+    }
+    if let Some(p) = &a.events_out {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(d) = dir {
+            if !d.is_dir() {
+                anyhow::bail!(
+                    "--events-out {}: directory {} does not exist",
+                    p.display(),
+                    d.display()
+                );
+            }
+        }
+        if p.is_dir() {
+            anyhow::bail!(
+                "--events-out {} is a directory; expected a CSV file name",
+                p.display()
+            );
+        }
+    }
+    if a.out.is_file() {
+        anyhow::bail!("--out {} is a file; expected a directory", a.out.display());
+    }
+    let device = flowinfer::device::parse_device(&a.device)?;
+    eprintln!(
+        "integrating {} in d = {} ({} loss, {}, {} steps × {}) ...",
+        integrand.name(),
+        integrand.dim(),
+        cfg.train.loss.name(),
+        cfg.train.mode.name(),
+        cfg.train.steps,
+        cfg.train.batch
+    );
+    let pb = bar(cfg.train.steps, a.quiet)?;
+    let quiet = a.quiet;
+    let outcome = integrate(
+        integrand.as_ref(),
+        &cfg,
+        &device,
+        &mut |stage| match stage {
+            Stage::WarmStart { calls } => {
+                if !quiet {
+                    pb.println(format!("VEGAS warm start with {calls} calls ..."));
+                }
+            }
+            Stage::Training {
+                record, running, ..
+            } => {
+                pb.inc(1);
+                if let Some(r) = record.rel_std {
+                    pb.set_message(format!(
+                        "I = {:.5e} ± {:.1e}  rel.std {:.3}",
+                        running.estimate(),
+                        running.std_error(),
+                        r
+                    ));
+                }
+            }
+            Stage::Evaluating { samples } => {
+                pb.finish_and_clear();
+                if !quiet {
+                    eprintln!("evaluating on {samples} fresh samples ...");
+                }
+            }
+            Stage::Unweighting { events } => {
+                if !quiet {
+                    eprintln!("generating {events} unweighted events ...");
+                }
+            }
+            Stage::Vegas { calls } => {
+                if !quiet {
+                    eprintln!("VEGAS baseline with {calls} adaptation calls ...");
+                }
+            }
+        },
+    );
+    pb.finish_and_clear();
+    let outcome = outcome?;
+    write_outputs(&outcome, &a.out, a.events_out.as_deref())?;
+    print!("{}", outcome.report.summary());
+    if let Some(p) = &a.events_out {
+        println!("events:                {}", p.display());
+    }
+    println!(
+        "written:               {}/{{report.json, history.csv, weights.png, training.png}}",
+        a.out.display()
+    );
+    Ok(())
+}
