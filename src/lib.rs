@@ -9,7 +9,9 @@
 
 #![deny(missing_docs)]
 
+pub mod bayes;
 pub mod checks;
+pub mod cnf;
 pub mod config;
 pub mod data;
 pub mod density;

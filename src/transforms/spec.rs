@@ -84,6 +84,8 @@ pub enum TransformSpec {
         /// The wrapped transform.
         inner: Box<TransformSpec>,
     },
+    /// A continuous normalizing flow layer (`crate::cnf`).
+    Cnf(crate::cnf::CnfSpec),
 }
 
 impl TransformSpec {
@@ -100,6 +102,7 @@ impl TransformSpec {
             TransformSpec::Standardize { mean, .. } => mean.len(),
             TransformSpec::Logit { low, .. } => low.len(),
             TransformSpec::Inverted { inner } => inner.dim(),
+            TransformSpec::Cnf(c) => c.dim,
         }
     }
 
@@ -151,6 +154,7 @@ impl TransformSpec {
             TransformSpec::Inverted { inner } => {
                 Box::new(Inverted::new(inner.build(params, context_dim)?))
             }
+            TransformSpec::Cnf(c) => Box::new(crate::cnf::Cnf::new(params, c, context_dim)?),
         })
     }
 }
