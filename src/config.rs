@@ -188,6 +188,12 @@ pub struct RunSpec {
     pub train: TrainerConfig,
     /// Evaluation options.
     pub eval: EvalSpec,
+    /// Continuous normalizing flow (absent = the `[flow]` stack; docs/CNF.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::cnf::CnfSection>,
+    /// Bayesian flow: method and settings (absent = maximum likelihood; docs/BAYES.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bayes: Option<crate::bayes::BayesSection>,
 }
 
 impl RunSpec {
@@ -220,6 +226,12 @@ impl RunSpec {
         }
         crate::flow::io::parse_dtype(&self.flow.dtype)
             .map_err(|e| Error::config(format!("[flow] {e}")))?;
+        if let Some(c) = &self.cnf {
+            c.validate()?;
+        }
+        if let Some(b) = &self.bayes {
+            b.validate()?;
+        }
         self.train
             .validate()
             .map_err(|e| Error::config(format!("[train] {e}")))

@@ -134,6 +134,9 @@ pub fn fit_table(
     on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<FitReport> {
     spec.validate()?;
+    if spec.bayes.is_some() {
+        return crate::bayes::fit::fit_bayes(spec, data, out, resume, on_epoch);
+    }
     let (table, read_report) = read(spec, data)?;
     let s = spec.data.split;
     let split = split_indices(table.rows(), (s[0], s[1], s[2]), spec.data.seed)?;
@@ -147,9 +150,16 @@ pub fn fit_table(
     }
     let scaler = Scaler::fit(&train)?;
     let dtype = parse_dtype(&spec.flow.dtype)?;
-    let mut builder = spec.flow.builder(table.cols());
-    builder.standardize = Some((scaler.mean.clone(), scaler.std.clone()));
-    let flow = Flow::new(builder.build_spec()?, dtype, &Device::Cpu, spec.flow.seed)?;
+    let standardize = Some((scaler.mean.clone(), scaler.std.clone()));
+    let flow_spec = match &spec.cnf {
+        Some(c) => c.flow_spec(table.cols(), 0, standardize, None, spec.flow.seed)?,
+        None => {
+            let mut builder = spec.flow.builder(table.cols());
+            builder.standardize = standardize;
+            builder.build_spec()?
+        }
+    };
+    let flow = Flow::new(flow_spec, dtype, &Device::Cpu, spec.flow.seed)?;
 
     let info = RunInfo {
         columns: table.columns().to_vec(),
@@ -165,8 +175,12 @@ pub fn fit_table(
     let xt = train.to_tensor(dtype, &dev)?;
     let xv = val.to_tensor(dtype, &dev)?;
     flow.initialize_from_data(&xt, None)?;
-    let loss =
-        |x: &Tensor, _: Option<&Tensor>| Ok(flow.log_prob_unchecked(x, None)?.mean_all()?.neg()?);
+    let loss: crate::cnf::LossFn = match &spec.cnf {
+        Some(c) => crate::cnf::cnf_loss(&flow, c, spec.train.seed)?,
+        None => Box::new(|x: &Tensor, _: Option<&Tensor>| {
+            Ok(flow.log_prob_unchecked(x, None)?.mean_all()?.neg()?)
+        }),
+    };
     let start = std::time::Instant::now();
     let trainer =
         Trainer::new(spec.train.clone())?.with_checkpoints(out.join("checkpoint"), resume);

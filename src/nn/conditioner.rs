@@ -4,6 +4,8 @@
 //! drop in without touching the transforms.
 
 use crate::error::{Error, Result};
+use crate::nn::bayes_linear::BayesLinearConfig;
+use crate::nn::bayes_mlp::{BayesMaskedMlp, BayesMlp};
 use crate::nn::{Activation, MaskedMlp, Mlp, ResidualMlp};
 use crate::params::Params;
 use candle_core::Tensor;
@@ -51,6 +53,27 @@ pub enum ConditionerSpec {
         #[serde(default)]
         zero_init_output: bool,
     },
+    /// Bayesian MLP (MADE when autoregressive): mean-field Gaussian weights in the last
+    /// `bayes_layers` dense layers (all when absent); see `nn::bayes_linear`.
+    BayesMlp {
+        /// Hidden width.
+        hidden: usize,
+        /// Number of hidden layers (≥ 1).
+        layers: usize,
+        /// Non-linearity between layers.
+        #[serde(default)]
+        activation: Activation,
+        /// Initialise the output layer's weight means and bias to zero.
+        #[serde(default)]
+        zero_init_output: bool,
+        /// How many of the last dense layers are Bayesian (absent = all).
+        #[serde(default)]
+        bayes_layers: Option<usize>,
+        /// Standard deviation of the Gaussian weight prior.
+        prior_std: f64,
+        /// Initial log-variance of the weights.
+        init_logvar: f64,
+    },
 }
 
 impl ConditionerSpec {
@@ -68,6 +91,20 @@ impl ConditionerSpec {
         let (h, n, what) = match self {
             ConditionerSpec::Mlp { hidden, layers, .. } => (*hidden, *layers, "layers"),
             ConditionerSpec::ResidualMlp { hidden, blocks, .. } => (*hidden, *blocks, "blocks"),
+            ConditionerSpec::BayesMlp {
+                hidden,
+                layers,
+                prior_std,
+                init_logvar,
+                ..
+            } => {
+                BayesLinearConfig {
+                    prior_std: *prior_std,
+                    init_logvar: *init_logvar,
+                }
+                .validate()?;
+                (*hidden, *layers, "layers")
+            }
         };
         if h == 0 || n == 0 {
             return Err(Error::config(format!(
@@ -117,6 +154,29 @@ impl ConditionerSpec {
                 *activation,
                 *zero_init_output,
             )?),
+            ConditionerSpec::BayesMlp {
+                hidden,
+                layers,
+                activation,
+                zero_init_output,
+                bayes_layers,
+                prior_std,
+                init_logvar,
+            } => Box::new(BayesMlp::new(
+                params,
+                in_dim,
+                context_dim,
+                out_dim,
+                *hidden,
+                *layers,
+                *activation,
+                *zero_init_output,
+                *bayes_layers,
+                &BayesLinearConfig {
+                    prior_std: *prior_std,
+                    init_logvar: *init_logvar,
+                },
+            )?),
         })
     }
 
@@ -131,6 +191,33 @@ impl ConditionerSpec {
         order: &[usize],
     ) -> Result<Box<dyn Conditioner>> {
         self.validate()?;
+        if let ConditionerSpec::BayesMlp {
+            hidden,
+            layers,
+            activation,
+            zero_init_output,
+            bayes_layers,
+            prior_std,
+            init_logvar,
+        } = self
+        {
+            return Ok(Box::new(BayesMaskedMlp::new(
+                params,
+                dim,
+                context_dim,
+                params_per_dim,
+                order,
+                *hidden,
+                *layers,
+                *activation,
+                *zero_init_output,
+                *bayes_layers,
+                &BayesLinearConfig {
+                    prior_std: *prior_std,
+                    init_logvar: *init_logvar,
+                },
+            )?));
+        }
         let (hidden, depth, activation, zero, residual) = match self {
             ConditionerSpec::Mlp {
                 hidden,
@@ -144,6 +231,7 @@ impl ConditionerSpec {
                 activation,
                 zero_init_output,
             } => (*hidden, *blocks, *activation, *zero_init_output, true),
+            ConditionerSpec::BayesMlp { .. } => unreachable!("handled above"),
         };
         Ok(Box::new(MaskedMlp::new(
             params,

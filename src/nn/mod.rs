@@ -3,6 +3,8 @@
 //! networks of conditional flows.
 
 pub mod activation;
+pub mod bayes_linear;
+pub mod bayes_mlp;
 pub mod conditioner;
 pub mod conv1d;
 pub mod conv1d_kernels;
@@ -15,6 +17,8 @@ pub mod mlp;
 pub mod residual_mlp;
 
 pub use activation::Activation;
+pub use bayes_linear::{BayesLinear, BayesLinearConfig, NoiseControl, WeightNoise};
+pub use bayes_mlp::{BayesMaskedMlp, BayesMlp};
 pub use conditioner::{Conditioner, ConditionerSpec};
 pub use conv1d::{Conv1dConfig, Conv1dEmbedding};
 pub use deep_set::DeepSet;

@@ -23,6 +23,7 @@
 //!   that goes wrong while rendering or writing (missing directory, unwritable file)
 //!   gives [`Error::File`] naming the path. Nothing panics.
 
+pub mod bands;
 mod render;
 mod sbi;
 mod stats;

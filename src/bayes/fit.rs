@@ -1,0 +1,393 @@
+//! The `fit` job for specs with a `[bayes]` section: the same data handling as
+//! `density::fit_table` (columns, 70/15/15 seeded split, standardisation stored in the
+//! model), then MAP, SVI, an SGLD-family chain or an ensemble; evaluation of the
+//! posterior predictive on the test split and of the bands against the test
+//! histograms. The run directory is written atomically:
+//!
+//! `model/` (SVI/MAP: means and log-variances; SGLD: the last kept sample; ensemble:
+//! member 0), `bayes/samples.safetensors` (SGLD samples / ensemble members),
+//! `bayes/report.json`, `run.json`, `report.json`, `history.csv`, `plots/`.
+
+use crate::bayes::bands::{bins_for, compute_bands, data_pulls, DataPulls};
+use crate::bayes::ensemble::train_ensemble;
+use crate::bayes::predict::{log_prob_spread, BayesModel, Posterior, SAMPLES_FILE};
+use crate::bayes::sgld::{run_chain, ChainConfig, ChainReport, SamplerConfig, SamplerKind, Sgmcmc};
+use crate::bayes::svi::Elbo;
+use crate::bayes::{bayesify, BayesSection, Method};
+use crate::config::RunSpec;
+use crate::data::{read_table, split_indices, ReadOptions, Scaler, Table};
+use crate::density::{Evaluation, FitReport, RunInfo};
+use crate::error::{Error, Result};
+use crate::flow::io::{parse_dtype, write_atomic, write_dir_atomic};
+use crate::flow::Flow;
+use crate::metrics::{c2st, gaussian_baseline_nll, kde_overlap, C2stConfig};
+use crate::nn::{NoiseControl, WeightNoise};
+use crate::train::{Batches, EpochRecord, TrainReport, Trainer, TrainerConfig};
+use candle_core::{Device, Tensor};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+/// What `bayes/report.json` records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BayesReport {
+    /// The settings.
+    pub settings: BayesSection,
+    /// Training events `N` (the KL is divided by it).
+    pub n_train: usize,
+    /// Stochastic (mean-field) weights (SVI/MAP).
+    pub bayes_weights: usize,
+    /// `KL(q ‖ p)` at the end (SVI), nats.
+    pub kl: Option<f64>,
+    /// The chain (SGLD family).
+    pub chain: Option<ChainReport>,
+    /// Best epoch of each ensemble member.
+    pub member_best_epochs: Vec<usize>,
+    /// Draws used in the evaluation.
+    pub draws: usize,
+    /// Test evaluation of the posterior predictive (events pooled over draws; NLL of
+    /// the predictive density `log (1/M) Σ p(x | w_m)`).
+    pub predictive: Evaluation,
+    /// Test evaluation of the mean network (SVI/MAP) or draw 0 (samples, members).
+    pub point: Evaluation,
+    /// Mean over test events of the standard deviation of `log p(x | w_m)` across draws.
+    pub test_logp_spread: f64,
+    /// Test histograms (counts, Poisson error in quadrature) against the bands.
+    pub test_pulls: DataPulls,
+    /// Training wall time in seconds.
+    pub train_seconds: f64,
+}
+
+/// Fit a spec with a `[bayes]` section; see the module docs.
+pub fn fit_bayes(
+    spec: &RunSpec,
+    data: &Path,
+    out: &Path,
+    resume: bool,
+    mut on_epoch: impl FnMut(&EpochRecord),
+) -> Result<FitReport> {
+    spec.validate()?;
+    let b = spec
+        .bayes
+        .clone()
+        .ok_or_else(|| Error::config("fit_bayes needs a [bayes] section"))?;
+    if resume {
+        return Err(Error::config(
+            "--resume is not supported for Bayesian runs ([bayes] section); start afresh",
+        ));
+    }
+    let (table, read_report) = read_table(
+        data,
+        &ReadOptions {
+            columns: spec.data.columns.clone(),
+            drop_invalid: spec.data.drop_invalid,
+        },
+    )?;
+    let s = spec.data.split;
+    let split = split_indices(table.rows(), (s[0], s[1], s[2]), spec.data.seed)?;
+    let (train, val, test) = split.tables(&table);
+    if test.rows() < 2 || train.rows() < 2 {
+        return Err(Error::config(format!(
+            "{}: {} rows are too few for a train/validation/test split",
+            data.display(),
+            table.rows()
+        )));
+    }
+    let scaler = Scaler::fit(&train)?;
+    let dtype = parse_dtype(&spec.flow.dtype)?;
+    let mut builder = spec.flow.builder(table.cols());
+    builder.standardize = Some((scaler.mean.clone(), scaler.std.clone()));
+    let mut fspec = builder.build_spec()?;
+    if b.method.uses_bayes_layers() {
+        fspec = bayesify(&fspec, &b)?;
+    }
+    let control = NoiseControl::new(spec.train.seed ^ 0xba7e5);
+    let flow = control.attach(|| Flow::new(fspec.clone(), dtype, &Device::Cpu, spec.flow.seed))?;
+    let dev = Device::Cpu;
+    let xt = train.to_tensor(dtype, &dev)?;
+    let xv = val.to_tensor(dtype, &dev)?;
+    let xval = (val.rows() > 0).then_some(&xv);
+    flow.initialize_from_data(&xt, None)?;
+    let n_train = train.rows();
+    let start = Instant::now();
+    let mut kl = None;
+    let mut chain = None;
+    let mut member_best_epochs = Vec::new();
+    let mut history: Vec<EpochRecord> = Vec::new();
+    let mut record = |r: &EpochRecord| {
+        history.push(r.clone());
+        on_epoch(r);
+    };
+    let (posterior, train_rep) = match b.method {
+        Method::Map | Method::Svi => {
+            let elbo = if b.method == Method::Map {
+                Elbo::map(control.clone(), n_train)
+            } else {
+                Elbo::new(
+                    control.clone(),
+                    n_train,
+                    b.kl_weight,
+                    b.kl_anneal_epochs,
+                    b.mc_samples,
+                )
+            };
+            let rep = Trainer::new(spec.train.clone())?.fit(
+                flow.params(),
+                Batches { x: &xt, ctx: None },
+                xval.map(|v| Batches { x: v, ctx: None }),
+                |x, _| elbo.loss(|| Ok(flow.log_prob_unchecked(x, None)?.mean_all()?.neg()?)),
+                |r| {
+                    elbo.set_epoch(r.epoch + 1);
+                    record(r)
+                },
+            )?;
+            if b.method == Method::Svi {
+                kl = Some(elbo.kl_value()?);
+                (Posterior::Variational, rep)
+            } else {
+                (Posterior::Point, rep)
+            }
+        }
+        m if m.is_sgmcmc() => {
+            let prior = b.prior_std;
+            let map_loss = |x: &Tensor| -> Result<Tensor> {
+                let nll = flow.log_prob_unchecked(x, None)?.mean_all()?.neg()?;
+                Ok(nll)
+            };
+            let mut pre = None;
+            if b.pretrain_epochs > 0 {
+                pre = Some(
+                    Trainer::new(TrainerConfig {
+                        epochs: b.pretrain_epochs,
+                        patience: None,
+                        ..spec.train.clone()
+                    })?
+                    .fit(
+                        flow.params(),
+                        Batches { x: &xt, ctx: None },
+                        xval.map(|v| Batches { x: v, ctx: None }),
+                        |x, _| map_loss(x),
+                        &mut record,
+                    )?,
+                );
+            }
+            let kind = match m {
+                Method::Sgld => SamplerKind::Sgld,
+                Method::Psgld => SamplerKind::Psgld {
+                    alpha: b.psgld_alpha,
+                    lambda: b.psgld_lambda,
+                },
+                _ => SamplerKind::Sghmc {
+                    friction: b.sghmc_friction,
+                },
+            };
+            let sampler = Sgmcmc::new(
+                flow.params().all_vars(),
+                SamplerConfig {
+                    kind,
+                    lr: spec.train.lr,
+                    temperature: b.temperature,
+                    n_train,
+                    prior_std: Some(prior),
+                },
+                spec.train.seed ^ 0x5a5a,
+            )?;
+            let cfg = ChainConfig {
+                epochs: spec.train.epochs,
+                batch_size: spec.train.batch_size,
+                schedule: spec.train.schedule.clone(),
+                burn_in_epochs: b.burn_in_epochs,
+                thin: b.thin,
+                max_samples: b.max_samples,
+                seed: spec.train.seed,
+            };
+            let offset = b.pretrain_epochs;
+            let (store, rep) = run_chain(flow.params(), &xt, sampler, &cfg, map_loss, |e, l| {
+                record(&EpochRecord {
+                    epoch: offset + e,
+                    train_loss: l,
+                    val_loss: None,
+                    lr: spec.train.lr,
+                    seconds: 0.0,
+                    rollbacks: 0,
+                })
+            })?;
+            let last = store.len() - 1;
+            flow.params()
+                .restore(store.get(last).expect("store holds samples"))?;
+            chain = Some(rep);
+            let tr = pre.unwrap_or(TrainReport {
+                history: Vec::new(),
+                best_epoch: 0,
+                best_loss: f64::NAN,
+                stopped_early: false,
+                rollbacks: 0,
+            });
+            (Posterior::Samples(store), tr)
+        }
+        _ => {
+            let (store, reps) = train_ensemble(
+                &fspec,
+                dtype,
+                &xt,
+                xval,
+                &spec.train,
+                b.members,
+                spec.flow.seed,
+                |_, r| record(r),
+            )?;
+            member_best_epochs = reps.iter().map(|r| r.best_epoch).collect();
+            flow.params()
+                .restore(store.get(0).expect("store holds members"))?;
+            let rep = reps.into_iter().next().expect("one member at least");
+            (Posterior::Samples(store), rep)
+        }
+    };
+    let train_seconds = start.elapsed().as_secs_f64();
+    let model = BayesModel {
+        flow,
+        control,
+        posterior,
+    };
+    let draws = match model.available_draws() {
+        Some(k) => b.draws.min(k),
+        None => b.draws,
+    };
+    let seed = spec.train.seed.wrapping_add(17);
+    let rows_test = test.to_rows();
+    let xtest = test.to_tensor(dtype, &dev)?;
+    let lp = model.log_prob_draws(&xtest, draws, seed)?;
+    let spread = log_prob_spread(&lp);
+    let pred_nll = -spread.predictive.iter().sum::<f64>() / rows_test.len() as f64;
+    let gen = model.predictive_sample(rows_test.len(), draws, seed)?;
+    let predictive = evaluation(&gen, &rows_test, pred_nll, spec.eval.c2st, seed)?;
+    model.set_mean()?;
+    let point_nll = crate::train::mean_nll(&model.flow, &xtest, None, 4096)?;
+    let point_gen = crate::density::fit_table::generate(&model.flow, rows_test.len(), seed)?;
+    let point = evaluation(&point_gen, &rows_test, point_nll, spec.eval.c2st, seed)?;
+    let n_gen = (20 * rows_test.len()).clamp(2000, 20000);
+    let events = model.generate(n_gen, draws, seed ^ 0xb00, true)?;
+    let bins = bins_for(&rows_test, table.cols(), 10)?;
+    let bands = compute_bands(table.columns(), &events, &bins, 5)?;
+    let test_pulls = data_pulls(&bands, &rows_test);
+    model.set_mean()?;
+
+    let mut sub = train.to_rows();
+    sub.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+        spec.data.seed ^ 0xc0ffee,
+    ));
+    sub.truncate(test.rows());
+    let report = FitReport {
+        rows_read: read_report.rows_read,
+        rows_dropped: read_report.rows_dropped,
+        split: [train.rows(), val.rows(), test.rows()],
+        parameters: model.flow.params().num_parameters(),
+        epochs: history.len(),
+        best_epoch: train_rep.best_epoch,
+        stopped_early: train_rep.stopped_early,
+        rollbacks: train_rep.rollbacks,
+        train_seconds,
+        gaussian_test_nll: gaussian_baseline_nll(&train.to_rows(), &rows_test)?,
+        test: predictive.clone(),
+        kde_overlap_ceiling: kde_overlap(&sub, &rows_test)?,
+    };
+    let breport = BayesReport {
+        settings: b.clone(),
+        n_train,
+        bayes_weights: model.control.num_weights(),
+        kl,
+        chain,
+        member_best_epochs,
+        draws,
+        predictive,
+        point,
+        test_logp_spread: spread.std.iter().sum::<f64>() / spread.std.len().max(1) as f64,
+        test_pulls,
+        train_seconds,
+    };
+    let info = RunInfo {
+        columns: table.columns().to_vec(),
+        data: data.to_path_buf(),
+        spec: spec.clone(),
+    };
+    write_dir_atomic(out, |dir| {
+        model.flow.save(dir.join("model"))?;
+        let bdir = dir.join("bayes");
+        std::fs::create_dir_all(&bdir).map_err(|e| Error::file(&bdir, e.to_string()))?;
+        if let Posterior::Samples(store) = &model.posterior {
+            store.save(&dir.join(SAMPLES_FILE))?;
+        }
+        write_atomic(
+            &bdir.join("report.json"),
+            serde_json::to_string_pretty(&breport)?.as_bytes(),
+        )?;
+        write_atomic(
+            &dir.join("run.json"),
+            serde_json::to_string_pretty(&info)?.as_bytes(),
+        )?;
+        crate::density::fit_table::write_history(&dir.join("history.csv"), &history)?;
+        write_atomic(
+            &dir.join("report.json"),
+            serde_json::to_string_pretty(&report)?.as_bytes(),
+        )?;
+        if spec.eval.plots {
+            let pdir = dir.join("plots");
+            std::fs::create_dir_all(&pdir).map_err(|e| Error::file(&pdir, e.to_string()))?;
+            let tl: Vec<f64> = history.iter().map(|r| r.train_loss).collect();
+            let vl: Vec<f64> = history.iter().filter_map(|r| r.val_loss).collect();
+            crate::plot::loss_curves(
+                pdir.join("loss.png"),
+                &[("train", &tl[..]), ("validation", &vl[..])],
+                "Training",
+                "loss (nats/event)",
+            )?;
+            crate::plot::bands::band_histograms(pdir.join("bands.png"), &bands, Some(&rows_test))?;
+            crate::plot::bands::relative_uncertainty(pdir.join("rel_uncertainty.png"), &bands)?;
+        }
+        Ok(())
+    })?;
+    model.control.set(WeightNoise::Mean);
+    Ok(report)
+}
+
+fn evaluation(
+    gen: &[Vec<f64>],
+    real: &[Vec<f64>],
+    nll: f64,
+    with_c2st: bool,
+    seed: u64,
+) -> Result<Evaluation> {
+    Ok(Evaluation {
+        events: real.len(),
+        nll,
+        kde_overlap: kde_overlap(gen, real)?,
+        c2st: if with_c2st {
+            Some(c2st(
+                gen,
+                real,
+                &C2stConfig {
+                    seed,
+                    ..Default::default()
+                },
+            )?)
+        } else {
+            None
+        },
+    })
+}
+
+/// Read a run's test split again (same file, columns and seeded split as the fit).
+pub fn test_split(info: &RunInfo) -> Result<Table> {
+    let (table, _) = read_table(
+        &info.data,
+        &ReadOptions {
+            columns: Some(info.columns.clone()),
+            drop_invalid: info.spec.data.drop_invalid,
+        },
+    )?;
+    let s = info.spec.data.split;
+    let split = split_indices(table.rows(), (s[0], s[1], s[2]), info.spec.data.seed)?;
+    Ok(split.tables(&table).2)
+}
