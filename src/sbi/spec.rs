@@ -205,6 +205,22 @@ pub fn default_train() -> TrainerConfig {
     }
 }
 
+/// Replace `table[key]` by `defaults` with the keys given in `table[key]` on top.
+fn overlay<T: Serialize>(
+    table: &mut toml::Table,
+    key: &str,
+    defaults: &T,
+) -> std::result::Result<(), String> {
+    let mut merged = toml::Table::try_from(defaults).map_err(|e| e.to_string())?;
+    match table.remove(key) {
+        Some(toml::Value::Table(given)) => merged.extend(given),
+        Some(other) => return Err(format!("`{key}` must be a table, got {}", other.type_str())),
+        None => {}
+    }
+    table.insert(key.into(), toml::Value::Table(merged));
+    Ok(())
+}
+
 impl SbiSpec {
     /// A spec for a simulator with all defaults.
     pub fn for_simulator(name: &str) -> Self {
@@ -224,8 +240,12 @@ impl SbiSpec {
 
     /// Parse from TOML; `origin` names the file in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
-        let spec: SbiSpec =
-            toml::from_str(text).map_err(|e| Error::file(origin, format!("invalid spec: {e}")))?;
+        let bad = |e: &dyn std::fmt::Display| Error::file(origin, format!("invalid spec: {e}"));
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| bad(&e))?;
+        // `[flow]` and `[train]` keys override the NPE defaults, not the density-fit ones.
+        overlay(&mut table, "flow", &default_flow()).map_err(|e| bad(&e))?;
+        overlay(&mut table, "train", &default_train()).map_err(|e| bad(&e))?;
+        let spec: SbiSpec = table.try_into().map_err(|e| bad(&e))?;
         spec.validate()
             .map_err(|e| Error::file(origin, e.to_string()))?;
         Ok(spec)
@@ -278,5 +298,66 @@ impl SbiSpec {
             train: self.train.clone(),
             seed: self.npe.seed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SbiSpec> {
+        SbiSpec::from_toml(text, Path::new("models/x.toml"))
+    }
+
+    #[test]
+    fn malformed_specs_name_the_file_and_the_problem() {
+        let e = parse("[simulator]\nname = \"two_moon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("models/x.toml") && e.contains("two_moons"),
+            "{e}"
+        );
+        let e = parse("[simulator]\nname = \"slcp\"\nnoise = 0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("noise"), "{e}");
+        let e = parse("[simulator]\nname = \"external\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("external"), "{e}");
+        let e = parse("[simulator]\nname = \"sir_seed\"\nnoise = -1.0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("sir"), "{e}");
+        let e = parse("[simulator]\nname = \"two_moons\"\n[npe]\nsimulations = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("simulations"), "{e}");
+        let e = parse("[simulator]\nname = \"two_moons\"\n[npe]\nsimulation = 500\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("simulation"), "{e}");
+        let e = parse("[simulator]\nname = \"two_moons\"\n[embedding]\nout_dim = 4\n[embedding.net]\ntype = \"deep_set\"\ntrial_dim = 3\n")
+            .map(|s| s.npe_config())
+            .map(|c| c.embedding.unwrap().validate(2))
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("trial_dim"), "{e}");
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let s = parse("[simulator]\nname = \"sir_seed\"\nnoise = 0.01\n[flow]\nkind = \"maf\"\n")
+            .unwrap();
+        assert_eq!(s.npe.simulations, 10_000);
+        assert!(
+            s.flow.zero_init,
+            "NPE flows default to identity-initialised blocks"
+        );
+        assert_eq!(s.flow.kind, crate::flow::FlowKind::Maf);
+        let sim = s.simulator.build().unwrap();
+        assert_eq!((sim.param_dim(), sim.obs_dim()), (3, 2000));
     }
 }
