@@ -2,11 +2,11 @@
 //!
 //! # Architecture
 //!
-//! Data `x ∈ [0,1]^d` is shifted to `[−½, ½]^d` (a fixed [`Standardize`] with mean ½
-//! and scale 1, log-det 0), passed through coupling layers whose element-wise map is a
-//! rational-quadratic spline on `[−½, ½]` ([`RationalQuadraticSpline`] with
-//! `tail_bound = ½`, so every layer maps the cube onto itself), and the base is the
-//! uniform distribution on `[−½, ½]^d` (volume 1, `log q_base = 0`). Hence
+//! Coupling layers whose element-wise map is a rational-quadratic spline on the unit
+//! interval with free derivatives at every knot, the end knots included
+//! ([`UnitIntervalSpline`], the i-flow spline), so every layer maps the cube onto
+//! itself and the density may vanish or peak at the faces; the base is the uniform
+//! distribution on `[0,1]^d` (`log q_base = 0`). Hence
 //! `log q(x) = Σ_layers log|det ∂z/∂x|` exactly, and sampling is `x = T⁻¹(u)` with `u`
 //! uniform.
 //!
@@ -22,22 +22,22 @@
 //!
 //! The conditioners' output layers start with zero weights; their biases are zero for
 //! the bin widths and heights (uniform bins, so knots `x_k = y_k`) and
-//! `softplus⁻¹(1 − min_derivative)` for the interior knot derivatives, so every
-//! derivative is 1 and each spline is exactly the identity: at initialisation
-//! `q(x) = 1` and the importance weights equal `f(x)`.
+//! `softplus⁻¹(1 − min_derivative)` for the knot derivatives, so every derivative is 1
+//! and each spline is exactly the identity: at initialisation `q(x) = 1` and the
+//! importance weights equal `f(x)`.
 //!
 //! The flow needs `d ≥ 2` (a coupling needs a feature to condition on); a
 //! one-dimensional integrand is integrated over `[0,1]²` with a flat second coordinate
 //! (see [`super::adapters::PaddedIntegrand`]).
 //!
-//! [`Standardize`]: crate::transforms::Standardize
-//! [`RationalQuadraticSpline`]: crate::transforms::RationalQuadraticSpline
+//! [`UnitIntervalSpline`]: crate::transforms::elementwise::UnitIntervalSpline
 
 use crate::distributions::BaseSpec;
 use crate::error::{Error, Result};
 use crate::flow::{Flow, FlowSpec};
 use crate::nn::{Activation, ConditionerSpec};
 use crate::random::rand_uniform;
+use crate::transforms::elementwise::UnitIntervalSpline;
 use crate::transforms::{ElementwiseSpec, TransformSpec};
 use candle_core::{DType, Device, Tensor};
 use rand::RngCore;
@@ -135,9 +135,8 @@ impl UnitFlowConfig {
     pub fn flow_spec(&self, dim: usize) -> Result<FlowSpec> {
         self.validate(dim)?;
         let masks = binary_masks(dim);
-        let map = ElementwiseSpec::RationalQuadratic {
+        let map = ElementwiseSpec::UnitRationalQuadratic {
             bins: self.bins,
-            tail_bound: 0.5,
             min_bin_width: self.min_bin,
             min_bin_height: self.min_bin,
             min_derivative: self.min_derivative,
@@ -148,10 +147,7 @@ impl UnitFlowConfig {
             activation: Activation::Relu,
             zero_init_output: true,
         };
-        let mut transforms = vec![TransformSpec::Standardize {
-            mean: vec![0.5; dim],
-            std: vec![1.0; dim],
-        }];
+        let mut transforms = Vec::new();
         for k in 0..self.coupling_count(dim) {
             transforms.push(TransformSpec::Coupling {
                 dim,
@@ -165,17 +161,12 @@ impl UnitFlowConfig {
             context_dim: 0,
             embedding: None,
             base: BaseSpec::UniformBox {
-                low: vec![-0.5; dim],
-                high: vec![0.5; dim],
+                low: vec![0.0; dim],
+                high: vec![1.0; dim],
             },
             transforms,
         })
     }
-}
-
-/// `softplus⁻¹(v) = ln(eᵛ − 1)`.
-fn inverse_softplus(v: f64) -> f64 {
-    v.exp_m1().ln()
 }
 
 /// A flow proposal on `[0,1]^d` (module docs). All tensors stay on the flow's device.
@@ -210,8 +201,8 @@ impl UnitFlow {
     fn set_identity_biases(&self) -> Result<()> {
         let dim = self.dim();
         let k = self.config.bins;
-        let per = 3 * k - 1;
-        let value = inverse_softplus(1.0 - self.config.min_derivative);
+        let per = 3 * k + 1;
+        let value = UnitIntervalSpline::identity_derivative_param(self.config.min_derivative);
         for (i, t) in self.flow.spec().transforms.iter().enumerate() {
             let TransformSpec::Coupling { identity, .. } = t else {
                 continue;
@@ -263,7 +254,6 @@ impl UnitFlow {
             return Err(Error::config("the number of samples must be at least 1"));
         }
         let u = rand_uniform(n, self.dim(), self.dtype(), self.device(), rng)?;
-        let u = (u - 0.5)?;
         let (x, ld) = self.flow.to_data(&u, None)?;
         Ok((x.clamp(0.0, 1.0)?.detach(), ld.neg()?.detach()))
     }

@@ -5,9 +5,12 @@
 pub mod affine;
 pub mod spline;
 mod spline_kernel;
+pub mod unit_spline;
+mod unit_spline_kernel;
 
 pub use affine::Affine;
 pub use spline::RationalQuadraticSpline;
+pub use unit_spline::UnitIntervalSpline;
 
 use crate::error::{Error, Result};
 use candle_core::Tensor;
@@ -42,6 +45,21 @@ pub enum ElementwiseSpec {
         bins: usize,
         /// Tail bound B: the spline acts on [-B, B], identity outside.
         tail_bound: f64,
+        /// Minimum bin width (fraction of the interval).
+        #[serde(default = "default_min")]
+        min_bin_width: f64,
+        /// Minimum bin height.
+        #[serde(default = "default_min")]
+        min_bin_height: f64,
+        /// Minimum knot derivative.
+        #[serde(default = "default_min")]
+        min_derivative: f64,
+    },
+    /// Monotonic rational-quadratic spline on `[0, 1]` with free derivatives at every
+    /// knot, the end knots included ([`UnitIntervalSpline`]; flows on the unit cube).
+    UnitRationalQuadratic {
+        /// Number of bins K.
+        bins: usize,
         /// Minimum bin width (fraction of the interval).
         #[serde(default = "default_min")]
         min_bin_width: f64,
@@ -99,6 +117,17 @@ impl ElementwiseSpec {
             } => Box::new(RationalQuadraticSpline::new(
                 *bins,
                 *tail_bound,
+                *min_bin_width,
+                *min_bin_height,
+                *min_derivative,
+            )?),
+            ElementwiseSpec::UnitRationalQuadratic {
+                bins,
+                min_bin_width,
+                min_bin_height,
+                min_derivative,
+            } => Box::new(UnitIntervalSpline::new(
+                *bins,
                 *min_bin_width,
                 *min_bin_height,
                 *min_derivative,

@@ -1,0 +1,682 @@
+//! The flow integrator: the unit-hypercube flow (cube to cube, round trip, log-det,
+//! identity at initialisation), the unit-interval spline's fused kernel against its
+//! tensor-op reference, training on the camel, honest estimates (pulls), unweighting,
+//! invalid values, and the `integrate` command end to end (external `sh`/`awk`
+//! integrand, bad input).
+
+use candle_core::{DType, Device, Tensor, Var};
+use flowinfer::integrate::{
+    estimate, integrate, train_flow, unweight, EvalOptions, IntegrateConfig, IntegrateError,
+    InvalidCounts, Loss, TrainConfig, TrainMode, UnitFlow, UnitFlowConfig, UnweightConfig,
+};
+use flowinfer::testing::{check_extremes, check_transform, perturb_params};
+use flowinfer::transforms::elementwise::{ElementwiseMap, UnitIntervalSpline};
+use flowinfer::transforms::TransformSpec;
+use flowinfer_simulators::{integrand_by_name, Integrand, IntegrandError, IntegrandOptions};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn small_flow() -> UnitFlowConfig {
+    UnitFlowConfig {
+        bins: 8,
+        hidden: 16,
+        layers: 2,
+        ..UnitFlowConfig::default()
+    }
+}
+
+fn builtin(name: &str, dim: usize, alpha: Option<f64>) -> Box<dyn Integrand> {
+    let o = IntegrandOptions { alpha, y_cut: None };
+    integrand_by_name(name, dim, o).unwrap()
+}
+
+fn host(t: &Tensor) -> Vec<Vec<f64>> {
+    t.to_dtype(DType::F64).unwrap().to_vec2::<f64>().unwrap()
+}
+
+#[test]
+fn unit_flow_maps_cube_to_cube_with_exact_log_det() {
+    let cfg = small_flow();
+    for dim in [2, 3, 5] {
+        let flow = UnitFlow::new(dim, &cfg, DType::F64, &Device::Cpu, 3).unwrap();
+        perturb_params(flow.flow().params(), 0.5, 11).unwrap();
+        let mut rng = StdRng::seed_from_u64(1);
+        let (x, log_q) = flow.sample(400, &mut rng).unwrap();
+        assert!(host(&x).iter().flatten().all(|v| (0.0..=1.0).contains(v)));
+        // The sampling density equals the density evaluated at the samples (round-off
+        // of the inverse passes is amplified by steep perturbed splines: ~1e-7 in d = 5).
+        let lp = flow.log_prob(&x).unwrap();
+        let diff = (lp - &log_q).unwrap().abs().unwrap().max(0).unwrap();
+        let diff = diff.to_scalar::<f64>().unwrap();
+        assert!(diff < 1e-5, "dim {dim}: log q differs by {diff}");
+        // The perturbed flow is far from uniform.
+        let spread = log_q.to_vec1::<f64>().unwrap();
+        assert!(
+            spread.iter().any(|v| v.abs() > 0.1),
+            "dim {dim}: flow stayed flat"
+        );
+        // Every layer: log-det against the numerical Jacobian, round trip.
+        let inner: Vec<f64> = (0..40 * dim)
+            .map(|_| 0.02 + 0.96 * rng.random::<f64>())
+            .collect();
+        let probe = Tensor::from_vec(inner, (40, dim), &Device::Cpu).unwrap();
+        for (i, t) in flow.flow().transforms().iter().enumerate() {
+            let r = check_transform(t.as_ref(), &probe, None).unwrap();
+            assert!(r.logdet_rel_err < 1e-5, "dim {dim} layer {i}: {r:?}");
+            assert!(r.roundtrip_err < 1e-9, "dim {dim} layer {i}: {r:?}");
+            assert!(r.inverse_logdet_err < 1e-9, "dim {dim} layer {i}: {r:?}");
+            check_extremes(
+                t.as_ref(),
+                &[0.0, 1.0, 1e-12, 1.0 - 1e-12, -0.1, 1.1],
+                0,
+                flow.flow().params(),
+            )
+            .unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_feature_conditions_on_every_other() {
+    for dim in 2..=17 {
+        let cfg = UnitFlowConfig::default();
+        let spec = cfg.flow_spec(dim).unwrap();
+        let mut seen = vec![vec![false; dim]; dim];
+        for t in &spec.transforms {
+            let TransformSpec::Coupling { identity, .. } = t else {
+                panic!("only couplings expected")
+            };
+            assert!(!identity.is_empty() && identity.len() < dim);
+            for j in (0..dim).filter(|j| !identity.contains(j)) {
+                for &i in identity {
+                    seen[j][i] = true;
+                }
+            }
+        }
+        for (j, row) in seen.iter().enumerate() {
+            for (i, s) in row.iter().enumerate() {
+                assert!(
+                    i == j || *s,
+                    "dim {dim}: feature {j} never conditions on {i}"
+                );
+            }
+        }
+    }
+    assert!(UnitFlowConfig::default().flow_spec(1).is_err());
+}
+
+#[test]
+fn flow_starts_as_the_identity_so_weights_equal_f() {
+    let f = builtin("camel", 4, None);
+    let flow = UnitFlow::new(4, &small_flow(), DType::F64, &Device::Cpu, 9).unwrap();
+    let mut rng = StdRng::seed_from_u64(2);
+    let b = flowinfer::integrate::batch::draw_weighted(
+        &flow,
+        f.as_ref(),
+        300,
+        &mut rng,
+        &EvalOptions::default(),
+        &mut InvalidCounts::default(),
+        "test",
+    )
+    .unwrap();
+    for (k, (w, fv)) in b.w.iter().zip(&b.f).enumerate() {
+        assert!(
+            (w - fv).abs() <= 1e-12 * fv.abs().max(1e-300),
+            "point {k}: w {w} f {fv}"
+        );
+        assert!(b.log_q[k].abs() < 1e-12);
+    }
+    // Forward is the identity too.
+    let x = Tensor::from_vec(b.points.clone(), (300, 4), &Device::Cpu).unwrap();
+    let (z, ld) = flow.flow().to_latent(&x, None).unwrap();
+    let dz = (z - &x)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap();
+    assert!(dz.to_scalar::<f64>().unwrap() < 1e-12);
+    assert!(
+        ld.abs()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap()
+            < 1e-12
+    );
+}
+
+#[test]
+fn unit_spline_kernel_matches_tensor_reference_with_gradients() {
+    let (n, d, k) = (64, 3, 6);
+    let mut rng = StdRng::seed_from_u64(5);
+    let dev = Device::Cpu;
+    let xs: Vec<f64> = (0..n * d).map(|_| rng.random::<f64>()).collect();
+    let ps: Vec<f64> = (0..n * d * (3 * k + 1))
+        .map(|_| 2.0 * rng.random::<f64>() - 1.0)
+        .collect();
+    let x = Var::from_tensor(&Tensor::from_vec(xs, (n, d), &dev).unwrap()).unwrap();
+    let p = Var::from_tensor(&Tensor::from_vec(ps, (n, d, 3 * k + 1), &dev).unwrap()).unwrap();
+    let fused = UnitIntervalSpline::new(k, 1e-3, 1e-3, 1e-3).unwrap();
+    let reference = fused.clone().with_fused(false);
+    let run = |m: &UnitIntervalSpline, inverse: bool| {
+        let (y, ld) = if inverse {
+            m.inverse(x.as_tensor(), p.as_tensor()).unwrap()
+        } else {
+            m.forward(x.as_tensor(), p.as_tensor()).unwrap()
+        };
+        let loss = ((y.sqr().unwrap().sum_all().unwrap() * 0.7).unwrap()
+            + (ld.sum_all().unwrap() * 1.3).unwrap())
+        .unwrap();
+        let g = loss.backward().unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f64>().unwrap();
+        (
+            flat(&y),
+            flat(&ld),
+            flat(g.get(x.as_tensor()).unwrap()),
+            flat(g.get(p.as_tensor()).unwrap()),
+        )
+    };
+    for inverse in [false, true] {
+        let a = run(&fused, inverse);
+        let b = run(&reference, inverse);
+        for (what, u, v) in [
+            ("output", &a.0, &b.0),
+            ("log-det", &a.1, &b.1),
+            ("input gradient", &a.2, &b.2),
+            ("parameter gradient", &a.3, &b.3),
+        ] {
+            let err = u
+                .iter()
+                .zip(v)
+                .map(|(p, q)| (p - q).abs() / q.abs().max(1.0))
+                .fold(0.0, f64::max);
+            assert!(err < 1e-9, "inverse={inverse} {what}: {err}");
+        }
+    }
+    // Outputs stay in the unit interval; the identity parameters give the identity.
+    let y = fused.forward(x.as_tensor(), p.as_tensor()).unwrap().0;
+    assert!(host(&y).iter().flatten().all(|v| (0.0..=1.0).contains(v)));
+    let mut id = vec![0.0; n * d * (3 * k + 1)];
+    for row in id.chunks_mut(3 * k + 1) {
+        row[2 * k..]
+            .iter_mut()
+            .for_each(|v| *v = UnitIntervalSpline::identity_derivative_param(1e-3));
+    }
+    let pid = Tensor::from_vec(id, (n, d, 3 * k + 1), &dev).unwrap();
+    for m in [&fused, &reference] {
+        let (y, ld) = m.forward(x.as_tensor(), &pid).unwrap();
+        let e = (y - x.as_tensor())
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap();
+        assert!(e.max(0).unwrap().to_scalar::<f64>().unwrap() < 1e-12);
+        assert!(
+            ld.abs()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap()
+                < 1e-12
+        );
+    }
+    assert!(UnitIntervalSpline::new(1, 1e-3, 1e-3, 1e-3).is_err());
+    assert!(UnitIntervalSpline::new(8, 0.2, 1e-3, 1e-3).is_err());
+}
+
+#[test]
+fn short_training_on_camel_2d_beats_the_uniform_proposal() {
+    let f = builtin("camel", 2, None);
+    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &Device::Cpu, 1).unwrap();
+    let opts = EvalOptions::default();
+    let mut invalid = InvalidCounts::default();
+    let mut rng = StdRng::seed_from_u64(3);
+    let (before, _) = estimate(
+        &flow,
+        f.as_ref(),
+        20_000,
+        4096,
+        &mut rng,
+        &opts,
+        &mut invalid,
+    )
+    .unwrap();
+    let cfg = TrainConfig {
+        steps: 80,
+        batch: 1024,
+        lr: 1e-2,
+        min_lr: 1e-3,
+        ..TrainConfig::default()
+    };
+    let mut steps = 0;
+    let hist = train_flow(
+        &flow,
+        f.as_ref(),
+        &cfg,
+        &mut rng,
+        &opts,
+        &mut invalid,
+        &mut |_, _| steps += 1,
+    )
+    .unwrap();
+    assert_eq!((steps, hist.calls, hist.skipped_steps), (80, 80 * 1024, 0));
+    let (after, _) = estimate(
+        &flow,
+        f.as_ref(),
+        20_000,
+        4096,
+        &mut rng,
+        &opts,
+        &mut invalid,
+    )
+    .unwrap();
+    assert!(
+        after.rel_std < 0.5 * before.rel_std,
+        "rel. std {} → {}",
+        before.rel_std,
+        after.rel_std
+    );
+    let exact = f.exact().unwrap();
+    assert!(after.pull(exact).unwrap().abs() < 4.0, "{after:?}");
+    assert!(after.unweighting_efficiency > before.unweighting_efficiency);
+}
+
+#[test]
+fn buffered_kl_training_also_learns() {
+    let f = builtin("gaussian", 2, Some(0.3));
+    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &Device::Cpu, 4).unwrap();
+    let opts = EvalOptions::default();
+    let mut invalid = InvalidCounts::default();
+    let mut rng = StdRng::seed_from_u64(8);
+    let cfg = TrainConfig {
+        loss: Loss::Kl,
+        mode: TrainMode::Buffered,
+        reuse: 4,
+        steps: 60,
+        batch: 1024,
+        lr: 1e-2,
+        min_lr: 1e-3,
+        ..TrainConfig::default()
+    };
+    let hist = train_flow(
+        &flow,
+        f.as_ref(),
+        &cfg,
+        &mut rng,
+        &opts,
+        &mut invalid,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(hist.calls, 15 * 1024, "a fresh batch every 4 steps");
+    let fresh: Vec<f64> = hist.records.iter().filter_map(|r| r.rel_std).collect();
+    assert_eq!(fresh.len(), 15);
+    assert!(fresh[14] < 0.6 * fresh[0], "{fresh:?}");
+}
+
+#[test]
+fn estimates_are_honest_pulls_over_seeds() {
+    // The identity flow is the uniform proposal; polynomial and gaussian have exact values.
+    let flow = UnitFlow::new(2, &small_flow(), DType::F64, &Device::Cpu, 0).unwrap();
+    let opts = EvalOptions::default();
+    for (f, n) in [
+        (builtin("polynomial", 2, None), 100_000),
+        (builtin("gaussian", 2, Some(0.4)), 100_000),
+    ] {
+        let mut rng = StdRng::seed_from_u64(17);
+        let mut inv = InvalidCounts::default();
+        let (s, w) = estimate(&flow, f.as_ref(), n, 8192, &mut rng, &opts, &mut inv).unwrap();
+        assert_eq!(w.len(), n);
+        let pull = s.pull(f.exact().unwrap()).unwrap();
+        assert!(pull.abs() < 4.0, "{}: pull {pull}", f.name());
+        assert!(s.ess > 0.0 && s.ess <= n as f64 && s.unweighting_efficiency <= 1.0);
+        assert!(s.unweighting_efficiency <= s.unweighting_efficiency_bootstrap);
+    }
+    // 20 seeded repetitions: pulls have mean ≈ 0 and standard deviation ≈ 1.
+    let f = builtin("gaussian", 2, Some(0.3));
+    let exact = f.exact().unwrap();
+    let pulls: Vec<f64> = (0..20)
+        .map(|seed| {
+            let mut rng = StdRng::seed_from_u64(100 + seed);
+            let mut inv = InvalidCounts::default();
+            let (s, _) =
+                estimate(&flow, f.as_ref(), 4000, 4000, &mut rng, &opts, &mut inv).unwrap();
+            s.pull(exact).unwrap()
+        })
+        .collect();
+    let mean = pulls.iter().sum::<f64>() / 20.0;
+    let sd = (pulls.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / 19.0).sqrt();
+    assert!(mean.abs() < 0.8, "pull mean {mean} ({pulls:?})");
+    assert!((0.5..1.6).contains(&sd), "pull sd {sd} ({pulls:?})");
+}
+
+/// Probability of `[a, b]` under the density `∝ exp(−(x − ½)²/α²)` on `[0, 1]`.
+fn gaussian_bin_probability(a: f64, b: f64, alpha: f64) -> f64 {
+    let g = |x: f64| (-(x - 0.5f64).powi(2) / (alpha * alpha)).exp();
+    let simpson = |lo: f64, hi: f64| {
+        let m = 200;
+        let h = (hi - lo) / m as f64;
+        (0..=m)
+            .map(|i| {
+                let c = if i == 0 || i == m {
+                    1.0
+                } else if i % 2 == 1 {
+                    4.0
+                } else {
+                    2.0
+                };
+                c * g(lo + i as f64 * h)
+            })
+            .sum::<f64>()
+            * h
+            / 3.0
+    };
+    simpson(a, b) / simpson(0.0, 1.0)
+}
+
+#[test]
+fn unweighted_events_follow_the_integrand() {
+    let alpha = 0.3;
+    let f = builtin("gaussian", 2, Some(alpha));
+    let flow = UnitFlow::new(2, &small_flow(), DType::F64, &Device::Cpu, 0).unwrap();
+    let opts = EvalOptions::default();
+    let mut inv = InvalidCounts::default();
+    let mut rng = StdRng::seed_from_u64(21);
+    // The largest weight of the uniform proposal is f at the centre.
+    let peak = 1.0 / (alpha * alpha * std::f64::consts::PI);
+    let cfg = UnweightConfig {
+        events: 4000,
+        batch: 4096,
+        max_weight: peak,
+        max_trials: 1_000_000,
+        seed: 1,
+    };
+    let u = unweight(&flow, f.as_ref(), &cfg, &mut rng, &opts, &mut inv).unwrap();
+    assert_eq!(
+        (u.events, u.points.len(), u.over_weight_events),
+        (4000, 8000, 0)
+    );
+    assert!(u.weights.iter().all(|w| *w == 1.0));
+    // Acceptance = I / w_max.
+    let expected = f.exact().unwrap() / peak;
+    assert!((u.acceptance - expected).abs() < 0.05 * expected, "{u:?}");
+    // χ² of the x1 histogram against the exact marginal (10 bins, 9 dof).
+    let mut counts = [0.0f64; 10];
+    for row in u.points.chunks(2) {
+        counts[((row[0] * 10.0) as usize).min(9)] += 1.0;
+    }
+    let chi2: f64 = counts
+        .iter()
+        .enumerate()
+        .map(|(b, c)| {
+            let e =
+                4000.0 * gaussian_bin_probability(b as f64 / 10.0, (b + 1) as f64 / 10.0, alpha);
+            (c - e).powi(2) / e
+        })
+        .sum();
+    assert!(chi2 < 30.0, "χ² = {chi2}, counts {counts:?}");
+    // Against a too-small maximum, over-weight events are kept with weight w/w_max.
+    let low = UnweightConfig {
+        max_weight: 0.5 * peak,
+        events: 2000,
+        ..cfg
+    };
+    let u = unweight(&flow, f.as_ref(), &low, &mut rng, &opts, &mut inv).unwrap();
+    let heavy = u.weights.iter().filter(|w| **w > 1.0).count();
+    assert!(heavy > 0 && heavy == u.over_weight_events, "{u:?}");
+    assert!((u.over_weight_fraction - heavy as f64 / 2000.0).abs() < 1e-12);
+    assert!(u.excess_weight_fraction > 0.0 && u.max_weight_seen > low.max_weight);
+}
+
+/// NaN in the left half, −1 in a corner, x₁ elsewhere.
+struct Broken;
+
+impl Integrand for Broken {
+    fn name(&self) -> &str {
+        "broken"
+    }
+    fn dim(&self) -> usize {
+        2
+    }
+    fn evaluate(&self, points: &[f64], out: &mut [f64]) -> Result<(), IntegrandError> {
+        for (r, o) in points.chunks(2).zip(out.iter_mut()) {
+            *o = if r[0] < 0.1 {
+                f64::NAN
+            } else if r[1] > 0.95 {
+                -1.0
+            } else {
+                r[0]
+            };
+        }
+        Ok(())
+    }
+}
+
+fn tiny_config() -> IntegrateConfig {
+    IntegrateConfig {
+        flow: small_flow(),
+        train: TrainConfig {
+            steps: 3,
+            batch: 256,
+            ..TrainConfig::default()
+        },
+        eval_samples: 2000,
+        eval_batch: 1000,
+        ..IntegrateConfig::default()
+    }
+}
+
+#[test]
+fn invalid_values_are_counted_and_an_error_unless_allowed() {
+    let cfg = tiny_config();
+    let err = integrate(&Broken, &cfg, &Device::Cpu, &mut |_| {}).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, IntegrateError::InvalidValues { .. }), "{msg}");
+    assert!(
+        msg.contains("broken") && msg.contains("non-finite") && msg.contains("--allow-invalid"),
+        "{msg}"
+    );
+    let mut allowed = cfg.clone();
+    allowed.eval.allow_invalid = true;
+    allowed.vegas = true;
+    let out = integrate(&Broken, &allowed, &Device::Cpu, &mut |_| {}).unwrap();
+    let inv = &out.report.invalid;
+    assert!(inv.non_finite > 0 && inv.negative > 0, "{inv:?}");
+    assert!(out.weights.iter().all(|w| w.is_finite() && *w >= 0.0));
+    assert!(out.report.vegas.is_some());
+}
+
+#[test]
+fn one_dimensional_integrands_are_padded() {
+    let f = builtin("polynomial", 1, None);
+    let mut cfg = tiny_config();
+    cfg.unweighted_events = Some(50);
+    let out = integrate(f.as_ref(), &cfg, &Device::Cpu, &mut |_| {}).unwrap();
+    assert_eq!((out.report.dim, out.report.flow.dim), (1, 2));
+    assert!(out.report.pull.unwrap().abs() < 4.0);
+    let ev = out.events.unwrap();
+    assert_eq!((ev.columns.len(), ev.points.len()), (1, 50));
+}
+
+// ----- the command line -----
+
+fn flowinfer() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_flowinfer"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("flowinfer-int-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+const FAST: [&str; 12] = [
+    "--steps",
+    "4",
+    "--batch",
+    "256",
+    "--eval-samples",
+    "3000",
+    "--bins",
+    "4",
+    "--hidden",
+    "8",
+    "--quiet",
+    "--seed",
+];
+
+#[test]
+fn cli_external_integrand_end_to_end() {
+    let dir = tmp("external");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("f.sh");
+    std::fs::write(
+        &script,
+        "awk -F, '{ printf \"%.17g\\n\", 3 * $1 * $1 + $2 }'\n",
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let events = dir.join("events.csv");
+    let o = flowinfer()
+        .args(["integrate", "--integrand-command"])
+        .arg(format!("sh {}", script.display()))
+        .args(["--dim", "2", "--unweighted", "100", "--vegas"])
+        .arg("--events-out")
+        .arg(&events)
+        .args(FAST)
+        .arg("7")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("estimate:") && stdout.contains("VEGAS"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    for key in [
+        "estimate",
+        "std_error",
+        "rel_std",
+        "ess",
+        "unweighting_efficiency",
+        "unweighting_efficiency_bootstrap",
+        "max_weight",
+        "calls",
+        "seconds",
+    ] {
+        assert!(report.get(key).is_some(), "report lacks {key}");
+        assert!(report["vegas"].get(key).is_some(), "vegas lacks {key}");
+    }
+    // ∫∫ 3x² + y = 1.5.
+    let est = report["estimate"].as_f64().unwrap();
+    let se = report["std_error"].as_f64().unwrap();
+    assert!((est - 1.5).abs() < 5.0 * se, "{est} ± {se}");
+    assert_eq!(report["integrand"], "sh");
+    let csv = std::fs::read_to_string(&events).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("x1,x2,weight"));
+    assert_eq!(lines.count(), 100);
+    for f in ["history.csv", "weights.png", "training.png"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn run_fails(args: &[&str], out: &PathBuf) -> String {
+    let o = flowinfer()
+        .arg("integrate")
+        .args(args)
+        .args(FAST)
+        .arg("1")
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(!o.status.success(), "should fail: {args:?}\n{stdout}");
+    assert!(!out.exists(), "{args:?} left output behind");
+    stderr
+}
+
+#[test]
+fn cli_bad_input_is_a_clear_error_and_writes_nothing() {
+    let dir = tmp("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("run");
+    let e = run_fails(&["--integrand", "rosenbrock", "--dim", "2"], &out);
+    assert!(
+        e.contains("unknown integrand") && e.contains("camel"),
+        "{e}"
+    );
+    let e = run_fails(&["--integrand", "annulus", "--dim", "3"], &out);
+    assert!(e.contains("dimension 2 only"), "{e}");
+    let e = run_fails(&["--integrand", "camel", "--dim", "0"], &out);
+    assert!(e.contains("at least 1"), "{e}");
+    let e = run_fails(&["--integrand", "camel"], &out);
+    assert!(e.contains("needs a dimension"), "{e}");
+    let e = run_fails(
+        &["--integrand", "camel", "--dim", "2", "--loss", "hinge"],
+        &out,
+    );
+    assert!(e.contains("`kl` or `variance`"), "{e}");
+    let fail = dir.join("fail.sh");
+    std::fs::write(&fail, "echo 'no licence' >&2; exit 3\n").unwrap();
+    let cmd = format!("sh {}", fail.display());
+    let e = run_fails(&["--integrand-command", &cmd, "--dim", "2"], &out);
+    assert!(
+        e.contains("exit status 3") && e.contains("no licence"),
+        "{e}"
+    );
+    let nan = dir.join("nan.sh");
+    std::fs::write(&nan, "awk -F, '{ print ($1 < 0.5 ? \"nan\" : $2) }'\n").unwrap();
+    let cmd = format!("sh {}", nan.display());
+    let e = run_fails(&["--integrand-command", &cmd, "--dim", "2"], &out);
+    assert!(
+        e.contains("non-finite") && e.contains("--allow-invalid"),
+        "{e}"
+    );
+    let spec = dir.join("bad.toml");
+    std::fs::write(&spec, "[integrand]\nname = \"camel\"\ndim = 2\nwidth = 3\n").unwrap();
+    let e = run_fails(&["--spec", spec.to_str().unwrap()], &out);
+    assert!(e.contains("unknown field") && e.contains("width"), "{e}");
+    // The NaN integrand runs with --allow-invalid and reports the count.
+    let o = flowinfer()
+        .args([
+            "integrate",
+            "--integrand-command",
+            &cmd,
+            "--dim",
+            "2",
+            "--allow-invalid",
+        ])
+        .args(FAST)
+        .arg("1")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("invalid values:"), "{stdout}");
+    std::fs::remove_dir_all(&dir).ok();
+}
