@@ -9,6 +9,7 @@ use flowinfer_simulators::toy::ToyDataset;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bands_command;
 mod integrate_command;
 mod sbi_commands;
 
@@ -32,6 +33,9 @@ enum Command {
     Fit(Box<FitArgs>),
     /// Draw events from a fitted run, in the original columns and units.
     Sample(SampleArgs),
+    /// Histogram bands of a Bayesian run (per-bin mean/std over weight draws), pulls
+    /// against reference events, band plots.
+    Bands(Box<bands_command::BandsArgs>),
     /// Evaluate a fitted run against a data file (NLL, KDE overlap, C2ST).
     Eval(EvalArgs),
     /// Simulation-based inference: simulate, train a posterior estimator (NPE), save.
@@ -119,6 +123,9 @@ struct SampleArgs {
     /// Sampling seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Bayesian runs: n events from each of M weight draws, with a `draw` column.
+    #[arg(long)]
+    draws: Option<usize>,
 }
 
 #[derive(clap::Args)]
@@ -301,6 +308,9 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
 }
 
 fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
+    if let Some(m) = a.draws {
+        return bands_command::run_sample_draws(&a.run, a.n, m, a.seed, &a.out);
+    }
     let t = sample_run(&a.run, a.n, a.seed)?;
     t.write_csv(&a.out)?;
     println!(
@@ -335,6 +345,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Fit(a) => run_fit(*a),
         Command::Sample(a) => run_sample(a),
+        Command::Bands(a) => bands_command::run_bands(*a),
         Command::Eval(a) => run_eval(a),
         Command::Sbi(a) => sbi_commands::run_sbi_command(a),
         Command::Posterior(a) => sbi_commands::run_posterior(a),
