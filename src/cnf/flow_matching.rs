@@ -31,7 +31,7 @@ pub struct FlowMatchingConfig {
     /// Pair noise and data rows by minibatch optimal transport.
     pub ot_pairing: bool,
     /// Time sampling `t = u^{1/(1+α)}`, `u ~ U(0, 1)`: `α > 0` favours `t` near the data
-    /// end (Wildberger et al. 2023 use α = 4 for posterior estimation).
+    /// end (Wildberger et al. 2023 bias t towards the data end for posterior estimation).
     pub time_power: f64,
     /// Seed mixed into every batch's noise.
     pub seed: u64,

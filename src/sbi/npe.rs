@@ -26,6 +26,9 @@ pub struct NpeConfig {
     pub train: TrainerConfig,
     /// Seed of the simulations.
     pub seed: u64,
+    /// A continuous normalizing flow instead of `flow` (FMPE with flow matching).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::cnf::CnfSection>,
 }
 
 impl Default for NpeConfig {
@@ -48,6 +51,7 @@ impl Default for NpeConfig {
                 ..Default::default()
             },
             seed: 0,
+            cnf: None,
         }
     }
 }
@@ -116,10 +120,22 @@ pub fn train_npe(
         .map(|s| if s > 0.0 { s } else { 1.0 })
         .collect();
     let dtype = crate::flow::io::parse_dtype(&cfg.flow.dtype)?;
-    let mut b = cfg.flow.builder(sim.param_dim()).context(sim.obs_dim());
-    b.embedding = cfg.embedding.clone();
-    b.standardize = Some((theta_mean, theta_std));
-    let flow = Flow::new(b.build_spec()?, dtype, &Device::Cpu, cfg.flow.seed)?;
+    let flow_spec = match &cfg.cnf {
+        Some(c) => c.flow_spec(
+            sim.param_dim(),
+            sim.obs_dim(),
+            Some((theta_mean, theta_std)),
+            cfg.embedding.clone(),
+            cfg.flow.seed,
+        )?,
+        None => {
+            let mut b = cfg.flow.builder(sim.param_dim()).context(sim.obs_dim());
+            b.embedding = cfg.embedding.clone();
+            b.standardize = Some((theta_mean, theta_std));
+            b.build_spec()?
+        }
+    };
+    let flow = Flow::new(flow_spec, dtype, &Device::Cpu, cfg.flow.seed)?;
     let posterior = NpePosterior::new(flow, x_mean, x_std, sim.param_names())?;
 
     let theta_t = matrix(&thetas, dtype)?;
@@ -131,8 +147,12 @@ pub fn train_npe(
     let (xt, xv) = (x_t.narrow(0, 0, n_train)?, x_t.narrow(0, n_train, n_val)?);
     let flow = posterior.flow();
     flow.initialize_from_data(&tt, Some(&xt))?;
-    let loss =
-        |th: &Tensor, c: Option<&Tensor>| Ok(flow.log_prob_unchecked(th, c)?.mean_all()?.neg()?);
+    let loss: crate::cnf::LossFn = match &cfg.cnf {
+        Some(c) => crate::cnf::cnf_loss(flow, c, cfg.train.seed)?,
+        None => Box::new(|th: &Tensor, c: Option<&Tensor>| {
+            Ok(flow.log_prob_unchecked(th, c)?.mean_all()?.neg()?)
+        }),
+    };
     let val = (n_val > 0).then_some(Batches {
         x: &tv,
         ctx: Some(&xv),

@@ -180,6 +180,11 @@ pub struct SbiSpec {
     /// Diagnostics.
     #[serde(default)]
     pub diagnose: DiagnoseSpec,
+    /// A continuous normalizing flow as the estimator instead of `[flow]`; with
+    /// `training = "flow_matching"` this is flow matching posterior estimation (FMPE,
+    /// Wildberger et al. 2023). Absent: the `[flow]` stack (docs/CNF.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::cnf::CnfSection>,
 }
 
 /// NPE defaults: a 5-block NSF, width 64, near-identity initialisation.
@@ -235,6 +240,7 @@ impl SbiSpec {
             embedding: None,
             train: default_train(),
             diagnose: DiagnoseSpec::default(),
+            cnf: None,
         }
     }
 
@@ -275,6 +281,9 @@ impl SbiSpec {
         }
         crate::flow::io::parse_dtype(&self.flow.dtype)
             .map_err(|e| Error::config(format!("[flow] {e}")))?;
+        if let Some(c) = &self.cnf {
+            c.validate()?;
+        }
         self.train
             .validate()
             .map_err(|e| Error::config(format!("[train] {e}")))?;
@@ -297,6 +306,7 @@ impl SbiSpec {
             embedding: self.embedding.clone(),
             train: self.train.clone(),
             seed: self.npe.seed,
+            cnf: self.cnf.clone(),
         }
     }
 }
