@@ -276,6 +276,8 @@ mod tests {
                 let text = std::fs::read_to_string(&p).unwrap();
                 if text.contains("[simulator]") {
                     crate::sbi::SbiSpec::load(&p).unwrap();
+                } else if text.contains("[integrand]") {
+                    crate::integrate::spec::IntegrateSpec::load(&p).unwrap();
                 } else {
                     RunSpec::load(&p).unwrap();
                 }
