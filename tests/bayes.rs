@@ -415,7 +415,7 @@ fn toy_csv(dir: &std::path::Path) -> std::path::PathBuf {
 fn spec(method: &str, extra: &str) -> RunSpec {
     RunSpec::from_toml(
         &format!(
-            "[flow]\nkind = \"realnvp\"\nblocks = 2\nhidden = 16\n[train]\nepochs = 4\nbatch_size = 128\nlr = 1e-3\n[eval]\nc2st = false\nplots = false\n[bayes]\nmethod = \"{method}\"\ndraws = 4\nburn_in_epochs = 1\nthin = 2\nmembers = 2\n{extra}"
+            "[flow]\nkind = \"realnvp\"\nblocks = 2\nhidden = 16\n[train]\nepochs = 4\nbatch_size = 128\nlr = 1e-3\n[eval]\nc2st = false\nplots = false\n[bayes]\nmethod = \"{method}\"\ndraws = 4\nburn_in_epochs = 1\nchain_epochs = 3\nthin = 2\nmembers = 2\n{extra}"
         ),
         std::path::Path::new("test.toml"),
     )
@@ -460,8 +460,7 @@ fn bad_inputs_are_clear_errors() {
     let dir = tempdir("diverge");
     let data = toy_csv(&dir);
     let out = dir.join("run");
-    let mut s = spec("sgld", "");
-    s.train.lr = 1e4;
+    let s = spec("sgld", "step_size = 1e4\n");
     let e = flowinfer::density::fit_table(&s, &data, &out, false, |_| {})
         .unwrap_err()
         .to_string();

@@ -22,7 +22,7 @@ use crate::flow::io::{parse_dtype, write_atomic, write_dir_atomic};
 use crate::flow::Flow;
 use crate::metrics::{c2st, gaussian_baseline_nll, kde_overlap, C2stConfig};
 use crate::nn::{NoiseControl, WeightNoise};
-use crate::train::{Batches, EpochRecord, TrainReport, Trainer, TrainerConfig};
+use crate::train::{Batches, EpochRecord, TrainReport, Trainer};
 use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -56,6 +56,9 @@ pub struct BayesReport {
     pub test_logp_spread: f64,
     /// Test histograms (counts, Poisson error in quadrature) against the bands.
     pub test_pulls: DataPulls,
+    /// Quantiles (min, 10 %, median, 90 %, max) of the learned weight standard
+    /// deviations of the Bayesian layers (SVI).
+    pub weight_std_quantiles: Option<[f64; 5]>,
     /// Training wall time in seconds.
     pub train_seconds: f64,
 }
@@ -157,21 +160,14 @@ pub fn fit_bayes(
                 Ok(nll)
             };
             let mut pre = None;
-            if b.pretrain_epochs > 0 {
-                pre = Some(
-                    Trainer::new(TrainerConfig {
-                        epochs: b.pretrain_epochs,
-                        patience: None,
-                        ..spec.train.clone()
-                    })?
-                    .fit(
-                        flow.params(),
-                        Batches { x: &xt, ctx: None },
-                        xval.map(|v| Batches { x: v, ctx: None }),
-                        |x, _| map_loss(x),
-                        &mut record,
-                    )?,
-                );
+            if b.warm_start {
+                pre = Some(Trainer::new(spec.train.clone())?.fit(
+                    flow.params(),
+                    Batches { x: &xt, ctx: None },
+                    xval.map(|v| Batches { x: v, ctx: None }),
+                    |x, _| map_loss(x),
+                    &mut record,
+                )?);
             }
             let kind = match m {
                 Method::Sgld => SamplerKind::Sgld,
@@ -187,7 +183,7 @@ pub fn fit_bayes(
                 flow.params().all_vars(),
                 SamplerConfig {
                     kind,
-                    lr: spec.train.lr,
+                    lr: b.step_size,
                     temperature: b.temperature,
                     n_train,
                     prior_std: Some(prior),
@@ -195,21 +191,21 @@ pub fn fit_bayes(
                 spec.train.seed ^ 0x5a5a,
             )?;
             let cfg = ChainConfig {
-                epochs: spec.train.epochs,
+                epochs: b.chain_epochs,
                 batch_size: spec.train.batch_size,
-                schedule: spec.train.schedule.clone(),
+                schedule: crate::train::LrSchedule::Constant,
                 burn_in_epochs: b.burn_in_epochs,
                 thin: b.thin,
                 max_samples: b.max_samples,
                 seed: spec.train.seed,
             };
-            let offset = b.pretrain_epochs;
+            let offset = pre.as_ref().map_or(0, |r: &TrainReport| r.history.len());
             let (store, rep) = run_chain(flow.params(), &xt, sampler, &cfg, map_loss, |e, l| {
                 record(&EpochRecord {
                     epoch: offset + e,
                     train_loss: l,
                     val_loss: None,
-                    lr: spec.train.lr,
+                    lr: b.step_size,
                     seconds: 0.0,
                     rollbacks: 0,
                 })
@@ -305,6 +301,7 @@ pub fn fit_bayes(
         point,
         test_logp_spread: spread.std.iter().sum::<f64>() / spread.std.len().max(1) as f64,
         test_pulls,
+        weight_std_quantiles: std_quantiles(&model.control)?,
         train_seconds,
     };
     let info = RunInfo {
@@ -350,6 +347,20 @@ pub fn fit_bayes(
     })?;
     model.control.set(WeightNoise::Mean);
     Ok(report)
+}
+
+fn std_quantiles(control: &NoiseControl) -> Result<Option<[f64; 5]>> {
+    let mut v: Vec<f64> = control
+        .weight_moments()?
+        .into_iter()
+        .flat_map(|(_, _, s)| s)
+        .collect();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    Ok(Some([q(0.0), q(0.1), q(0.5), q(0.9), q(1.0)]))
 }
 
 fn evaluation(

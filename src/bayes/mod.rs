@@ -77,9 +77,13 @@ pub struct BayesSection {
     pub mc_samples: usize,
     /// Temperature of the SGLD-family target `p(θ | D)^{1/T}`.
     pub temperature: f64,
-    /// SGLD family: epochs of Adam on the MAP objective before the chain starts (a warm
-    /// start; 0 = none).
-    pub pretrain_epochs: usize,
+    /// SGLD family: start the chain from a maximum-likelihood fit with the `[train]`
+    /// settings (Adam, schedule, early stopping); otherwise from the initialisation.
+    pub warm_start: bool,
+    /// SGLD family: epochs of the chain (burn-in included).
+    pub chain_epochs: usize,
+    /// SGLD family: learning rate `η` on the mean loss (constant over the chain).
+    pub step_size: f64,
     /// SGLD-family epochs discarded before samples are kept.
     pub burn_in_epochs: usize,
     /// Keep every `thin`-th step after burn-in.
@@ -109,7 +113,9 @@ impl Default for BayesSection {
             kl_anneal_epochs: 0,
             mc_samples: 1,
             temperature: 1.0,
-            pretrain_epochs: 0,
+            warm_start: true,
+            chain_epochs: 50,
+            step_size: 1e-4,
             burn_in_epochs: 10,
             thin: 10,
             max_samples: 50,
@@ -137,6 +143,13 @@ impl BayesSection {
         pos(self.prior_std, "prior_std")?;
         pos(self.temperature, "temperature")?;
         pos(self.psgld_lambda, "psgld_lambda")?;
+        pos(self.step_size, "step_size")?;
+        if self.method.is_sgmcmc() && self.chain_epochs <= self.burn_in_epochs {
+            return Err(Error::config(format!(
+                "[bayes] chain_epochs ({}) must exceed burn_in_epochs ({}), or no sample is kept",
+                self.chain_epochs, self.burn_in_epochs
+            )));
+        }
         if !(self.kl_weight >= 0.0 && self.kl_weight.is_finite()) {
             return Err(Error::config(format!(
                 "[bayes] kl_weight must be a finite number ≥ 0, got {}",
