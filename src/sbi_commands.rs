@@ -27,6 +27,9 @@ pub struct SbiArgs {
     /// Output directory.
     #[arg(long, default_value = "runs/sbi")]
     out: PathBuf,
+    /// Device: cpu, cuda or cuda:N (default: the spec's `device`, else cpu).
+    #[arg(long)]
+    device: Option<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -53,6 +56,9 @@ pub struct PosteriorArgs {
     /// Most sampling rounds before giving up on the prior-support rejection.
     #[arg(long, default_value_t = 100)]
     max_rounds: usize,
+    /// Device: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 #[derive(clap::Args)]
@@ -82,6 +88,9 @@ pub struct DiagnoseArgs {
     /// Output directory (default: RUN/diagnostics).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Device: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
@@ -96,6 +105,10 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
     if let Some(e) = a.epochs {
         spec.train.epochs = e;
     }
+    if let Some(d) = &a.device {
+        spec.device = d.clone();
+    }
+    flowinfer::device::parse_device(&spec.device)?;
     spec.validate()?;
     eprintln!(
         "simulating {} × {} and training NPE ({:?}, {} blocks) ...",
@@ -152,7 +165,7 @@ fn read_observations(path: &std::path::Path, dim: usize) -> anyhow::Result<Table
 }
 
 pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
-    let run = load_sbi_run(&a.run)?;
+    let run = load_sbi_run(&a.run, &flowinfer::device::parse_device(&a.device)?)?;
     let obs = read_observations(&a.observation, run.info.obs_dim)?;
     let several = obs.rows() > 1;
     let mut columns = run.info.param_names.clone();
@@ -200,7 +213,7 @@ pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_diagnose(a: DiagnoseArgs) -> anyhow::Result<()> {
-    let run = load_sbi_run(&a.run)?;
+    let run = load_sbi_run(&a.run, &flowinfer::device::parse_device(&a.device)?)?;
     let d = &run.info.spec.diagnose;
     let observation = match &a.observation {
         Some(p) => Some(read_observations(p, run.info.obs_dim)?.row(0).to_vec()),

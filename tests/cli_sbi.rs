@@ -248,3 +248,27 @@ fn failing_external_simulators_are_errors_and_write_nothing() {
         assert!(!out.exists(), "{name}: output written");
     }
 }
+
+#[test]
+fn cuda_without_the_feature_is_a_clear_error() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let dir = tmp("cuda");
+    let out = dir.join("run");
+    let o = run(&[
+        "sbi",
+        "--task",
+        "two_moons",
+        "--simulations",
+        "100",
+        "--out",
+        s(&out),
+        "--device",
+        "cuda",
+    ]);
+    let (_, se) = text(&o);
+    assert!(!o.status.success());
+    assert!(se.contains("without the `cuda` feature"), "{se}");
+    assert!(!out.exists());
+}

@@ -26,6 +26,8 @@ pub struct NpeConfig {
     pub train: TrainerConfig,
     /// Seed of the simulations.
     pub seed: u64,
+    /// Device: `cpu`, `cuda` or `cuda:N` (CUDA needs the `cuda` feature).
+    pub device: String,
     /// A continuous normalizing flow instead of `flow` (FMPE with flow matching).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<crate::cnf::CnfSection>,
@@ -51,15 +53,19 @@ impl Default for NpeConfig {
                 ..Default::default()
             },
             seed: 0,
+            device: "cpu".into(),
             cnf: None,
         }
     }
 }
 
-fn matrix(rows: &[Vec<f64>], dtype: DType) -> Result<Tensor> {
+/// Rows as one `(n, d)` tensor on `device` (one host → device copy).
+fn matrix(rows: &[Vec<f64>], dtype: DType, device: &Device) -> Result<Tensor> {
     let d = rows.first().map(|r| r.len()).unwrap_or(0);
     let flat: Vec<f64> = rows.iter().flatten().copied().collect();
-    Ok(Tensor::from_vec(flat, (rows.len(), d), &Device::Cpu)?.to_dtype(dtype)?)
+    Ok(Tensor::from_vec(flat, (rows.len(), d), &Device::Cpu)?
+        .to_dtype(dtype)?
+        .to_device(device)?)
 }
 
 /// What [`train_npe`] produced.
@@ -92,6 +98,7 @@ pub fn train_npe(
     if !(0.0..0.9).contains(&cfg.validation_fraction) {
         return Err(Error::config("validation_fraction must lie in [0, 0.9)"));
     }
+    let device = crate::device::parse_device(&cfg.device)?;
     let LenientDataset {
         thetas,
         xs,
@@ -135,11 +142,11 @@ pub fn train_npe(
             b.build_spec()?
         }
     };
-    let flow = Flow::new(flow_spec, dtype, &Device::Cpu, cfg.flow.seed)?;
+    let flow = Flow::new(flow_spec, dtype, &device, cfg.flow.seed)?;
     let posterior = NpePosterior::new(flow, x_mean, x_std, sim.param_names())?;
 
-    let theta_t = matrix(&thetas, dtype)?;
-    let x_t = posterior.scale_observations(&matrix(&xs, dtype)?)?;
+    let theta_t = matrix(&thetas, dtype, &device)?;
+    let x_t = posterior.scale_observations(&matrix(&xs, dtype, &device)?)?;
     let (tt, tv) = (
         theta_t.narrow(0, 0, n_train)?,
         theta_t.narrow(0, n_train, n_val)?,

@@ -92,7 +92,8 @@ impl NpePosterior {
             });
         }
         let x = Tensor::from_vec(x_obs.to_vec(), (1, self.x_dim), &Device::Cpu)?
-            .to_dtype(self.flow.dtype())?;
+            .to_dtype(self.flow.dtype())?
+            .to_device(self.flow.device())?;
         self.scale_observations(&x)
     }
 
@@ -116,7 +117,8 @@ impl NpePosterior {
         }
         let flat: Vec<f64> = xs.iter().flatten().copied().collect();
         let x = Tensor::from_vec(flat, (xs.len(), self.x_dim), &Device::Cpu)?
-            .to_dtype(self.flow.dtype())?;
+            .to_dtype(self.flow.dtype())?
+            .to_device(self.flow.device())?;
         self.scale_observations(&x)
     }
 
@@ -137,7 +139,8 @@ impl NpePosterior {
                 expected: format!("{} values each", self.flow.dim()),
                 got: thetas.iter().map(|t| t.len()).collect(),
             })?
-            .to_dtype(self.flow.dtype())?;
+            .to_dtype(self.flow.dtype())?
+            .to_device(self.flow.device())?;
         Ok(self
             .flow
             .log_prob(&th, Some(&x))?
@@ -171,7 +174,8 @@ impl NpePosterior {
         let n = theta.len();
         let flat: Vec<f64> = theta.iter().flatten().copied().collect();
         let th = Tensor::from_vec(flat, (n, self.flow.dim()), &Device::Cpu)?
-            .to_dtype(self.flow.dtype())?;
+            .to_dtype(self.flow.dtype())?
+            .to_device(self.flow.device())?;
         let ctx = x.broadcast_as((n, self.x_dim))?.contiguous()?;
         Ok(self
             .flow

@@ -130,8 +130,8 @@ fn write_run(
     )
 }
 
-/// Load a run written by [`run_sbi`].
-pub fn load_sbi_run(dir: &Path) -> Result<SbiRun> {
+/// Load a run written by [`run_sbi`] onto `device`.
+pub fn load_sbi_run(dir: &Path, device: &Device) -> Result<SbiRun> {
     let path = dir.join("sbi.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         Error::file(
@@ -142,7 +142,7 @@ pub fn load_sbi_run(dir: &Path) -> Result<SbiRun> {
     let info: SbiRunInfo = serde_json::from_str(&text)
         .map_err(|e| Error::file(&path, format!("malformed run file: {e}")))?;
     let simulator = info.spec.simulator.build()?;
-    let flow = Flow::load(dir.join("model"), &Device::Cpu)?;
+    let flow = Flow::load(dir.join("model"), device)?;
     let posterior = NpePosterior::new(
         flow,
         info.x_mean.clone(),

@@ -180,11 +180,20 @@ pub struct SbiSpec {
     /// Diagnostics.
     #[serde(default)]
     pub diagnose: DiagnoseSpec,
+    /// Device for training and sampling: `cpu`, `cuda` or `cuda:N` (a top-level key,
+    /// before the first section; `--device` overrides it).
+    #[serde(default = "default_device")]
+    pub device: String,
     /// A continuous normalizing flow as the estimator instead of `[flow]`; with
     /// `training = "flow_matching"` this is flow matching posterior estimation (FMPE,
     /// Wildberger et al. 2023). Absent: the `[flow]` stack (docs/CNF.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<crate::cnf::CnfSection>,
+}
+
+/// The default device: `cpu`.
+pub fn default_device() -> String {
+    "cpu".into()
 }
 
 /// NPE defaults: a 5-block NSF, width 64, near-identity initialisation.
@@ -240,6 +249,7 @@ impl SbiSpec {
             embedding: None,
             train: default_train(),
             diagnose: DiagnoseSpec::default(),
+            device: default_device(),
             cnf: None,
         }
     }
@@ -306,6 +316,7 @@ impl SbiSpec {
             embedding: self.embedding.clone(),
             train: self.train.clone(),
             seed: self.npe.seed,
+            device: self.device.clone(),
             cnf: self.cnf.clone(),
         }
     }
