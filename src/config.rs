@@ -194,9 +194,19 @@ pub struct RunSpec {
     /// Bayesian flow: method and settings (absent = maximum likelihood; docs/BAYES.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bayes: Option<crate::bayes::BayesSection>,
+    /// Device: `cpu` (absent), `cuda` or `cuda:N` — a top-level key before the first
+    /// section; `--device` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 impl RunSpec {
+    /// Open the spec's device (CPU when absent); a clear error when CUDA is asked for
+    /// and not compiled in or not present.
+    pub fn device(&self) -> Result<candle_core::Device> {
+        crate::device::parse_device(self.device.as_deref().unwrap_or("cpu"))
+    }
+
     /// Parse a spec from TOML text; `origin` names the file in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
         let spec: RunSpec =

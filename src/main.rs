@@ -98,9 +98,10 @@ struct FitArgs {
     /// Toy mode: model dtype (f32 or f64).
     #[arg(long, default_value = "f32")]
     dtype: String,
-    /// Device: cpu (cuda needs the `cuda` feature).
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    /// Device: cpu, cuda or cuda:N (cuda needs the `cuda` feature; default: the spec's
+    /// `device`, else cpu).
+    #[arg(long)]
+    device: Option<String>,
     /// Seed (toy mode: data, split, initialisation, sampling).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -126,6 +127,9 @@ struct SampleArgs {
     /// Bayesian runs: n events from each of M weight draws, with a `draw` column.
     #[arg(long)]
     draws: Option<usize>,
+    /// Device: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 #[derive(clap::Args)]
@@ -142,6 +146,9 @@ struct EvalArgs {
     /// Seed for generated events and the classifier.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Device: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
 pub(crate) fn progress(epochs: usize, quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
@@ -182,6 +189,7 @@ fn run_toy(a: &FitArgs, name: &str) -> anyhow::Result<()> {
         out: Some(a.out.clone()),
         dtype: parse_dtype(&a.dtype)?,
         seed: a.seed,
+        device: flowinfer::device::parse_device(a.device.as_deref().unwrap_or("cpu"))?,
     };
     eprintln!(
         "fitting {} ({} blocks, hidden {}) to {} events of {} ...",
@@ -222,10 +230,6 @@ fn run_toy(a: &FitArgs, name: &str) -> anyhow::Result<()> {
 }
 
 fn run_fit(a: FitArgs) -> anyhow::Result<()> {
-    let device = flowinfer::device::parse_device(&a.device)?;
-    if !device.is_cpu() {
-        anyhow::bail!("fitting runs on the CPU only for now");
-    }
     if let Some(name) = &a.toy {
         return run_toy(&a, name);
     }
@@ -233,6 +237,10 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         Some(p) => RunSpec::load(p)?,
         None => RunSpec::default(),
     };
+    if let Some(d) = &a.device {
+        spec.device = Some(d.clone());
+    }
+    spec.device()?;
     if let Some(c) = &a.columns {
         spec.data.columns = Some(c.clone());
     }
@@ -311,7 +319,8 @@ fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
     if let Some(m) = a.draws {
         return bands_command::run_sample_draws(&a.run, a.n, m, a.seed, &a.out);
     }
-    let t = sample_run(&a.run, a.n, a.seed)?;
+    let device = flowinfer::device::parse_device(&a.device)?;
+    let t = sample_run(&a.run, a.n, a.seed, &device)?;
     t.write_csv(&a.out)?;
     println!(
         "wrote {} events × {} columns to {}",
@@ -323,7 +332,8 @@ fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
 }
 
 fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
-    let e = eval_run(&a.run, &a.data, !a.no_c2st, a.seed)?;
+    let device = flowinfer::device::parse_device(&a.device)?;
+    let e = eval_run(&a.run, &a.data, !a.no_c2st, a.seed, &device)?;
     println!("events:                {}", e.events);
     println!("NLL:                   {:.4} nats/event", e.nll);
     println!("KDE overlap (mean):    {:.4}", e.kde_overlap.mean);

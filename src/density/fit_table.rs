@@ -159,7 +159,8 @@ pub fn fit_table(
             builder.build_spec()?
         }
     };
-    let flow = Flow::new(flow_spec, dtype, &Device::Cpu, spec.flow.seed)?;
+    let dev = spec.device()?;
+    let flow = Flow::new(flow_spec, dtype, &dev, spec.flow.seed)?;
 
     let info = RunInfo {
         columns: table.columns().to_vec(),
@@ -171,7 +172,6 @@ pub fn fit_table(
     }
     std::fs::create_dir_all(out).map_err(|e| Error::file(out, e.to_string()))?;
 
-    let dev = Device::Cpu;
     let xt = train.to_tensor(dtype, &dev)?;
     let xv = val.to_tensor(dtype, &dev)?;
     flow.initialize_from_data(&xt, None)?;
@@ -308,26 +308,37 @@ fn draw_plots(
     Ok(())
 }
 
-/// Read `run.json` and the model of a run directory.
+/// Read `run.json` and the model of a run directory (model on the CPU).
 pub fn load_run(dir: &Path) -> Result<(RunInfo, Flow)> {
+    load_run_on(dir, &Device::Cpu)
+}
+
+/// Read `run.json` and the model of a run directory onto `device`.
+pub fn load_run_on(dir: &Path, device: &Device) -> Result<(RunInfo, Flow)> {
     let p = dir.join("run.json");
     let text = std::fs::read_to_string(&p)
         .map_err(|e| Error::file(&p, format!("not a run directory: {e}")))?;
     let info: RunInfo = serde_json::from_str(&text).map_err(|e| Error::file(&p, e.to_string()))?;
-    let flow = Flow::load(dir.join("model"), &Device::Cpu)?;
+    let flow = Flow::load(dir.join("model"), device)?;
     Ok((info, flow))
 }
 
 /// `n` events from a run, as a table with the original column names and units.
-pub fn sample_run(dir: &Path, n: usize, seed: u64) -> Result<Table> {
-    let (info, flow) = load_run(dir)?;
+pub fn sample_run(dir: &Path, n: usize, seed: u64, device: &Device) -> Result<Table> {
+    let (info, flow) = load_run_on(dir, device)?;
     let rows = generate(&flow, n, seed)?;
     Table::new(info.columns, rows.into_iter().flatten().collect())
 }
 
 /// Evaluate a run against the events in `data` (the run's columns are selected by name).
-pub fn eval_run(dir: &Path, data: &Path, with_c2st: bool, seed: u64) -> Result<Evaluation> {
-    let (info, flow) = load_run(dir)?;
+pub fn eval_run(
+    dir: &Path,
+    data: &Path,
+    with_c2st: bool,
+    seed: u64,
+    device: &Device,
+) -> Result<Evaluation> {
+    let (info, flow) = load_run_on(dir, device)?;
     let (table, _) = read_table(
         data,
         &ReadOptions {

@@ -37,6 +37,8 @@ pub struct ToyFitConfig {
     pub dtype: DType,
     /// Seed for data, split, initialisation and sampling.
     pub seed: u64,
+    /// Device of the model and the data.
+    pub device: Device,
 }
 
 impl Default for ToyFitConfig {
@@ -57,6 +59,7 @@ impl Default for ToyFitConfig {
             out: None,
             dtype: DType::F32,
             seed: 0,
+            device: Device::Cpu,
         }
     }
 }
@@ -94,7 +97,7 @@ pub fn fit_toy(
             cfg.n
         )));
     }
-    let dev = Device::Cpu;
+    let dev = cfg.device.clone();
     let mut rows: Vec<Vec<f64>> = cfg
         .dataset
         .generate(cfg.n, cfg.seed)
