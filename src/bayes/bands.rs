@@ -276,7 +276,8 @@ pub fn truth_pulls(mean: &[f64], std: &[f64], truth: &[f64]) -> Vec<f64> {
     mean.iter()
         .zip(std)
         .zip(truth)
-        .filter_map(|((m, s), t)| (*s > 0.0).then(|| (m - t) / s))
+        .filter(|((_, s), _)| **s > 0.0)
+        .map(|((m, s), t)| (m - t) / s)
         .collect()
 }
 

@@ -38,14 +38,14 @@ impl SampleStore {
     pub fn offer(&mut self, params: &Params) -> Result<()> {
         let k = self.offered;
         self.offered += 1;
-        if k % self.stride != 0 {
+        if !k.is_multiple_of(self.stride) {
             return Ok(());
         }
         if self.samples.len() == self.capacity {
             let kept: Vec<_> = self.samples.drain(..).step_by(2).collect();
             self.samples = kept;
             self.stride *= 2;
-            if k % self.stride != 0 {
+            if !k.is_multiple_of(self.stride) {
                 return Ok(());
             }
         }

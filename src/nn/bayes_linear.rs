@@ -147,7 +147,7 @@ impl NoiseControl {
 
     /// Mean and standard deviation of every stochastic weight, by layer name (for
     /// reports and the closed-form checks).
-    pub fn weight_moments(&self) -> Result<Vec<(String, Vec<f64>, Vec<f64>)>> {
+    pub fn weight_moments(&self) -> Result<Vec<WeightMoments>> {
         let layers = self.lock().layers.clone();
         layers
             .iter()
@@ -177,6 +177,9 @@ impl NoiseControl {
             .collect()
     }
 }
+
+/// A layer's name, weight means and weight standard deviations (flattened).
+pub type WeightMoments = (String, Vec<f64>, Vec<f64>);
 
 /// `KL(N(μ, e^{logvar}) ‖ N(0, σ_p²))` summed over the entries (masked entries skipped):
 /// `½ Σ (σ² + μ²)/σ_p² − 1 − log σ² + log σ_p²`.
