@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::transforms::Transform;
-use candle_core::{DType, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
@@ -30,6 +30,18 @@ fn shape_err(what: &str, expected: String, got: &Tensor) -> Error {
         what: what.into(),
         expected,
         got: got.dims().to_vec(),
+    }
+}
+
+/// The device tests run on: `FLOWINFER_TEST_DEVICE` (`cpu`, `cuda`, `cuda:N`), else the
+/// CPU. One place, so the same property checks and end-to-end tests run on a GPU with
+/// `FLOWINFER_TEST_DEVICE=cuda cargo test --features cuda`. Panics with the reason when
+/// the variable names a device that cannot be opened (a test setup error).
+pub fn test_device() -> Device {
+    match std::env::var("FLOWINFER_TEST_DEVICE") {
+        Ok(name) => crate::device::parse_device(&name)
+            .unwrap_or_else(|e| panic!("FLOWINFER_TEST_DEVICE={name:?}: {e}")),
+        Err(_) => Device::Cpu,
     }
 }
 

@@ -9,10 +9,7 @@ use rand_distr::{Distribution, Normal};
 
 /// The device every test runs on (one place, so the same tests can run on CUDA).
 pub fn device() -> Device {
-    match std::env::var("FLOWINFER_TEST_DEVICE") {
-        Ok(name) => flowinfer::device::parse_device(&name).expect("FLOWINFER_TEST_DEVICE"),
-        Err(_) => Device::Cpu,
-    }
+    flowinfer::testing::test_device()
 }
 
 /// `(n, d)` Gaussian matrix with standard deviation `sd`, f64.
