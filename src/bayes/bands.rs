@@ -254,9 +254,12 @@ impl PullSummary {
     }
 }
 
-/// Pulls `(N·mean − c) / √((N·std)² + c)` of the counts `c` of `n_data` reference events
-/// against a band (the reference sample's Poisson error added in quadrature); bins with
-/// no expected and no observed events are skipped.
+/// Pulls `(N·mean − c) / √((N·std)² + max(c, N·mean))` of the counts `c` of `n_data`
+/// reference events against a band: the reference sample's Poisson variance added in
+/// quadrature, taken as the larger of the observed and the expected count (so an empty
+/// bin where the band expects events, or an occupied one where it expects none, is not
+/// given a zero Poisson error); bins with fewer than 0.5 expected and no observed events
+/// are skipped.
 pub fn count_pulls(mean: &[f64], std: &[f64], mass_data: &[f64], n_data: usize) -> Vec<f64> {
     let n = n_data as f64;
     mean.iter()
@@ -264,7 +267,7 @@ pub fn count_pulls(mean: &[f64], std: &[f64], mass_data: &[f64], n_data: usize) 
         .zip(mass_data)
         .filter_map(|((m, s), md)| {
             let c = md * n;
-            let var = (n * s).powi(2) + c;
+            let var = (n * s).powi(2) + c.max(n * m);
             (var > 0.0 && (c > 0.0 || n * m >= 0.5)).then(|| (n * m - c) / var.sqrt())
         })
         .collect()
