@@ -467,3 +467,75 @@ fn bad_inputs_are_clear_errors() {
     assert!(e.contains("diverged at step"), "{e}");
     assert!(!out.exists(), "a diverged chain wrote {out:?}");
 }
+
+#[test]
+fn cli_sample_draws_and_bands() {
+    let dir = tempdir("cli");
+    let data = toy_csv(&dir);
+    let run = dir.join("run");
+    flowinfer::density::fit_table(&spec("svi", ""), &data, &run, false, |_| {}).unwrap();
+    let bin = env!("CARGO_BIN_EXE_flowinfer");
+    let draws = dir.join("draws.csv");
+    let st = std::process::Command::new(bin)
+        .args(["sample", "--run"])
+        .arg(&run)
+        .args(["-n", "30", "--draws", "3", "--out"])
+        .arg(&draws)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let text = std::fs::read_to_string(&draws).unwrap();
+    assert!(text.starts_with("a,b,draw\n"), "{text}");
+    assert_eq!(text.lines().count(), 1 + 90);
+    let out = dir.join("bands");
+    let st = std::process::Command::new(bin)
+        .args(["bands", "--run"])
+        .arg(&run)
+        .args(["--data"])
+        .arg(&data)
+        .args([
+            "--draws",
+            "4",
+            "-n",
+            "500",
+            "--bins",
+            "8",
+            "--pair-bins",
+            "3",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    for f in [
+        "bands.json",
+        "bands.csv",
+        "pulls.json",
+        "logp.csv",
+        "plots/bands.png",
+        "plots/rel_uncertainty.png",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    // M = 0 draws: a clear error, nothing written.
+    let out0 = dir.join("bands0");
+    let st = std::process::Command::new(bin)
+        .args(["bands", "--run"])
+        .arg(&run)
+        .args(["--draws", "0", "--out"])
+        .arg(&out0)
+        .output()
+        .unwrap();
+    assert!(!st.status.success());
+    assert!(String::from_utf8_lossy(&st.stderr).contains("at least 1"));
+    assert!(!out0.exists());
+}
