@@ -28,7 +28,7 @@ pub struct IntegrateArgs {
     /// External integrand: points per program run (default 1000).
     #[arg(long)]
     command_batch: Option<usize>,
-    /// Training loss: kl or variance (default variance).
+    /// Training loss: kl or variance (default kl).
     #[arg(long)]
     loss: Option<String>,
     /// Training mode: online or buffered (default online).
@@ -37,19 +37,19 @@ pub struct IntegrateArgs {
     /// Buffered mode: optimizer steps per fresh batch (default 4).
     #[arg(long)]
     reuse: Option<usize>,
-    /// Optimizer steps (default 300).
+    /// Optimizer steps (default 500).
     #[arg(long)]
     steps: Option<usize>,
     /// Points per training batch (default 4096).
     #[arg(long)]
     batch: Option<usize>,
-    /// Initial learning rate (default 2e-3, cosine decay to --min-lr).
+    /// Initial learning rate (default 2e-2, cosine decay to --min-lr).
     #[arg(long)]
     lr: Option<f64>,
     /// Final learning rate (default 1e-4).
     #[arg(long)]
     min_lr: Option<f64>,
-    /// Spline bins (default 16).
+    /// Spline bins (default 8).
     #[arg(long)]
     bins: Option<usize>,
     /// Conditioner width (default 64).

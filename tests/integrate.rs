@@ -680,3 +680,13 @@ fn cli_bad_input_is_a_clear_error_and_writes_nothing() {
     assert!(stdout.contains("invalid values:"), "{stdout}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_repository_spec_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/integrate-camel.toml");
+    let spec = flowinfer::integrate::IntegrateSpec::load(&path).unwrap();
+    let f = spec.build_integrand().unwrap();
+    let cfg = spec.to_config().unwrap();
+    assert_eq!((f.name(), f.dim()), ("camel", 8));
+    assert!(cfg.vegas && cfg.validate(8).is_ok());
+}

@@ -15,7 +15,12 @@
 //!   with replacement is `≤ w₍ₖ₎` (the k-th smallest) with probability `(k/N)^m`, so the
 //!   median is `w₍ₖ₎` with `k = ⌈N·2^(−1/m)⌉` (about the 7th largest weight). It is
 //!   less sensitive to a single outlier than the plain maximum and is the maximum
-//!   weight used for unweighting.
+//!   weight used for unweighting;
+//! * two reliability diagnostics of the error itself: the share of the largest weight
+//!   in the sum, `max wᵢ / Σ wᵢ`, and the relative uncertainty of the variance
+//!   estimate, `√((m₄/s⁴ − (N − 3)/(N − 1))/N)` with `m₄` the fourth central moment.
+//!   Heavy-tailed weights (a proposal that misses part of the integrand) make both
+//!   large; the report then warns that σ itself is poorly determined.
 
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
 use super::error::{setting, Result};
@@ -52,6 +57,10 @@ pub struct WeightStats {
     pub bootstrap_resample_size: usize,
     /// Fraction of zero weights (points where `f = 0`).
     pub zero_fraction: f64,
+    /// `max w / Σ w` (module docs).
+    pub max_weight_share: f64,
+    /// Relative uncertainty of the variance estimate (module docs).
+    pub variance_rel_uncertainty: f64,
 }
 
 /// Neumaier-compensated sum.
@@ -89,6 +98,10 @@ impl WeightStats {
         let ss = sum(w.iter().map(|v| (v - mean) * (v - mean)));
         let s2 = sum(w.iter().map(|v| v * v));
         let sd = (ss / (nf - 1.0)).sqrt();
+        let m4 = sum(w.iter().map(|v| (v - mean).powi(4))) / nf;
+        let var = ss / nf;
+        let kurt = if var > 0.0 { m4 / (var * var) } else { 0.0 };
+        let var_unc = ((kurt - (nf - 3.0) / (nf - 1.0)).max(0.0) / nf).sqrt();
         let max = w.iter().copied().fold(0.0, f64::max);
         let m = (n / 10).max(1);
         let k = ((nf * 0.5f64.powf(1.0 / m as f64)).ceil() as usize).clamp(1, n);
@@ -110,7 +123,27 @@ impl WeightStats {
             bootstrap_max_weight: boot,
             bootstrap_resample_size: m,
             zero_fraction: w.iter().filter(|v| **v == 0.0).count() as f64 / nf,
+            max_weight_share: ratio(max, mean * nf),
+            variance_rel_uncertainty: var_unc,
         })
+    }
+
+    /// Warnings about the reliability of the error (empty when none).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.max_weight_share > 0.01 {
+            out.push(format!(
+                "the largest weight is {:.1} % of the sum: the weights are heavy-tailed and the error may be underestimated",
+                100.0 * self.max_weight_share
+            ));
+        }
+        if self.variance_rel_uncertainty > 0.3 {
+            out.push(format!(
+                "the variance of the weights is only known to ±{:.0} %: the error itself is uncertain (train longer or use more samples)",
+                100.0 * self.variance_rel_uncertainty
+            ));
+        }
+        out
     }
 
     /// The pull `(Î − exact)/σ` (`None` when σ = 0).

@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnitFlowConfig {
-    /// Spline bins per feature (2..=64; default 16).
+    /// Spline bins per feature (2..=64; default 8).
     pub bins: usize,
     /// Hidden width of each conditioner MLP (default 64).
     pub hidden: usize,
@@ -64,7 +64,7 @@ pub struct UnitFlowConfig {
 impl Default for UnitFlowConfig {
     fn default() -> Self {
         Self {
-            bins: 16,
+            bins: 8,
             hidden: 64,
             layers: 2,
             couplings: None,

@@ -378,6 +378,7 @@ pub fn integrate(
         dim: user.dim(),
         exact,
         pull: exact.and_then(|e| stats.pull(e)),
+        warnings: stats.warnings(),
         stats,
         definitions: Definitions::default(),
         calls,

@@ -128,6 +128,8 @@ pub struct IntegrationReport {
     pub stats: WeightStats,
     /// `(estimate − exact)/std_error`.
     pub pull: Option<f64>,
+    /// Reliability warnings about the flow's error estimate (heavy-tailed weights).
+    pub warnings: Vec<String>,
     /// Definitions of the figures.
     pub definitions: Definitions,
     /// Integrand calls.
@@ -225,7 +227,16 @@ impl IntegrationReport {
             s.unweighting_efficiency_bootstrap,
             s.bootstrap_resample_size
         );
-        let _ = writeln!(o, "max weight:            {:.4e}", s.max_weight);
+        let _ = writeln!(
+            o,
+            "max weight:            {:.4e} ({:.2e} of the sum; variance known to ±{:.1} %)",
+            s.max_weight,
+            s.max_weight_share,
+            100.0 * s.variance_rel_uncertainty
+        );
+        for w in &self.warnings {
+            let _ = writeln!(o, "warning:               {w}");
+        }
         let t = &self.training;
         let _ = writeln!(
             o,
@@ -280,6 +291,9 @@ impl IntegrationReport {
                     .chi2_per_dof
                     .map_or("–".into(), |c| format!("{c:.2}"))
             );
+            for w in vs.warnings() {
+                let _ = writeln!(o, "warning (VEGAS):       {w}");
+            }
             if vs.rel_std > 0.0 {
                 let _ = writeln!(
                     o,

@@ -8,16 +8,16 @@
 //! dim = 4
 //! alpha = 0.2
 //! [flow]
-//! bins = 16
+//! bins = 8
 //! hidden = 64
 //! layers = 2
 //! dtype = "f32"
 //! [train]
-//! loss = "variance"       # or "kl"
+//! loss = "kl"             # or "variance"
 //! mode = "online"         # or "buffered" (with reuse)
 //! steps = 300
 //! batch = 4096
-//! lr = 2e-3
+//! lr = 2e-2
 //! [eval]
 //! samples = 100000
 //! vegas = true

@@ -86,12 +86,12 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            loss: Loss::Variance,
+            loss: Loss::Kl,
             mode: TrainMode::Online,
-            steps: 300,
+            steps: 500,
             batch: 4096,
             reuse: 4,
-            lr: 2e-3,
+            lr: 2e-2,
             min_lr: 1e-4,
             clip: 10.0,
         }
