@@ -269,7 +269,7 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
         println!("events:                {}", p.display());
     }
     println!(
-        "written:               {}/{{report.json, history.csv, weights.png, training.png}}",
+        "written:               {}/{{report.json, history.csv, weights.png, training.png, marginals.png}}",
         a.out.display()
     );
     Ok(())

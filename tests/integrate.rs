@@ -596,7 +596,12 @@ fn cli_external_integrand_end_to_end() {
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("x1,x2,weight"));
     assert_eq!(lines.count(), 100);
-    for f in ["history.csv", "weights.png", "training.png"] {
+    for f in [
+        "history.csv",
+        "weights.png",
+        "training.png",
+        "marginals.png",
+    ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
     std::fs::remove_dir_all(&dir).ok();

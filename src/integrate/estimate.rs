@@ -164,14 +164,36 @@ pub fn estimate(
     opts: &EvalOptions,
     invalid: &mut InvalidCounts,
 ) -> Result<(WeightStats, Vec<f64>)> {
+    let (stats, w, _) = estimate_keeping(flow, integrand, n, batch, 0, rng, opts, invalid)?;
+    Ok((stats, w))
+}
+
+/// [`estimate`], also returning the first `keep` points (row-major, flow coordinates)
+/// for plots.
+#[allow(clippy::too_many_arguments)]
+pub fn estimate_keeping(
+    flow: &UnitFlow,
+    integrand: &dyn Integrand,
+    n: usize,
+    batch: usize,
+    keep: usize,
+    rng: &mut dyn RngCore,
+    opts: &EvalOptions,
+    invalid: &mut InvalidCounts,
+) -> Result<(WeightStats, Vec<f64>, Vec<f64>)> {
     if batch == 0 {
         return Err(setting("evaluation batch size must be at least 1"));
     }
+    let d = flow.dim();
+    let keep = keep.min(n);
     let mut weights = Vec::with_capacity(n);
+    let mut points = Vec::with_capacity(keep * d);
     while weights.len() < n {
         let m = batch.min(n - weights.len());
         let b = draw_weighted(flow, integrand, m, rng, opts, invalid, "evaluation")?;
+        let room = keep.saturating_sub(weights.len()).min(m);
+        points.extend_from_slice(&b.points[..room * d]);
         weights.extend_from_slice(&b.w);
     }
-    Ok((WeightStats::from_weights(&weights)?, weights))
+    Ok((WeightStats::from_weights(&weights)?, weights, points))
 }

@@ -196,9 +196,16 @@ pub struct IntegrationOutcome {
     pub vegas: Option<VegasComparison>,
     /// Unweighted events, when requested.
     pub events: Option<EventTable>,
+    /// The first evaluation points (at most [`MARGINAL_POINTS`], the user's
+    /// coordinates, row-major) for the marginal plots; their weights are the first
+    /// entries of [`Self::weights`].
+    pub marginal_points: Vec<f64>,
     /// The trained flow.
     pub flow: UnitFlow,
 }
+
+/// Evaluation points kept for the marginal plots.
+pub const MARGINAL_POINTS: usize = 200_000;
 
 fn device_name(d: &Device) -> String {
     match d {
@@ -271,15 +278,17 @@ pub fn integrate(
     });
     let t = Instant::now();
     let mut rng = StdRng::seed_from_u64(row_seed(cfg.seed, 2));
-    let (stats, weights) = estimate(
+    let (stats, weights, kept) = estimate::estimate_keeping(
         &flow,
         target.integrand(),
         cfg.eval_samples,
         cfg.eval_batch,
+        MARGINAL_POINTS,
         &mut rng,
         &cfg.eval,
         &mut invalid,
     )?;
+    let marginal_points = target.to_user_points(&kept)?;
     calls.evaluation = weights.len();
     seconds.evaluation = t.elapsed().as_secs_f64();
 
@@ -406,11 +415,13 @@ pub fn integrate(
         history,
         vegas,
         events,
+        marginal_points,
         flow,
     })
 }
 
-/// Write `report.json`, `history.csv`, `weights.png` and `training.png` into `dir`
+/// Write `report.json`, `history.csv`, `weights.png`, `training.png` and
+/// `marginals.png` into `dir`
 /// (created if needed), and the events to `events_out` when both are given. Every file
 /// is written atomically.
 pub fn write_outputs(
@@ -454,5 +465,13 @@ pub fn write_outputs(
         ));
     }
     plots::training_curve(&dir.join("training.png"), &curves)?;
+    let d = outcome.report.dim;
+    let m = outcome.marginal_points.len() / d;
+    plots::marginals(
+        &dir.join("marginals.png"),
+        d,
+        &outcome.marginal_points,
+        &outcome.weights[..m],
+    )?;
     Ok(())
 }

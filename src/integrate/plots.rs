@@ -1,6 +1,7 @@
-//! The integrator's plots: the weight distribution (`weights.png`) and the training
+//! The integrator's plots: the weight distribution (`weights.png`), the training
 //! curve of the relative standard deviation per event against integrand calls
-//! (`training.png`), flow and (when run) VEGAS side by side. PNGs are written
+//! (`training.png`), flow and (when run) VEGAS side by side, and the marginals of the
+//! proposal against the weighted (integrand) marginals (`marginals.png`). PNGs are written
 //! atomically (a temporary file beside the target, then renamed).
 
 use super::error::{IntegrateError, Result};
@@ -31,6 +32,7 @@ fn ensure_font() -> std::result::Result<(), String> {
 /// Render into a temporary PNG beside `path` and rename it into place.
 fn write_png(
     path: &Path,
+    size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> DrawResult,
 ) -> Result<()> {
     let err = |m: String| IntegrateError::File {
@@ -41,7 +43,7 @@ fn write_png(
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = path.with_file_name(format!(".{name}.{}.tmp.png", std::process::id()));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> DrawResult {
-        let root = BitMapBackend::new(&tmp, (960, 600)).into_drawing_area();
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
         root.fill(&WHITE)?;
         draw(&root)?;
         root.present()?;
@@ -111,7 +113,7 @@ pub fn weight_distribution(path: &Path, series: &[(&str, &[f64])]) -> Result<()>
         .fold(1.0, f64::min)
         .max(1e-9)
         / 2.0;
-    write_png(path, |root| {
+    write_png(path, (960, 600), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption("Weight distribution", (FONT, 24))
             .margin(16)
@@ -169,7 +171,7 @@ pub fn training_curve(path: &Path, series: &[(&str, Vec<(f64, f64)>)]) -> Result
     } else {
         (0.01, 10.0)
     };
-    write_png(path, |root| {
+    write_png(path, (960, 600), |root| {
         let mut chart = ChartBuilder::on(root)
             .caption("Training: relative std per event", (FONT, 24))
             .margin(16)
@@ -207,6 +209,71 @@ pub fn training_curve(path: &Path, series: &[(&str, Vec<(f64, f64)>)]) -> Result
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()?;
+        Ok(())
+    })
+}
+
+/// Most panels [`marginals`] draws (the first coordinates).
+const MAX_PANELS: usize = 16;
+
+/// `marginals.png`: per coordinate (at most 16), the density of the proposal's samples
+/// (`q`, unweighted) and of the same samples weighted by `w = f/q` (the integrand's
+/// normalised marginal), 40 bins on `[0, 1]`. Where the two differ the flow has not
+/// learned the integrand.
+pub fn marginals(path: &Path, dim: usize, points: &[f64], weights: &[f64]) -> Result<()> {
+    let bins = 40;
+    let panels = dim.min(MAX_PANELS);
+    let n = weights.len().min(points.len() / dim.max(1));
+    let hist = |j: usize, weighted: bool| -> Vec<f64> {
+        let mut h = vec![0.0; bins];
+        let mut total = 0.0;
+        for k in 0..n {
+            let v = points[k * dim + j];
+            let w = if weighted { weights[k] } else { 1.0 };
+            h[((v * bins as f64) as usize).min(bins - 1)] += w;
+            total += w;
+        }
+        if total > 0.0 {
+            h.iter_mut().for_each(|c| *c *= bins as f64 / total);
+        }
+        h
+    };
+    let cols = (panels as f64).sqrt().ceil() as usize;
+    let rows = panels.div_ceil(cols.max(1));
+    let size = (320 * cols as u32, 60 + 240 * rows as u32);
+    write_png(path, size, |root| {
+        let (header, body) = root.split_vertically(60);
+        header.draw(&Text::new(
+            format!("Marginals: flow q (blue) vs weighted f (orange), {n} samples"),
+            (16, 18),
+            (FONT, 22).into_font(),
+        ))?;
+        let cells = body.split_evenly((rows, cols));
+        for (j, cell) in cells.iter().enumerate().take(panels) {
+            let q = hist(j, false);
+            let f = hist(j, true);
+            let ymax = q.iter().chain(&f).copied().fold(0.0, f64::max).max(1e-9) * 1.1;
+            let mut chart = ChartBuilder::on(cell)
+                .caption(format!("x{}", j + 1), (FONT, 16))
+                .margin(8)
+                .x_label_area_size(24)
+                .y_label_area_size(36)
+                .build_cartesian_2d(0.0..1.0, 0.0..ymax)?;
+            chart
+                .configure_mesh()
+                .x_labels(5)
+                .y_labels(4)
+                .label_style((FONT, 12))
+                .draw()?;
+            for (h, color) in [(&q, COLORS[0]), (&f, COLORS[1])] {
+                let mut pts = Vec::with_capacity(2 * bins);
+                for (b, &v) in h.iter().enumerate() {
+                    pts.push((b as f64 / bins as f64, v));
+                    pts.push(((b + 1) as f64 / bins as f64, v));
+                }
+                chart.draw_series(LineSeries::new(pts, color.stroke_width(2)))?;
+            }
+        }
         Ok(())
     })
 }
