@@ -141,7 +141,7 @@ fn check_against_exact(name: &str, mean: &[f64], var: &[f64]) {
 
 #[test]
 fn sgld_matches_the_exact_posterior() {
-    let (m, v, k) = chain_moments(SamplerKind::Sgld, 0.02, 25_000);
+    let (m, v, k) = chain_moments(SamplerKind::Sgld, 0.02, 20_000);
     assert!(k > 1000);
     check_against_exact("SGLD", &m, &v);
 }
@@ -161,7 +161,7 @@ fn psgld_matches_the_exact_posterior() {
 
 #[test]
 fn sghmc_matches_the_exact_posterior() {
-    let (m, v, _) = chain_moments(SamplerKind::Sghmc { friction: 0.1 }, 0.002, 25_000);
+    let (m, v, _) = chain_moments(SamplerKind::Sghmc { friction: 0.1 }, 0.002, 20_000);
     check_against_exact("SGHMC", &m, &v);
 }
 
@@ -189,7 +189,7 @@ fn sgld_variance_scales_with_temperature_over_n() {
     )
     .unwrap();
     let cfg = ChainConfig {
-        epochs: 20_000,
+        epochs: 15_000,
         batch_size: N,
         schedule: LrSchedule::Constant,
         burn_in_epochs: 500,

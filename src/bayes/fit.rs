@@ -193,7 +193,7 @@ pub fn fit_bayes(
             let cfg = ChainConfig {
                 epochs: b.chain_epochs,
                 batch_size: spec.train.batch_size,
-                schedule: crate::train::LrSchedule::Constant,
+                schedule: b.step_schedule.clone(),
                 burn_in_epochs: b.burn_in_epochs,
                 thin: b.thin,
                 max_samples: b.max_samples,

@@ -82,8 +82,10 @@ pub struct BayesSection {
     pub warm_start: bool,
     /// SGLD family: epochs of the chain (burn-in included).
     pub chain_epochs: usize,
-    /// SGLD family: learning rate `η` on the mean loss (constant over the chain).
+    /// SGLD family: learning rate `η` on the mean loss (at the chain's first epoch).
     pub step_size: f64,
+    /// SGLD family: schedule of `η` over the chain's epochs (same forms as `[train]`).
+    pub step_schedule: crate::train::LrSchedule,
     /// SGLD-family epochs discarded before samples are kept.
     pub burn_in_epochs: usize,
     /// Keep every `thin`-th step after burn-in.
@@ -116,6 +118,7 @@ impl Default for BayesSection {
             warm_start: true,
             chain_epochs: 50,
             step_size: 1e-4,
+            step_schedule: crate::train::LrSchedule::Constant,
             burn_in_epochs: 10,
             thin: 10,
             max_samples: 50,
@@ -144,6 +147,9 @@ impl BayesSection {
         pos(self.temperature, "temperature")?;
         pos(self.psgld_lambda, "psgld_lambda")?;
         pos(self.step_size, "step_size")?;
+        self.step_schedule
+            .validate()
+            .map_err(|e| Error::config(format!("[bayes] step_schedule: {e}")))?;
         if self.method.is_sgmcmc() && self.chain_epochs <= self.burn_in_epochs {
             return Err(Error::config(format!(
                 "[bayes] chain_epochs ({}) must exceed burn_in_epochs ({}), or no sample is kept",
