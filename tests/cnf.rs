@@ -562,3 +562,45 @@ fn fmpe_trains_a_conditional_cnf_posterior() {
     let lp = post.log_prob(&[centre, far], &x_obs).unwrap();
     assert!(lp[0] > lp[1] + 10.0, "{lp:?}");
 }
+
+#[test]
+fn fast_tanh_matches_the_library_tanh_and_its_gradient() {
+    use candle_core::Var;
+    let xs: Vec<f64> = (-4000..=4000)
+        .map(|i| i as f64 * 0.01)
+        .chain([1e-8, -3e-5, 50.0, -800.0])
+        .collect();
+    for dt in [DType::F64, DType::F32] {
+        let x = Var::from_tensor(
+            &Tensor::new(xs.as_slice(), &Device::Cpu)
+                .unwrap()
+                .to_dtype(dt)
+                .unwrap(),
+        )
+        .unwrap();
+        let y = flowinfer::cnf::fast_tanh::tanh(x.as_tensor()).unwrap();
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let gx = g
+            .get(x.as_tensor())
+            .unwrap()
+            .to_dtype(F64)
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
+        let yv = y.to_dtype(F64).unwrap().to_vec1::<f64>().unwrap();
+        let tol = if dt == F64 { 1e-13 } else { 1e-6 };
+        for (i, x) in xs.iter().enumerate() {
+            assert!(
+                (yv[i] - x.tanh()).abs() < tol,
+                "{dt:?} tanh({x}) = {}",
+                yv[i]
+            );
+            let d = 1.0 - x.tanh().powi(2);
+            assert!(
+                (gx[i] - d).abs() < 10.0 * tol,
+                "{dt:?} tanh'({x}) = {}",
+                gx[i]
+            );
+        }
+    }
+}

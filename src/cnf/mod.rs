@@ -8,6 +8,7 @@
 
 pub mod builder;
 pub mod divergence;
+pub mod fast_tanh;
 pub mod flow_matching;
 pub mod rk4;
 pub mod solve;

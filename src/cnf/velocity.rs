@@ -4,6 +4,7 @@
 //! `∂v/∂z` (and so the exact divergence) in ordinary tensor operations, which candle can
 //! differentiate with respect to the weights — no gradient of a gradient is needed.
 
+use crate::cnf::fast_tanh::tanh;
 use crate::cnf::spec::{CnfSpec, SmoothActivation};
 use crate::error::{Error, Result};
 use crate::nn::Linear;
@@ -15,7 +16,7 @@ impl SmoothActivation {
     pub fn apply_with_derivative(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         Ok(match self {
             SmoothActivation::Tanh => {
-                let y = x.tanh()?;
+                let y = tanh(x)?;
                 let dy = (1.0 - y.sqr()?)?;
                 (y, dy)
             }
@@ -33,16 +34,16 @@ impl SmoothActivation {
     /// `σ(x)`.
     pub fn apply(&self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
-            SmoothActivation::Tanh => x.tanh()?,
+            SmoothActivation::Tanh => tanh(x)?,
             SmoothActivation::Silu => (x * sigmoid(x)?)?,
             SmoothActivation::Softplus => softplus(x)?,
         })
     }
 }
 
-/// Logistic sigmoid through tanh (differentiable in every candle version).
+/// Logistic sigmoid `(1 + tanh(x/2))/2`.
 fn sigmoid(x: &Tensor) -> Result<Tensor> {
-    Ok((((x * 0.5)?.tanh()? + 1.0)? * 0.5)?)
+    Ok(((tanh(&(x * 0.5)?)? + 1.0)? * 0.5)?)
 }
 
 /// Numerically stable `log(1 + eˣ) = max(x, 0) + log(1 + e^{−|x|})`.
