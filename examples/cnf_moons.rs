@@ -138,7 +138,7 @@ fn main() -> anyhow::Result<()> {
                 );
             }
             println!(
-                "| {set} | {model} | {} | {} ({}) | {:.1} | {:.4} | {extra} |",
+                "| {set} | {model} | {} | {} ({}) | {:.1} | {cpu:.1} | {:.4} | {extra} |",
                 rep.parameters, rep.epochs, rep.best_epoch, rep.train_seconds, rep.test.nll
             );
         }

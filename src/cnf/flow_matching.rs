@@ -99,7 +99,7 @@ pub fn flow_matching_loss(
     let (dt, dev) = (x1.dtype(), x1.device());
     let x0 = Tensor::from_vec(noise, (n, d), dev)?.to_dtype(dt)?;
     let tt = Tensor::from_vec(t, (n, 1), dev)?.to_dtype(dt)?;
-    let a = (1.0 - cfg.sigma_min) as f64;
+    let a = 1.0 - cfg.sigma_min;
     // x_t = x0 + t (x1 − a x0);  u = x1 − a x0
     let u = (x1 - (&x0 * a)?)?;
     let xt = (&x0 + u.broadcast_mul(&tt)?)?;
