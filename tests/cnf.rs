@@ -631,3 +631,18 @@ fn hutchinson_log_density_approaches_the_exact_one() {
         assert!(err < 0.05, "mean |Hutchinson − exact| = {err}");
     }
 }
+
+#[test]
+fn extreme_inputs_give_finite_outputs_and_gradients() {
+    for act in [
+        SmoothActivation::Tanh,
+        SmoothActivation::Silu,
+        SmoothActivation::Softplus,
+    ] {
+        for solver in [SolverSpec::Rk4 { steps: 4 }, tight()] {
+            let (p, c) = layer(2, 1, act, solver);
+            flowinfer::testing::check_extremes(&c, &[-1e4, -50.0, 0.0, 50.0, 1e4], 1, &p)
+                .unwrap_or_else(|e| panic!("{act:?} {solver:?}: {e}"));
+        }
+    }
+}
