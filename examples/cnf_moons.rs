@@ -10,8 +10,8 @@
 //! ```
 //!
 //! The CNF specs are tuned for the 350 training rows of the probai file; on the generated
-//! set (4200 training rows) the example uses batch 256 and 200 (flow matching) or 60
-//! (likelihood) epochs instead.
+//! set (4200 training rows) the example uses batch 256 and 260 (flow matching, with
+//! `time_power = 2`) or 60 (likelihood) epochs instead.
 //!
 //! Arguments (any order, optional): model names `realnvp nsf cnf-ml cnf-fm`, set names
 //! `probai generated`. Runs go to `runs/cnf-bench/<set>-<model>/`.
@@ -97,7 +97,10 @@ fn main() -> anyhow::Result<()> {
                 match *model {
                     "cnf-fm" => {
                         s.train.batch_size = 256;
-                        s.train.epochs = 200;
+                        s.train.epochs = 260;
+                        if let Some(c) = s.cnf.as_mut() {
+                            c.time_power = 2.0;
+                        }
                     }
                     "cnf-ml" => {
                         s.train.batch_size = 256;
