@@ -110,9 +110,13 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
     }
     flowinfer::device::parse_device(&spec.device)?;
     spec.validate()?;
+    let estimator = match &spec.cnf {
+        Some(_) => "a continuous normalizing flow ([cnf])".to_string(),
+        None => format!("NPE ({:?}, {} blocks)", spec.flow.kind, spec.flow.blocks),
+    };
     eprintln!(
-        "simulating {} × {} and training NPE ({:?}, {} blocks) ...",
-        spec.npe.simulations, spec.simulator.name, spec.flow.kind, spec.flow.blocks
+        "simulating {} × {} and training {estimator} ...",
+        spec.npe.simulations, spec.simulator.name
     );
     let bar = progress(spec.train.epochs, a.quiet)?;
     let info = run_sbi(&spec, &a.out, |rec| {
@@ -141,7 +145,15 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         "epochs:                {} (best {}, {:.1} s)",
         info.epochs, info.best_epoch, info.train_seconds
     );
-    println!("validation −log q:     {:.4} nats", info.best_val_loss);
+    println!(
+        "best validation loss:  {:.4}{}",
+        info.best_val_loss,
+        if spec.cnf.is_some() {
+            " (the flow-matching objective)"
+        } else {
+            " nats (−log q(θ | x))"
+        }
+    );
     println!(
         "written:               {}/{{model/, sbi.json, history.csv, plots/}}",
         a.out.display()
