@@ -149,7 +149,7 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         "best validation loss:  {:.4}{}",
         info.best_val_loss,
         if spec.cnf.is_some() {
-            " (the flow-matching objective)"
+            " (the [cnf] training objective)"
         } else {
             " nats (−log q(θ | x))"
         }
