@@ -49,6 +49,13 @@ pub struct IntegrateArgs {
     /// Final learning rate (default 1e-4).
     #[arg(long)]
     min_lr: Option<f64>,
+    /// Anneal the training target from f^β (β = --beta-start) to f over this fraction
+    /// of the steps (default 0: off); keeps a flow from locking onto one of several peaks.
+    #[arg(long)]
+    anneal: Option<f64>,
+    /// Starting exponent of the annealing (default 0.2).
+    #[arg(long)]
+    beta_start: Option<f64>,
     /// Spline bins (default 8).
     #[arg(long)]
     bins: Option<usize>,
@@ -145,6 +152,8 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateSpec> {
     set!(t.batch, a.batch);
     set!(t.lr, a.lr);
     set!(t.min_lr, a.min_lr);
+    set!(t.anneal, a.anneal);
+    set!(t.beta_start, a.beta_start);
     set!(s.flow.bins, a.bins);
     set!(s.flow.hidden, a.hidden);
     set!(s.flow.layers, a.layers);

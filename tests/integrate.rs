@@ -695,3 +695,45 @@ fn the_repository_spec_loads() {
     assert_eq!((f.name(), f.dim()), ("camel", 8));
     assert!(cfg.vegas && cfg.validate(8).is_ok());
 }
+
+#[test]
+fn annealing_schedule_rises_to_one() {
+    let cfg = TrainConfig {
+        steps: 100,
+        anneal: 0.5,
+        beta_start: 0.2,
+        ..TrainConfig::default()
+    };
+    assert_eq!(cfg.beta(0), 0.2);
+    assert!((cfg.beta(25) - 0.6).abs() < 1e-12);
+    assert_eq!((cfg.beta(50), cfg.beta(99)), (1.0, 1.0));
+    assert_eq!(TrainConfig::default().beta(0), 1.0);
+    let bad = TrainConfig {
+        beta_start: 0.0,
+        ..cfg.clone()
+    };
+    assert!(bad.validate().is_err());
+    // Annealed training on the camel runs and records β.
+    let f = builtin("camel", 2, None);
+    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &Device::Cpu, 2).unwrap();
+    let mut rng = StdRng::seed_from_u64(4);
+    let short = TrainConfig {
+        steps: 10,
+        batch: 256,
+        ..cfg
+    };
+    let h = train_flow(
+        &flow,
+        f.as_ref(),
+        &short,
+        &mut rng,
+        &EvalOptions::default(),
+        &mut InvalidCounts::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let betas: Vec<f64> = h.records.iter().map(|r| r.beta).collect();
+    assert_eq!(betas[0], 0.2);
+    assert_eq!(betas[9], 1.0);
+    assert_eq!(h.skipped_steps, 0);
+}

@@ -376,6 +376,8 @@ pub fn integrate(
         reuse: cfg.train.reuse,
         lr: cfg.train.lr,
         min_lr: cfg.train.min_lr,
+        anneal: cfg.train.anneal,
+        beta_start: cfg.train.beta_start,
         skipped_steps: history.skipped_steps,
         initial_rel_std: fresh.first().copied(),
         final_rel_std: (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64),

@@ -59,6 +59,10 @@ pub struct TrainingSummary {
     pub lr: f64,
     /// Final learning rate.
     pub min_lr: f64,
+    /// Fraction of the steps with an annealed target (0 = none).
+    pub anneal: f64,
+    /// Starting exponent of the annealing.
+    pub beta_start: f64,
     /// Steps without an update.
     pub skipped_steps: usize,
     /// Relative std per event of the first fresh training batch (the initial
@@ -314,16 +318,17 @@ impl IntegrationReport {
 
 /// Write `history.csv` (one row per training step) atomically.
 pub fn write_history_csv(path: &Path, h: &TrainHistory) -> Result<()> {
-    let mut s = String::from("step,calls,loss,lr,estimate,rel_std,skipped\n");
+    let mut s = String::from("step,calls,loss,lr,beta,estimate,rel_std,skipped\n");
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     for r in &h.records {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{}",
             r.step,
             r.calls,
             r.loss,
             r.lr,
+            r.beta,
             opt(r.estimate),
             opt(r.rel_std),
             r.skipped

@@ -14,6 +14,16 @@
 //! iterations). It is for monitoring only; the reported result comes from fresh samples
 //! of the final flow ([`super::estimate`]).
 //!
+//! **Annealing** (optional, [`TrainConfig::anneal`]): during the first fraction of the
+//! steps the flow is trained towards the tempered target `f^β/I_β` with `β` rising
+//! linearly from [`TrainConfig::beta_start`] to 1, then towards `f` itself. A tempered
+//! target is broad, so the flow first covers every region where `f` is appreciable and
+//! then sharpens onto all of them; without it a flow started from the uniform
+//! distribution can lock onto the first peak it samples and never see another one
+//! (the 16-dimensional camel, see docs/INTEGRATION.md). The tempered weights are formed
+//! in log space (`β ln f − ln q`, shifted by their maximum). Only the loss sees `β`;
+//! the monitoring estimate always uses `f`.
+//!
 //! Steps are skipped (no update) when a batch has `f = 0` everywhere or the gradient
 //! is not finite; the count is reported. The learning rate follows a cosine decay from
 //! [`TrainConfig::lr`] to [`TrainConfig::min_lr`]; gradients are clipped to a global
@@ -81,6 +91,11 @@ pub struct TrainConfig {
     pub min_lr: f64,
     /// Global gradient-norm clip.
     pub clip: f64,
+    /// Fraction of the steps over which the target is annealed from `f^beta_start` to
+    /// `f` (0 = no annealing; module docs).
+    pub anneal: f64,
+    /// Starting exponent `β` of the annealing (in (0, 1]).
+    pub beta_start: f64,
 }
 
 impl Default for TrainConfig {
@@ -94,6 +109,8 @@ impl Default for TrainConfig {
             lr: 2e-2,
             min_lr: 1e-4,
             clip: 10.0,
+            anneal: 0.0,
+            beta_start: 0.2,
         }
     }
 }
@@ -117,6 +134,18 @@ impl TrainConfig {
                 self.lr, self.min_lr
             )));
         }
+        if !(self.anneal.is_finite() && (0.0..=1.0).contains(&self.anneal)) {
+            return Err(setting(format!(
+                "anneal must be a fraction of the steps in [0, 1], got {}",
+                self.anneal
+            )));
+        }
+        if !(self.beta_start.is_finite() && self.beta_start > 0.0 && self.beta_start <= 1.0) {
+            return Err(setting(format!(
+                "beta_start must lie in (0, 1], got {}",
+                self.beta_start
+            )));
+        }
         if !pos(self.clip) {
             return Err(setting(format!(
                 "gradient clip must be positive, got {}",
@@ -124,6 +153,15 @@ impl TrainConfig {
             )));
         }
         Ok(())
+    }
+
+    /// The annealing exponent `β` at `step` (1 without annealing).
+    pub fn beta(&self, step: usize) -> f64 {
+        let span = self.anneal * self.steps as f64;
+        if span < 1.0 {
+            return 1.0;
+        }
+        (self.beta_start + (1.0 - self.beta_start) * step as f64 / span).min(1.0)
     }
 
     /// Integrand calls `steps` steps use.
@@ -151,6 +189,8 @@ pub struct StepRecord {
     pub loss: f64,
     /// Learning rate used.
     pub lr: f64,
+    /// Annealing exponent of the target (1 = the integrand itself).
+    pub beta: f64,
     /// Batch estimate, when the step drew a fresh batch.
     pub estimate: Option<f64>,
     /// Batch relative standard deviation per event, when the step drew a fresh batch.
@@ -218,6 +258,27 @@ struct Stored {
     b: Tensor,
 }
 
+/// The loss inputs `a = (f^β/q)/Î_β` and `b = f^β/Î_β` (see [`super::loss`]) of a
+/// batch with `f > 0` somewhere, computed in log space.
+fn loss_weights(f: &[f64], log_q: &[f64], beta: f64) -> (Vec<f64>, Vec<f64>) {
+    let lf: Vec<f64> = f
+        .iter()
+        .map(|v| {
+            if *v > 0.0 {
+                beta * v.ln()
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
+        .collect();
+    let lw: Vec<f64> = lf.iter().zip(log_q).map(|(l, q)| l - q).collect();
+    let m = lw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mean = lw.iter().map(|l| (l - m).exp()).sum::<f64>() / lw.len() as f64;
+    let a = lw.iter().map(|l| (l - m).exp() / mean).collect();
+    let b = lf.iter().map(|l| (l - m).exp() / mean).collect();
+    (a, b)
+}
+
 /// Train `flow` on `integrand` (module docs); `on_step` sees every step and the
 /// running estimate.
 #[allow(clippy::too_many_arguments)]
@@ -257,6 +318,7 @@ pub fn train_flow(
             calls: hist.calls,
             loss: f64::NAN,
             lr,
+            beta: cfg.beta(step),
             estimate: None,
             rel_std: None,
             skipped: true,
@@ -276,13 +338,14 @@ pub fn train_flow(
             });
             hist.running.add(mean, (var / n).sqrt());
             stored = if mean > 0.0 {
+                let (a, bb) = loss_weights(&b.f, &b.log_q, record.beta);
                 let dev = flow.device();
                 let t = |v: Vec<f64>| -> Result<Tensor> {
                     Ok(Tensor::from_vec(v, b.w.len(), dev)?.to_dtype(flow.dtype())?)
                 };
                 Some(Stored {
-                    a: t(b.w.iter().map(|w| w / mean).collect())?,
-                    b: t(b.f.iter().map(|f| f / mean).collect())?,
+                    a: t(a)?,
+                    b: t(bb)?,
                     x: b.x,
                 })
             } else {
