@@ -17,6 +17,11 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
+/// The test device (`FLOWINFER_TEST_DEVICE`, default CPU).
+fn dev() -> Device {
+    flowinfer::testing::test_device()
+}
+
 const N: usize = 200;
 const D: usize = 3;
 const NOISE: f64 = 1.0;
@@ -56,8 +61,8 @@ fn chain_moments(kind: SamplerKind, lr: f64, epochs: usize) -> (Vec<f64>, Vec<f6
     let rows: Vec<f64> = (0..N)
         .flat_map(|i| x[i * D..(i + 1) * D].iter().copied().chain([y[i]]))
         .collect();
-    let data = Tensor::from_vec(rows, (N, D + 1), &Device::Cpu).unwrap();
-    let params = Params::new(DType::F64, &Device::Cpu, 0);
+    let data = Tensor::from_vec(rows, (N, D + 1), &dev()).unwrap();
+    let params = Params::new(DType::F64, &dev(), 0);
     let w = params.get("w", (D, 1), Init::Zeros).unwrap();
     let sampler = Sgmcmc::new(
         params.all_vars(),
@@ -173,8 +178,8 @@ fn sgld_variance_scales_with_temperature_over_n() {
     let rows: Vec<f64> = (0..N)
         .flat_map(|i| x[i * D..(i + 1) * D].iter().copied().chain([y[i]]))
         .collect();
-    let data = Tensor::from_vec(rows, (N, D + 1), &Device::Cpu).unwrap();
-    let params = Params::new(DType::F64, &Device::Cpu, 0);
+    let data = Tensor::from_vec(rows, (N, D + 1), &dev()).unwrap();
+    let params = Params::new(DType::F64, &dev(), 0);
     let w = params.get("w", (D, 1), Init::Zeros).unwrap();
     let sampler = Sgmcmc::new(
         params.all_vars(),
@@ -227,7 +232,7 @@ fn sgld_variance_scales_with_temperature_over_n() {
 fn svi_means_match_and_variances_are_the_mean_field_ones() {
     let (x, y, em, ec) = regression();
     let ctl = NoiseControl::new(3);
-    let params = Params::new(DType::F64, &Device::Cpu, 0);
+    let params = Params::new(DType::F64, &dev(), 0);
     let layer = ctl
         .attach(|| {
             BayesLinear::new(
@@ -242,8 +247,8 @@ fn svi_means_match_and_variances_are_the_mean_field_ones() {
             )
         })
         .unwrap();
-    let xt = Tensor::from_vec(x, (N, D), &Device::Cpu).unwrap();
-    let yt = Tensor::from_vec(y, (N, 1), &Device::Cpu).unwrap();
+    let xt = Tensor::from_vec(x, (N, D), &dev()).unwrap();
+    let yt = Tensor::from_vec(y, (N, 1), &dev()).unwrap();
     // Mean and log-variance only (the deterministic bias stays at zero: no intercept).
     let vars: Vec<_> = params
         .all_vars()
@@ -326,7 +331,7 @@ fn a_fixed_draw_of_a_bayesian_flow_is_invertible_and_reloads() {
     let spec = bayesify(&spec, &bayes).unwrap();
     let ctl = NoiseControl::new(0);
     let flow = ctl
-        .attach(|| Flow::new(spec.clone(), DType::F64, &Device::Cpu, 1))
+        .attach(|| Flow::new(spec.clone(), DType::F64, &dev(), 1))
         .unwrap();
     assert!(ctl.num_layers() > 0);
     assert!(ctl.kl().unwrap().is_some());
@@ -357,7 +362,7 @@ fn a_fixed_draw_of_a_bayesian_flow_is_invertible_and_reloads() {
     let dir = tempdir("reload");
     flow.save(&dir).unwrap();
     let ctl2 = NoiseControl::new(0);
-    let back = ctl2.attach(|| Flow::load(&dir, &Device::Cpu)).unwrap();
+    let back = ctl2.attach(|| Flow::load(&dir, &dev())).unwrap();
     ctl2.set(WeightNoise::Fixed(43));
     let lp4 = back.log_prob(&x, None).unwrap();
     let lp3 = flow.log_prob(&x, None).unwrap();
@@ -379,7 +384,7 @@ fn a_fixed_draw_of_a_bayesian_flow_is_invertible_and_reloads() {
     let spec = bayesify(&spec, &bayes).unwrap();
     let ctl = NoiseControl::new(0);
     let flow = ctl
-        .attach(|| Flow::new(spec, DType::F64, &Device::Cpu, 1))
+        .attach(|| Flow::new(spec, DType::F64, &dev(), 1))
         .unwrap();
     ctl.set(WeightNoise::Fixed(1));
     let (x, lp) = flow.sample_and_log_prob(32, None, &mut rng).unwrap();

@@ -12,6 +12,11 @@ use flowinfer::testing::{check_transform, perturb_params};
 use flowinfer::transforms::{Transform, TransformSpec};
 use rand::SeedableRng;
 
+/// The test device (`FLOWINFER_TEST_DEVICE`, default CPU).
+fn dev() -> Device {
+    flowinfer::testing::test_device()
+}
+
 const F64: DType = DType::F64;
 
 fn spec(dim: usize, act: SmoothActivation, solver: SolverSpec) -> CnfSpec {
@@ -36,12 +41,12 @@ fn tight() -> SolverSpec {
 
 fn randn(rows: usize, cols: usize, seed: u64) -> Tensor {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    flowinfer::random::randn(rows, cols, F64, &Device::Cpu, &mut rng).unwrap()
+    flowinfer::random::randn(rows, cols, F64, &dev(), &mut rng).unwrap()
 }
 
 /// A CNF layer with perturbed (non-zero) weights.
 fn layer(dim: usize, ctx: usize, act: SmoothActivation, solver: SolverSpec) -> (Params, Cnf) {
-    let p = Params::new(F64, &Device::Cpu, 3);
+    let p = Params::new(F64, &dev(), 3);
     let c = Cnf::new(&p, &spec(dim, act, solver), ctx).unwrap();
     perturb_params(&p, 0.4, 7).unwrap();
     (p, c)
@@ -76,8 +81,8 @@ fn exact_divergence_is_the_trace_of_a_finite_difference_jacobian() {
             let f = c.field();
             let z = randn(5, 3, 1);
             let ctx = (ctx_dim > 0).then(|| randn(5, ctx_dim, 2));
-            let t = Tensor::full(0.3f64, (5, 1), &Device::Cpu).unwrap();
-            let p = Probes::exact(3, F64, &Device::Cpu).unwrap();
+            let t = Tensor::full(0.3f64, (5, 1), &dev()).unwrap();
+            let p = Probes::exact(3, F64, &dev()).unwrap();
             let (_, div) = velocity_and_divergence(f, &z, &t, ctx.as_ref(), &p).unwrap();
             let div = div.to_vec1::<f64>().unwrap();
             let jac = f.jacobian(&z, &t, ctx.as_ref()).unwrap();
@@ -86,7 +91,7 @@ fn exact_divergence_is_the_trace_of_a_finite_difference_jacobian() {
             for j in 0..3 {
                 let mut e = vec![0.0; 3];
                 e[j] = h;
-                let e = Tensor::from_vec(e, (1, 3), &Device::Cpu).unwrap();
+                let e = Tensor::from_vec(e, (1, 3), &dev()).unwrap();
                 let vp = rows(
                     &f.forward(&z.broadcast_add(&e).unwrap(), &t, ctx.as_ref())
                         .unwrap(),
@@ -120,21 +125,15 @@ fn hutchinson_estimate_is_unbiased() {
     let (_, c) = layer(4, 0, SmoothActivation::Silu, tight());
     let f = c.field();
     let z = randn(3, 4, 5);
-    let t = Tensor::full(0.7f64, (3, 1), &Device::Cpu).unwrap();
-    let exact = velocity_and_divergence(
-        f,
-        &z,
-        &t,
-        None,
-        &Probes::exact(4, F64, &Device::Cpu).unwrap(),
-    )
-    .unwrap()
-    .1
-    .to_vec1::<f64>()
-    .unwrap();
+    let t = Tensor::full(0.7f64, (3, 1), &dev()).unwrap();
+    let exact = velocity_and_divergence(f, &z, &t, None, &Probes::exact(4, F64, &dev()).unwrap())
+        .unwrap()
+        .1
+        .to_vec1::<f64>()
+        .unwrap();
     // 4000 single-probe estimates per row.
     let k = 4000;
-    let probes = Probes::rademacher(k, 3, 4, 11, F64, &Device::Cpu).unwrap();
+    let probes = Probes::rademacher(k, 3, 4, 11, F64, &dev()).unwrap();
     let (_, jv) = f
         .forward_with_tangents(&z, &t, None, probes.tangents())
         .unwrap();
@@ -196,7 +195,7 @@ fn dopri5_runs_both_time_directions_and_agrees_with_rk4() {
         atol: 1e-10,
         max_steps: 50_000,
     };
-    let p = Probes::exact(2, F64, &Device::Cpu).unwrap();
+    let p = Probes::exact(2, F64, &dev()).unwrap();
     for (t0, t1) in [(0.0, 1.0), (1.0, 0.0), (0.25, 0.8), (0.9, -0.2)] {
         let (z, l, st) = dopri5_solve(f, &x, None, t0, t1, &s, Some(&p)).unwrap();
         assert!(st.evaluations > 6 && st.accepted_steps > 0);
@@ -206,12 +205,7 @@ fn dopri5_runs_both_time_directions_and_agrees_with_rk4() {
         // And back.
         let (xb, lb, _) = dopri5_solve(f, &z, None, t1, t0, &s, Some(&p)).unwrap();
         assert!(max_abs_diff(&xb, &x) < 1e-7);
-        assert!(
-            max_abs_diff(
-                &(lb + l).unwrap(),
-                &Tensor::zeros(8, F64, &Device::Cpu).unwrap()
-            ) < 1e-7
-        );
+        assert!(max_abs_diff(&(lb + l).unwrap(), &Tensor::zeros(8, F64, &dev()).unwrap()) < 1e-7);
     }
 }
 
@@ -223,7 +217,7 @@ fn cnf_flow(solver: SolverSpec, ctx: usize) -> Flow {
         base: BaseSpec::StandardNormal { dim: 2 },
         transforms: vec![TransformSpec::Cnf(spec(2, SmoothActivation::Tanh, solver))],
     };
-    let flow = Flow::new(spec, F64, &Device::Cpu, 5).unwrap();
+    let flow = Flow::new(spec, F64, &dev(), 5).unwrap();
     perturb_params(flow.params(), 0.5, 8).unwrap();
     flow
 }
@@ -243,7 +237,7 @@ fn sample_then_log_prob_recovers_the_latent_and_the_density() {
     assert!(
         max_abs_diff(
             &(ld_inv + ld_fwd).unwrap(),
-            &Tensor::zeros(64, F64, &Device::Cpu).unwrap()
+            &Tensor::zeros(64, F64, &dev()).unwrap()
         ) < 1e-6
     );
     let mut rng = rand::rngs::StdRng::seed_from_u64(2);
@@ -272,7 +266,7 @@ fn two_d_density_integrates_to_one() {
             pts.push(lo + (j as f64 + 0.5) * h);
         }
     }
-    let x = Tensor::from_vec(pts, (n * n, 2), &Device::Cpu).unwrap();
+    let x = Tensor::from_vec(pts, (n * n, 2), &dev()).unwrap();
     let lp = flow.log_prob(&x, None).unwrap().to_vec1::<f64>().unwrap();
     let mass: f64 = lp.iter().map(|l| l.exp()).sum::<f64>() * h * h;
     assert!((mass - 1.0).abs() < 0.01, "mass {mass}");
@@ -336,12 +330,12 @@ fn rk4_gradient_matches_a_finite_difference_of_the_loss() {
             let set = |delta: f64| {
                 let mut w = orig.clone();
                 w[idx] += delta;
-                v.set(&Tensor::from_vec(w, v.shape(), &Device::Cpu).unwrap())
+                v.set(&Tensor::from_vec(w, v.shape(), &dev()).unwrap())
                     .unwrap();
                 loss(&flow).to_scalar::<f64>().unwrap()
             };
             let fd = (set(h) - set(-h)) / (2.0 * h);
-            v.set(&Tensor::from_vec(orig, v.shape(), &Device::Cpu).unwrap())
+            v.set(&Tensor::from_vec(orig, v.shape(), &dev()).unwrap())
                 .unwrap();
             assert!(
                 (fd - g[idx]).abs() < 1e-6 * fd.abs().max(1.0),
@@ -398,7 +392,7 @@ fn blow_ups_bounded_steps_and_non_finite_fields_are_clear_errors() {
     assert!(e.contains("non-finite"), "{e}");
     // Non-finite input.
     let flow = cnf_flow(tight(), 0);
-    let bad = Tensor::from_vec(vec![0.0, f64::NAN], (1, 2), &Device::Cpu).unwrap();
+    let bad = Tensor::from_vec(vec![0.0, f64::NAN], (1, 2), &dev()).unwrap();
     assert!(flow.log_prob(&bad, None).is_err());
     // Bad settings.
     let mut s = spec(2, SmoothActivation::Tanh, SolverSpec::Rk4 { steps: 0 });
@@ -419,7 +413,7 @@ fn save_and_load_keep_the_model() {
     let flow = cnf_flow(tight(), 2);
     let dir = std::env::temp_dir().join(format!("flowinfer-cnf-io-{}", std::process::id()));
     flow.save(&dir).unwrap();
-    let back = Flow::load(&dir, &Device::Cpu).unwrap();
+    let back = Flow::load(&dir, &dev()).unwrap();
     let x = randn(10, 2, 30);
     let c = randn(10, 2, 31);
     let a = flow.log_prob(&x, Some(&c)).unwrap();
@@ -471,8 +465,8 @@ fn flow_matching_and_likelihood_training_fit_a_gaussian() {
     // x ~ N((1, −1), diag(0.5², 2²)); the exact mean log density is known.
     let n = 2000;
     let z = randn(n, 2, 40);
-    let scale = Tensor::from_vec(vec![0.5, 2.0], (1, 2), &Device::Cpu).unwrap();
-    let shift = Tensor::from_vec(vec![1.0, -1.0], (1, 2), &Device::Cpu).unwrap();
+    let scale = Tensor::from_vec(vec![0.5, 2.0], (1, 2), &dev()).unwrap();
+    let shift = Tensor::from_vec(vec![1.0, -1.0], (1, 2), &dev()).unwrap();
     let x = z
         .broadcast_mul(&scale)
         .unwrap()
@@ -490,7 +484,7 @@ fn flow_matching_and_likelihood_training_fit_a_gaussian() {
             ..Default::default()
         };
         let spec = section.flow_spec(2, 0, None, None, 0).unwrap();
-        let flow = Flow::new(spec, DType::F32, &Device::Cpu, 0).unwrap();
+        let flow = Flow::new(spec, DType::F32, &dev(), 0).unwrap();
         let xf = x.to_dtype(DType::F32).unwrap();
         let loss = cnf_loss(&flow, &section, 0).unwrap();
         let epochs = if training == CnfTraining::FlowMatching {
@@ -572,7 +566,7 @@ fn fast_tanh_matches_the_library_tanh_and_its_gradient() {
         .collect();
     for dt in [DType::F64, DType::F32] {
         let x = Var::from_tensor(
-            &Tensor::new(xs.as_slice(), &Device::Cpu)
+            &Tensor::new(xs.as_slice(), &dev())
                 .unwrap()
                 .to_dtype(dt)
                 .unwrap(),
@@ -610,7 +604,7 @@ fn hutchinson_log_density_approaches_the_exact_one() {
     let mk = |div: DivergenceSpec| {
         let mut s = spec(2, SmoothActivation::Tanh, SolverSpec::Rk4 { steps: 20 });
         s.divergence = div;
-        let p = Params::new(F64, &Device::Cpu, 3);
+        let p = Params::new(F64, &dev(), 3);
         let c = Cnf::new(&p, &s, 0).unwrap();
         perturb_params(&p, 0.4, 7).unwrap();
         c
