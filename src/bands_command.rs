@@ -39,6 +39,9 @@ pub(crate) struct BandsArgs {
     /// Seed of the weight draws and latent points.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Device: cpu, cuda or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
     /// A different latent sample for every draw (default: the same latent points).
     #[arg(long)]
     independent_latents: bool,
@@ -66,7 +69,7 @@ fn reference(
 }
 
 pub(crate) fn run_bands(a: BandsArgs) -> anyhow::Result<()> {
-    let (info, model) = BayesModel::load(&a.run)?;
+    let (info, model) = BayesModel::load_on(&a.run, &flowinfer::device::parse_device(&a.device)?)?;
     let draws = a
         .draws
         .unwrap_or_else(|| info.spec.bayes.as_ref().map_or(1, |b| b.draws));
@@ -159,8 +162,9 @@ pub(crate) fn run_sample_draws(
     draws: usize,
     seed: u64,
     out: &Path,
+    device: &str,
 ) -> anyhow::Result<()> {
-    let (info, model) = BayesModel::load(run)?;
+    let (info, model) = BayesModel::load_on(run, &flowinfer::device::parse_device(device)?)?;
     let events = model.generate(n, draws, seed, false)?;
     let mut cols = info.columns.clone();
     cols.push("draw".into());

@@ -317,7 +317,7 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
 
 fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
     if let Some(m) = a.draws {
-        return bands_command::run_sample_draws(&a.run, a.n, m, a.seed, &a.out);
+        return bands_command::run_sample_draws(&a.run, a.n, m, a.seed, &a.out, &a.device);
     }
     let device = flowinfer::device::parse_device(&a.device)?;
     let t = sample_run(&a.run, a.n, a.seed, &device)?;

@@ -46,20 +46,25 @@ fn draw_seed(seed: u64, m: usize) -> u64 {
 
 impl BayesModel {
     /// Load the model and posterior of a run directory written by `fit` with a
-    /// `[bayes]` section (a run without one is a point estimate).
+    /// `[bayes]` section (a run without one is a point estimate), on the CPU.
     pub fn load(dir: &Path) -> Result<(RunInfo, Self)> {
+        Self::load_on(dir, &Device::Cpu)
+    }
+
+    /// [`BayesModel::load`] onto `device`.
+    pub fn load_on(dir: &Path, device: &Device) -> Result<(RunInfo, Self)> {
         let p = dir.join("run.json");
         let text = std::fs::read_to_string(&p)
             .map_err(|e| Error::file(&p, format!("not a run directory: {e}")))?;
         let info: RunInfo =
             serde_json::from_str(&text).map_err(|e| Error::file(&p, e.to_string()))?;
         let control = NoiseControl::new(0);
-        let flow = control.attach(|| Flow::load(dir.join("model"), &Device::Cpu))?;
+        let flow = control.attach(|| Flow::load(dir.join("model"), device))?;
         let method = info.spec.bayes.as_ref().map(|b| b.method);
         let posterior = match method {
             Some(Method::Svi) => Posterior::Variational,
             Some(m) if m.is_sgmcmc() || m == Method::Ensemble => {
-                Posterior::Samples(SampleStore::load(&dir.join(SAMPLES_FILE), &Device::Cpu)?)
+                Posterior::Samples(SampleStore::load(&dir.join(SAMPLES_FILE), device)?)
             }
             _ => Posterior::Point,
         };
