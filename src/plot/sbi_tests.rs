@@ -1,7 +1,7 @@
 //! Tests of the simulation-based-inference plots: each writes a real PNG, rejects
 //! mis-shaped or invalid input with an error (writing nothing), and the binomial band
 //! and rank binning are right. One test renders realistic examples into
-//! `$TMPDIR/flowinfer-plot-examples/` for looking at.
+//! `$TMPDIR/flowinfer-plot-sbi-examples/` for looking at.
 
 use super::*;
 use rand::rngs::StdRng;
@@ -361,10 +361,10 @@ fn rank_bins_cover_every_rank_once() {
     assert_eq!(short_number(2.0), "2");
 }
 
-/// Realistic examples of each SBI plot, kept in `$TMPDIR/flowinfer-plot-examples/`.
+/// Realistic examples of each SBI plot, kept in `$TMPDIR/flowinfer-plot-sbi-examples/`.
 #[test]
 fn render_sbi_examples() {
-    let dir = std::env::temp_dir().join("flowinfer-plot-examples");
+    let dir = std::env::temp_dir().join("flowinfer-plot-sbi-examples");
     std::fs::create_dir_all(&dir).unwrap();
     let mut rng = StdRng::seed_from_u64(11);
     let noise = Normal::new(0.0, 1.0).unwrap();
