@@ -204,6 +204,10 @@ pub struct IntegrationOutcome {
     pub flow: UnitFlow,
 }
 
+/// Flow and VEGAS estimates further apart than this many combined standard errors
+/// draw a warning.
+pub const DISAGREEMENT_SIGMAS: f64 = 5.0;
+
 /// Evaluation points kept for the marginal plots.
 pub const MARGINAL_POINTS: usize = 200_000;
 
@@ -365,6 +369,22 @@ pub fn integrate(
         vegas = Some(v);
     }
     seconds.total = start.elapsed().as_secs_f64();
+    let mut warnings = stats.warnings();
+    if let Some(v) = &vegas_report {
+        for (what, e, se) in [
+            ("frozen-grid", v.stats.estimate, v.stats.std_error),
+            ("adaptive", v.adaptive.estimate, v.adaptive.std_error),
+        ] {
+            let sigma = (stats.std_error.powi(2) + se.powi(2)).sqrt();
+            let z = (stats.estimate - e).abs() / sigma;
+            if sigma > 0.0 && z > DISAGREEMENT_SIGMAS {
+                warnings.push(format!(
+                    "the flow and the {what} VEGAS estimate differ by {z:.1} combined standard errors: \
+                     one of them misses part of the integrand (try --anneal 0.3 or more training)"
+                ));
+            }
+        }
+    }
 
     let fresh: Vec<f64> = history.records.iter().filter_map(|r| r.rel_std).collect();
     let tail = &fresh[fresh.len().saturating_sub(10)..];
@@ -389,7 +409,7 @@ pub fn integrate(
         dim: user.dim(),
         exact,
         pull: exact.and_then(|e| stats.pull(e)),
-        warnings: stats.warnings(),
+        warnings,
         stats,
         definitions: Definitions::default(),
         calls,

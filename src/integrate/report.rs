@@ -132,7 +132,8 @@ pub struct IntegrationReport {
     pub stats: WeightStats,
     /// `(estimate − exact)/std_error`.
     pub pull: Option<f64>,
-    /// Reliability warnings about the flow's error estimate (heavy-tailed weights).
+    /// Reliability warnings: heavy-tailed flow weights, or flow and VEGAS estimates
+    /// that disagree by more than [`super::DISAGREEMENT_SIGMAS`] combined standard errors.
     pub warnings: Vec<String>,
     /// Definitions of the figures.
     pub definitions: Definitions,
