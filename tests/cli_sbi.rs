@@ -133,6 +133,21 @@ fn sbi_then_posterior_then_diagnose() {
     assert_eq!(report["sbc"]["ranks"][0].as_array().unwrap().len(), 30);
 }
 
+/// Run `posterior` expecting failure; returns its stderr.
+fn posterior_fails(run_dir: &Path, obs: &Path, samples: &Path) -> String {
+    let o = run(&[
+        "posterior",
+        "--run",
+        s(run_dir),
+        "--observation",
+        s(obs),
+        "--out",
+        s(samples),
+    ]);
+    assert!(!o.status.success());
+    text(&o).1
+}
+
 #[test]
 fn bad_observations_are_clear_errors_and_write_nothing() {
     let dir = tmp("badobs");
@@ -153,17 +168,7 @@ fn bad_observations_are_clear_errors_and_write_nothing() {
     let samples = dir.join("post.csv");
     let obs = dir.join("wide.csv");
     std::fs::write(&obs, "a,b,c\n1,2,3\n").unwrap();
-    let o = run(&[
-        "posterior",
-        "--run",
-        s(&out),
-        "--observation",
-        s(&obs),
-        "--out",
-        s(&samples),
-    ]);
-    let (_, se) = text(&o);
-    assert!(!o.status.success());
+    let se = posterior_fails(&out, &obs, &samples);
     assert!(
         se.contains("3 columns") && se.contains("produces 2"),
         "{se}"
@@ -172,17 +177,7 @@ fn bad_observations_are_clear_errors_and_write_nothing() {
 
     let obs = dir.join("nan.csv");
     std::fs::write(&obs, "a,b\n1,2\n0.5,nan\n").unwrap();
-    let o = run(&[
-        "posterior",
-        "--run",
-        s(&out),
-        "--observation",
-        s(&obs),
-        "--out",
-        s(&samples),
-    ]);
-    let (_, se) = text(&o);
-    assert!(!o.status.success());
+    let se = posterior_fails(&out, &obs, &samples);
     assert!(se.contains("nan.csv") && se.contains("row"), "{se}");
     assert!(!samples.exists());
 
