@@ -1,6 +1,6 @@
 //! The `integrate` verb: importance-sampled Monte Carlo integration with a flow.
 
-use flowinfer::integrate::{integrate, write_outputs, IntegrateSpec, Loss, Stage, TrainMode};
+use flowinfer::integrate::{integrate, write_run, IntegrateSpec, Loss, Stage, TrainMode};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -74,15 +74,17 @@ pub struct IntegrateArgs {
     /// Fresh samples for the final estimate (default 100000).
     #[arg(long)]
     eval_samples: Option<usize>,
-    /// Unweighted events to generate (needs --events-out).
-    #[arg(long, requires = "events_out")]
+    /// Unweighted events to generate (written to --events-out, default OUT/events.csv;
+    /// more can be made later with `flowinfer unweight --run OUT`).
+    #[arg(long)]
     unweighted: Option<usize>,
     /// CSV file for the unweighted events (x1..xd, weight).
     #[arg(long, requires = "unweighted")]
     events_out: Option<PathBuf>,
-    /// Run VEGAS side by side with the same number of integrand calls.
-    #[arg(long)]
-    vegas: bool,
+    /// Run VEGAS side by side with the same number of integrand calls (result.json
+    /// gets its figures under `vegas`).
+    #[arg(long, alias = "vegas")]
+    compare_vegas: bool,
     /// Compose the flow with a VEGAS grid (the flow learns the residual).
     #[arg(long)]
     vegas_warm_start: bool,
@@ -95,7 +97,8 @@ pub struct IntegrateArgs {
     /// Device: cpu (cuda needs the `cuda` feature).
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Output directory (report.json, history.csv, weights.png, training.png).
+    /// Output directory (result.json, report.json, history.csv, plots, spec.toml,
+    /// model/; see docs/INTEGRATION.md).
     #[arg(long, default_value = "runs/integrate")]
     out: PathBuf,
     /// Seed.
@@ -169,7 +172,7 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateSpec> {
     if a.warm_start_calls.is_some() {
         s.eval.warm_start_calls = a.warm_start_calls;
     }
-    s.eval.vegas |= a.vegas;
+    s.eval.vegas |= a.compare_vegas;
     s.eval.vegas_warm_start |= a.vegas_warm_start;
     s.eval.allow_invalid |= a.allow_invalid;
     Ok(s)
@@ -193,9 +196,6 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     let integrand = spec.build_integrand()?;
     let cfg = spec.to_config()?;
     cfg.validate(integrand.dim())?;
-    if spec.eval.unweighted.is_some() && a.events_out.is_none() {
-        anyhow::bail!("unweighted events need an output file: give --events-out FILE.csv");
-    }
     if let Some(p) = &a.events_out {
         let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(d) = dir {
@@ -272,13 +272,17 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     );
     pb.finish_and_clear();
     let outcome = outcome?;
-    write_outputs(&outcome, &a.out, a.events_out.as_deref())?;
+    write_run(&outcome, &spec, &a.out, a.events_out.as_deref())?;
     print!("{}", outcome.report.summary());
-    if let Some(p) = &a.events_out {
+    if outcome.events.is_some() {
+        let p = a
+            .events_out
+            .clone()
+            .unwrap_or_else(|| a.out.join("events.csv"));
         println!("events:                {}", p.display());
     }
     println!(
-        "written:               {}/{{report.json, history.csv, weights.png, training.png, marginals.png}}",
+        "written:               {}/{{result.json, report.json, history.csv, weights.png, training.png, marginals.png, spec.toml, model/}}",
         a.out.display()
     );
     Ok(())

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 mod bands_command;
 mod integrate_command;
 mod sbi_commands;
+mod unweight_command;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -46,6 +47,9 @@ enum Command {
     Diagnose(sbi_commands::DiagnoseArgs),
     /// Monte Carlo integration over [0,1]^d with a flow as the importance-sampling proposal.
     Integrate(Box<integrate_command::IntegrateArgs>),
+    /// Unweighted events from a finished `integrate` run (hit-or-miss against its
+    /// bootstrap maximum weight).
+    Unweight(unweight_command::UnweightArgs),
 }
 
 #[derive(clap::Args)]
@@ -361,6 +365,7 @@ fn main() -> ExitCode {
         Command::Posterior(a) => sbi_commands::run_posterior(a),
         Command::Diagnose(a) => sbi_commands::run_diagnose(a),
         Command::Integrate(a) => integrate_command::run_integrate(*a),
+        Command::Unweight(a) => unweight_command::run_unweight(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,8 +6,9 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use flowinfer::integrate::{
-    estimate, integrate, train_flow, unweight, EvalOptions, IntegrateConfig, IntegrateError,
-    InvalidCounts, Loss, TrainConfig, TrainMode, UnitFlow, UnitFlowConfig, UnweightConfig,
+    estimate, integrate, train_flow, unweight, write_run, EvalOptions, IntegrateConfig,
+    IntegrateError, IntegrateSpec, IntegrationRun, InvalidCounts, Loss, TrainConfig, TrainMode,
+    UnitFlow, UnitFlowConfig, UnweightConfig,
 };
 use flowinfer::testing::{check_extremes, check_transform, perturb_params};
 use flowinfer::transforms::elementwise::{ElementwiseMap, UnitIntervalSpline};
@@ -15,7 +16,7 @@ use flowinfer::transforms::TransformSpec;
 use flowinfer_simulators::{integrand_by_name, Integrand, IntegrandError, IntegrandOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn small_flow() -> UnitFlowConfig {
@@ -496,6 +497,46 @@ fn invalid_values_are_counted_and_an_error_unless_allowed() {
 }
 
 #[test]
+fn a_written_run_loads_back_with_the_same_flow() {
+    let spec: IntegrateSpec = toml::from_str(
+        "seed = 4\n[integrand]\nname = \"camel\"\ndim = 3\n\
+         [flow]\nbins = 4\nhidden = 8\n[train]\nsteps = 5\nbatch = 256\n\
+         [eval]\nsamples = 2000\nvegas_warm_start = true\nwarm_start_calls = 2000\n",
+    )
+    .unwrap();
+    let user = spec.build_integrand().unwrap();
+    let out = integrate(
+        user.as_ref(),
+        &spec.to_config().unwrap(),
+        &Device::Cpu,
+        &mut |_| {},
+    )
+    .unwrap();
+    let dir = tmp("written-run");
+    write_run(&out, &spec, &dir, None).unwrap();
+    let run = IntegrationRun::load(&dir, &Device::Cpu).unwrap();
+    assert_eq!(run.spec, spec);
+    assert_eq!(run.result.flow.estimate, out.report.stats.estimate);
+    assert_eq!(run.grid, out.grid);
+    let (x, lq) = out.flow.sample(500, &mut StdRng::seed_from_u64(1)).unwrap();
+    let lq2 = run.flow.log_prob(&x).unwrap();
+    let diff = (lq - lq2).unwrap().abs().unwrap().max(0).unwrap();
+    assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
+    // A different architecture in spec.toml is refused, naming the model file.
+    let mut other = spec.clone();
+    other.flow.bins = 5;
+    std::fs::write(dir.join("spec.toml"), toml::to_string(&other).unwrap()).unwrap();
+    let e = IntegrationRun::load(&dir, &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("model/flow.json") && e.contains("not the unit-hypercube flow"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn one_dimensional_integrands_are_padded() {
     let f = builtin("polynomial", 1, None);
     let mut cfg = tiny_config();
@@ -571,8 +612,11 @@ fn cli_external_integrand_end_to_end() {
         stdout.contains("estimate:") && stdout.contains("VEGAS"),
         "{stdout}"
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let read_json = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(name)).unwrap()).unwrap()
+    };
+    let report = read_json("report.json");
+    let result = read_json("result.json");
     for key in [
         "estimate",
         "std_error",
@@ -580,16 +624,26 @@ fn cli_external_integrand_end_to_end() {
         "ess",
         "unweighting_efficiency",
         "unweighting_efficiency_bootstrap",
-        "max_weight",
         "calls",
         "seconds",
     ] {
         assert!(report.get(key).is_some(), "report lacks {key}");
-        assert!(report["vegas"].get(key).is_some(), "vegas lacks {key}");
+        assert!(
+            report["vegas"].get(key).is_some(),
+            "report.vegas lacks {key}"
+        );
+        assert!(result[key].as_f64().is_some(), "result lacks {key}");
+        assert!(
+            result["vegas"][key].as_f64().is_some(),
+            "result.vegas lacks {key}"
+        );
     }
+    assert_eq!(result["estimate"], report["estimate"]);
+    // VEGAS runs at the flow's number of integrand calls (training + evaluation).
+    assert_eq!(result["calls"], result["vegas"]["calls"]);
     // ∫∫ 3x² + y = 1.5.
-    let est = report["estimate"].as_f64().unwrap();
-    let se = report["std_error"].as_f64().unwrap();
+    let est = result["estimate"].as_f64().unwrap();
+    let se = result["std_error"].as_f64().unwrap();
     assert!((est - 1.5).abs() < 5.0 * se, "{est} ± {se}");
     assert_eq!(report["integrand"], "sh");
     let csv = std::fs::read_to_string(&events).unwrap();
@@ -601,9 +655,87 @@ fn cli_external_integrand_end_to_end() {
         "weights.png",
         "training.png",
         "marginals.png",
+        "spec.toml",
+        "model/flow.json",
+        "model/flow.safetensors",
     ] {
         assert!(out.join(f).exists(), "{f} missing");
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn unweight_cmd(run: &Path, n: &str, out: &Path) -> Output {
+    flowinfer()
+        .args(["unweight", "--run"])
+        .arg(run)
+        .args(["-n", n, "--out"])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cli_unweight_from_a_saved_run_with_a_warm_start_grid() {
+    let dir = tmp("unweight");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = dir.join("run");
+    let o = flowinfer()
+        .args(["integrate", "--integrand", "gaussian", "--dim", "2"])
+        .args(["--vegas-warm-start", "--warm-start-calls", "2000"])
+        .args(FAST)
+        .arg("3")
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(run.join("vegas_grid.json").exists());
+    let spec = std::fs::read_to_string(run.join("spec.toml")).unwrap();
+    assert!(
+        spec.contains("gaussian") && spec.contains("vegas_warm_start = true"),
+        "{spec}"
+    );
+    // Events from the saved run follow the integrand (through the saved grid): a 2-D
+    // Gaussian of width 0.2 centred at ½ have mean ≈ ½ and sd ≈ 0.2/√2 per column.
+    let events = dir.join("events.csv");
+    let o = unweight_cmd(&run, "4000", &events);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("over-weight events"), "{stdout}");
+    let csv = std::fs::read_to_string(&events).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("x1,x2,weight"));
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 4000);
+    for c in 0..2 {
+        let m = rows.iter().map(|r| r[c]).sum::<f64>() / 4000.0;
+        let sd = (rows.iter().map(|r| (r[c] - m).powi(2)).sum::<f64>() / 3999.0).sqrt();
+        assert!((m - 0.5).abs() < 0.01, "column {c}: mean {m}");
+        assert!((sd - 0.2 / 2f64.sqrt()).abs() < 0.01, "column {c}: sd {sd}");
+    }
+    // Bad input: no run, zero events, output into a missing directory; nothing written.
+    let missing = dir.join("missing.csv");
+    let o = unweight_cmd(&dir.join("nope"), "10", &missing);
+    let (_, e) = text(&o);
+    assert!(
+        !o.status.success() && e.contains("no such run directory"),
+        "{e}"
+    );
+    let o = unweight_cmd(&run, "0", &missing);
+    let (_, e) = text(&o);
+    assert!(!o.status.success() && e.contains("at least 1"), "{e}");
+    let o = unweight_cmd(&run, "10", &dir.join("no/such/dir.csv"));
+    let (_, e) = text(&o);
+    assert!(!o.status.success() && e.contains("does not exist"), "{e}");
+    assert!(!missing.exists());
+    std::fs::remove_dir_all(&run.join("model")).unwrap();
+    let o = unweight_cmd(&run, "10", &missing);
+    let (_, e) = text(&o);
+    assert!(!o.status.success() && e.contains("flow.json"), "{e}");
+    assert!(!missing.exists());
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -196,6 +196,18 @@ impl UnitFlow {
         Ok(this)
     }
 
+    /// Wrap a loaded flow (e.g. [`Flow::load`] of a run's `model/`); it must be the flow
+    /// `config` describes for its dimension.
+    pub fn from_flow(flow: Flow, config: UnitFlowConfig) -> Result<Self> {
+        let expected = config.flow_spec(flow.dim())?;
+        if flow.spec() != expected {
+            return Err(Error::config(
+                "the saved flow is not the unit-hypercube flow its spec describes (different layers, bins or widths)",
+            ));
+        }
+        Ok(Self { flow, config })
+    }
+
     /// Set the derivative entries of every coupling's output bias so that each spline
     /// starts as the identity (module docs).
     fn set_identity_biases(&self) -> Result<()> {

@@ -27,6 +27,7 @@ pub mod flow_proposal;
 pub mod loss;
 pub mod plots;
 pub mod report;
+pub mod run_dir;
 pub mod spec;
 pub mod train;
 pub mod unweight;
@@ -39,9 +40,10 @@ pub use estimate::{estimate, WeightStats};
 pub use flow_proposal::{binary_masks, UnitFlow, UnitFlowConfig};
 pub use loss::Loss;
 pub use report::IntegrationReport;
+pub use run_dir::{write_run, IntegrationRun, ResultFigures, ResultJson};
 pub use spec::IntegrateSpec;
 pub use train::{train_flow, RunningEstimate, StepRecord, TrainConfig, TrainHistory, TrainMode};
-pub use unweight::{unweight, UnweightConfig, UnweightedEvents};
+pub use unweight::{unweight, EventTable, UnweightConfig, UnweightRequest, UnweightedEvents};
 pub use vegas_baseline::{compare_vegas, VegasComparison};
 
 use candle_core::{DType, Device};
@@ -50,7 +52,6 @@ use flowinfer_simulators::{row_seed, Integrand};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use report::{Calls, Definitions, FlowSummary, Seconds, TrainingSummary, VegasReport};
-use std::path::Path;
 use std::time::Instant;
 
 /// Everything [`integrate`] needs besides the integrand and the device.
@@ -172,17 +173,6 @@ pub enum Stage<'a> {
     },
 }
 
-/// Unweighted events in the user's coordinates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventTable {
-    /// Column names (`x1`, …, `xd`).
-    pub columns: Vec<String>,
-    /// Events, row-major.
-    pub points: Vec<f64>,
-    /// Event weights (1, or `w/w_max` for over-weight events).
-    pub weights: Vec<f64>,
-}
-
 /// Everything an integration produced.
 #[derive(Debug)]
 pub struct IntegrationOutcome {
@@ -202,6 +192,8 @@ pub struct IntegrationOutcome {
     pub marginal_points: Vec<f64>,
     /// The trained flow.
     pub flow: UnitFlow,
+    /// The VEGAS grid the flow is composed with (warm start), if any.
+    pub grid: Option<flowinfer_simulators::VegasGrid>,
 }
 
 /// Flow and VEGAS estimates further apart than this many combined standard errors
@@ -301,36 +293,21 @@ pub fn integrate(
     if let Some(n) = cfg.unweighted_events {
         progress(Stage::Unweighting { events: n });
         let t = Instant::now();
-        let eff = stats.unweighting_efficiency_bootstrap;
-        if eff <= 0.0 {
-            return Err(setting(
-                "cannot unweight: every evaluation weight was zero (is the integrand zero everywhere?)",
-            ));
-        }
-        let expected = n as f64 / eff;
-        let max_trials = (20.0 * expected + cfg.eval_batch as f64).min(4e9) as usize;
-        let mut rng = StdRng::seed_from_u64(row_seed(cfg.seed, 3));
-        let u = unweight(
+        let (u, table) = unweight::unweighted_events(
             &flow,
-            target.integrand(),
-            &UnweightConfig {
+            &target,
+            &UnweightRequest {
                 events: n,
-                batch: cfg.eval_batch,
                 max_weight: stats.bootstrap_max_weight,
-                max_trials,
-                seed: row_seed(cfg.seed, 4),
+                efficiency: stats.unweighting_efficiency_bootstrap,
+                batch: cfg.eval_batch,
+                seed: cfg.seed,
             },
-            &mut rng,
             &cfg.eval,
             &mut invalid,
         )?;
         calls.unweighting = u.trials;
-        let points = target.to_user_points(&u.points)?;
-        events = Some(EventTable {
-            columns: (1..=user.dim()).map(|i| format!("x{i}")).collect(),
-            points,
-            weights: u.weights.clone(),
-        });
+        events = Some(table);
         unweighted = Some(u);
         seconds.unweighting = t.elapsed().as_secs_f64();
     }
@@ -439,61 +416,6 @@ pub fn integrate(
         events,
         marginal_points,
         flow,
+        grid: target.grid().cloned(),
     })
-}
-
-/// Write `report.json`, `history.csv`, `weights.png`, `training.png` and
-/// `marginals.png` into `dir`
-/// (created if needed), and the events to `events_out` when both are given. Every file
-/// is written atomically.
-pub fn write_outputs(
-    outcome: &IntegrationOutcome,
-    dir: &Path,
-    events_out: Option<&Path>,
-) -> Result<()> {
-    let file_err = |p: &Path, e: std::io::Error| IntegrateError::File {
-        path: p.to_path_buf(),
-        message: e.to_string(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
-    if let (Some(path), Some(ev)) = (events_out, &outcome.events) {
-        unweight::write_events_csv(path, &ev.columns, &ev.points, &ev.weights)?;
-    }
-    let json = serde_json::to_string_pretty(&outcome.report).map_err(crate::Error::from)?;
-    crate::flow::io::write_atomic(&dir.join("report.json"), json.as_bytes())?;
-    report::write_history_csv(&dir.join("history.csv"), &outcome.history)?;
-    let mut series: Vec<(&str, &[f64])> = vec![("flow", &outcome.weights)];
-    if let Some(v) = &outcome.vegas {
-        series.push(("VEGAS", &v.weights));
-    }
-    plots::weight_distribution(&dir.join("weights.png"), &series)?;
-    let flow_curve: Vec<(f64, f64)> = outcome
-        .history
-        .records
-        .iter()
-        .filter_map(|r| {
-            r.rel_std
-                .map(|s| ((r.calls + outcome.report.calls.warm_start) as f64, s))
-        })
-        .collect();
-    let mut curves = vec![("flow (training batches)", flow_curve)];
-    if let Some(v) = &outcome.vegas {
-        curves.push((
-            "VEGAS (iterations)",
-            v.iteration_rel_std
-                .iter()
-                .map(|(c, s)| (*c as f64, *s))
-                .collect(),
-        ));
-    }
-    plots::training_curve(&dir.join("training.png"), &curves)?;
-    let d = outcome.report.dim;
-    let m = outcome.marginal_points.len() / d;
-    plots::marginals(
-        &dir.join("marginals.png"),
-        d,
-        &outcome.marginal_points,
-        &outcome.weights[..m],
-    )?;
-    Ok(())
 }

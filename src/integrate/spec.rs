@@ -93,7 +93,9 @@ pub struct EvalSection {
     pub batch: usize,
     /// Unweighted events to generate.
     pub unweighted: Option<usize>,
-    /// Run VEGAS side by side.
+    /// Run VEGAS side by side at the same number of calls (also spelled
+    /// `compare_vegas`).
+    #[serde(alias = "compare_vegas")]
     pub vegas: bool,
     /// Warm-start the flow from a VEGAS grid.
     pub vegas_warm_start: bool,

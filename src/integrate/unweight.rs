@@ -9,10 +9,11 @@
 //! bias of treating the sample as unweighted can be judged. `w_max` is normally the
 //! bootstrap maximum of the evaluation weights ([`super::estimate`]).
 
+use super::adapters::Target;
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
 use super::error::{setting, IntegrateError, Result};
 use super::flow_proposal::UnitFlow;
-use flowinfer_simulators::Integrand;
+use flowinfer_simulators::{row_seed, Integrand};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use serde::Serialize;
@@ -145,6 +146,72 @@ pub fn unweight(
     out.over_weight_fraction = out.over_weight_events as f64 / out.events as f64;
     out.excess_weight_fraction = excess / out.events as f64;
     Ok(out)
+}
+
+/// Unweighted events in the user's coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventTable {
+    /// Column names (`x1`, …, `xd`).
+    pub columns: Vec<String>,
+    /// Events, row-major.
+    pub points: Vec<f64>,
+    /// Event weights (1, or `w/w_max` for over-weight events).
+    pub weights: Vec<f64>,
+}
+
+/// What [`unweighted_events`] is asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnweightRequest {
+    /// Events wanted.
+    pub events: usize,
+    /// `w_max` to unweight against (normally the bootstrap maximum weight).
+    pub max_weight: f64,
+    /// The expected acceptance `mean(w)/w_max`; it sets the trial budget (20× the
+    /// expected number of trials).
+    pub efficiency: f64,
+    /// Points per flow batch.
+    pub batch: usize,
+    /// Seed of the draws and of the accept/reject decisions.
+    pub seed: u64,
+}
+
+/// `req.events` unweighted events from a trained `flow` for `target`, in the user's
+/// coordinates (through a warm-start grid, without a padding coordinate).
+pub fn unweighted_events(
+    flow: &UnitFlow,
+    target: &Target<'_>,
+    req: &UnweightRequest,
+    opts: &EvalOptions,
+    invalid: &mut InvalidCounts,
+) -> Result<(UnweightedEvents, EventTable)> {
+    if !(req.efficiency > 0.0) {
+        return Err(setting(
+            "cannot unweight: every evaluation weight was zero (is the integrand zero everywhere?)",
+        ));
+    }
+    let expected = req.events as f64 / req.efficiency.min(1.0);
+    let max_trials = (20.0 * expected + req.batch as f64).min(4e9) as usize;
+    let mut rng = StdRng::seed_from_u64(row_seed(req.seed, 3));
+    let u = unweight(
+        flow,
+        target.integrand(),
+        &UnweightConfig {
+            events: req.events,
+            batch: req.batch,
+            max_weight: req.max_weight,
+            max_trials,
+            seed: row_seed(req.seed, 4),
+        },
+        &mut rng,
+        opts,
+        invalid,
+    )?;
+    let table = EventTable {
+        columns: (1..=target.user_dim()).map(|i| format!("x{i}")).collect(),
+        points: target.to_user_points(&u.points)?,
+        weights: u.weights.clone(),
+    };
+    Ok((u, table))
 }
 
 /// Write events (`rows × columns.len()` values, row-major) and their weights as CSV
