@@ -731,7 +731,7 @@ fn cli_unweight_from_a_saved_run_with_a_warm_start_grid() {
     let (_, e) = text(&o);
     assert!(!o.status.success() && e.contains("does not exist"), "{e}");
     assert!(!missing.exists());
-    std::fs::remove_dir_all(&run.join("model")).unwrap();
+    std::fs::remove_dir_all(run.join("model")).unwrap();
     let o = unweight_cmd(&run, "10", &missing);
     let (_, e) = text(&o);
     assert!(!o.status.success() && e.contains("flow.json"), "{e}");

@@ -184,7 +184,7 @@ pub fn unweighted_events(
     opts: &EvalOptions,
     invalid: &mut InvalidCounts,
 ) -> Result<(UnweightedEvents, EventTable)> {
-    if !(req.efficiency > 0.0) {
+    if req.efficiency.is_nan() || req.efficiency <= 0.0 {
         return Err(setting(
             "cannot unweight: every evaluation weight was zero (is the integrand zero everywhere?)",
         ));
