@@ -53,6 +53,10 @@ pub struct IntegrateArgs {
     /// of the steps (default 0: off); keeps a flow from locking onto one of several peaks.
     #[arg(long)]
     anneal: Option<f64>,
+    /// Adaptive annealing: move β ahead of the --anneal schedule while the tempered
+    /// weights keep this effective-sample-size fraction (0 = off; e.g. 0.5).
+    #[arg(long)]
+    anneal_ess: Option<f64>,
     /// Starting exponent of the annealing (default 0.2).
     #[arg(long)]
     beta_start: Option<f64>,
@@ -156,6 +160,7 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateSpec> {
     set!(t.lr, a.lr);
     set!(t.min_lr, a.min_lr);
     set!(t.anneal, a.anneal);
+    set!(t.anneal_ess, a.anneal_ess);
     set!(t.beta_start, a.beta_start);
     set!(s.flow.bins, a.bins);
     set!(s.flow.hidden, a.hidden);

@@ -820,7 +820,7 @@ fn cli_bad_input_is_a_clear_error_and_writes_nothing() {
 
 #[test]
 fn the_repository_spec_loads() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/integrate-camel.toml");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/camel-8d.toml");
     let spec = flowinfer::integrate::IntegrateSpec::load(&path).unwrap();
     let f = spec.build_integrand().unwrap();
     let cfg = spec.to_config().unwrap();
@@ -868,4 +868,48 @@ fn annealing_schedule_rises_to_one() {
     assert_eq!(betas[0], 0.2);
     assert_eq!(betas[9], 1.0);
     assert_eq!(h.skipped_steps, 0);
+}
+
+fn train_betas(name: &str, cfg: &TrainConfig) -> Vec<f64> {
+    let f = builtin(name, 2, None);
+    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &Device::Cpu, 2).unwrap();
+    let h = train_flow(
+        &flow,
+        f.as_ref(),
+        cfg,
+        &mut StdRng::seed_from_u64(5),
+        &EvalOptions::default(),
+        &mut InvalidCounts::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    h.records.iter().map(|r| r.beta).collect()
+}
+
+#[test]
+fn adaptive_annealing_moves_ahead_only_as_far_as_the_flow_follows() {
+    let cfg = TrainConfig {
+        steps: 40,
+        batch: 1024,
+        lr: 1e-2,
+        anneal: 1.0,
+        anneal_ess: 0.5,
+        ..TrainConfig::default()
+    };
+    // The uniform start already samples the polynomial well (ESS fraction ≈ 0.9):
+    // β = 1 from the first batch.
+    let poly = train_betas("polynomial", &cfg);
+    assert_eq!(poly[0], 1.0, "{poly:?}");
+    // The camel's peaks are not sampled well by the uniform start: β starts above the
+    // schedule's 0.2 but below 1, never decreases, and reaches 1 before the linear
+    // schedule would (step 40) as the flow learns.
+    let camel = train_betas("camel", &cfg);
+    assert!(camel[0] > 0.2 && camel[0] < 1.0, "{camel:?}");
+    assert!(camel.windows(2).all(|w| w[1] >= w[0]), "{camel:?}");
+    let full = camel.iter().position(|b| *b == 1.0);
+    assert!(full.is_some_and(|s| s < 30), "{camel:?}");
+    // Without the schedule it is refused with a clear message.
+    let bad = TrainConfig { anneal: 0.0, ..cfg };
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("anneal_ess") && e.contains("anneal > 0"), "{e}");
 }

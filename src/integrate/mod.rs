@@ -374,6 +374,12 @@ pub fn integrate(
         lr: cfg.train.lr,
         min_lr: cfg.train.min_lr,
         anneal: cfg.train.anneal,
+        anneal_ess: cfg.train.anneal_ess,
+        first_full_step: history
+            .records
+            .iter()
+            .find(|r| r.beta >= 1.0)
+            .map(|r| r.step),
         beta_start: cfg.train.beta_start,
         skipped_steps: history.skipped_steps,
         initial_rel_std: fresh.first().copied(),

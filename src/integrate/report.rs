@@ -61,6 +61,10 @@ pub struct TrainingSummary {
     pub min_lr: f64,
     /// Fraction of the steps with an annealed target (0 = none).
     pub anneal: f64,
+    /// Adaptive annealing's ESS fraction (0 = off).
+    pub anneal_ess: f64,
+    /// The first step trained on `f` itself (β = 1).
+    pub first_full_step: Option<usize>,
     /// Starting exponent of the annealing.
     pub beta_start: f64,
     /// Steps without an update.

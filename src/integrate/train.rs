@@ -24,6 +24,16 @@
 //! in log space (`β ln f − ln q`, shifted by their maximum). Only the loss sees `β`;
 //! the monitoring estimate always uses `f`.
 //!
+//! *Adaptive annealing* ([`TrainConfig::anneal_ess`] = τ > 0): at every fresh batch
+//! `β` moves ahead of the linear schedule to the largest exponent `β' ≤ 1` for which
+//! the current flow is still a good proposal for `f^β'`, i.e. the tempered weights
+//! `f^β'/q` of the batch have an effective-sample-size fraction `(Σw)²/(NΣw²) ≥ τ`
+//! (found by bisection; `β` never decreases). The flow is thus always trained towards
+//! the sharpest tempered target it can already sample, as adaptive tempering in
+//! sequential Monte Carlo chooses its next temperature; where the flow follows `f`
+//! easily `β` reaches 1 within a few steps, and the linear schedule bounds how long
+//! the annealing may take.
+//!
 //! Steps are skipped (no update) when a batch has `f = 0` everywhere or the gradient
 //! is not finite; the count is reported. The learning rate follows a cosine decay from
 //! [`TrainConfig::lr`] to [`TrainConfig::min_lr`]; gradients are clipped to a global
@@ -96,6 +106,11 @@ pub struct TrainConfig {
     pub anneal: f64,
     /// Starting exponent `β` of the annealing (in (0, 1]).
     pub beta_start: f64,
+    /// Adaptive annealing (0 = off, else in (0, 1)): at each fresh batch `β` jumps
+    /// ahead of the linear schedule to the largest exponent whose tempered weights
+    /// `f^β/q` on that batch keep at least this effective-sample-size fraction (module
+    /// docs). The linear schedule stays the slowest path.
+    pub anneal_ess: f64,
 }
 
 impl Default for TrainConfig {
@@ -111,6 +126,7 @@ impl Default for TrainConfig {
             clip: 10.0,
             anneal: 0.0,
             beta_start: 0.2,
+            anneal_ess: 0.0,
         }
     }
 }
@@ -145,6 +161,17 @@ impl TrainConfig {
                 "beta_start must lie in (0, 1], got {}",
                 self.beta_start
             )));
+        }
+        if !(self.anneal_ess.is_finite() && (0.0..1.0).contains(&self.anneal_ess)) {
+            return Err(setting(format!(
+                "anneal_ess must lie in [0, 1) (0 = off), got {}",
+                self.anneal_ess
+            )));
+        }
+        if self.anneal_ess > 0.0 && self.anneal == 0.0 {
+            return Err(setting(
+                "anneal_ess (adaptive annealing) needs anneal > 0, the fraction of the steps by which β must reach 1",
+            ));
         }
         if !pos(self.clip) {
             return Err(setting(format!(
@@ -279,6 +306,52 @@ fn loss_weights(f: &[f64], log_q: &[f64], beta: f64) -> (Vec<f64>, Vec<f64>) {
     (a, b)
 }
 
+/// Effective-sample-size fraction `(Σw)²/(N Σw²)` of the tempered weights
+/// `w = f^β/q` (log space; points with `f = 0` have weight 0).
+fn tempered_ess_fraction(f: &[f64], log_q: &[f64], beta: f64) -> f64 {
+    let lw: Vec<f64> = f
+        .iter()
+        .zip(log_q)
+        .map(|(v, q)| {
+            if *v > 0.0 {
+                beta * v.ln() - q
+            } else {
+                f64::NEG_INFINITY
+            }
+        })
+        .collect();
+    let m = lw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        return 0.0;
+    }
+    let (s1, s2) = lw.iter().fold((0.0, 0.0), |(a, b), l| {
+        let e = (l - m).exp();
+        (a + e, b + e * e)
+    });
+    s1 * s1 / (s2 * lw.len() as f64)
+}
+
+/// The adaptive exponent (module docs): the largest `β' ∈ [beta, 1]` with a tempered
+/// ESS fraction of at least `tau`, or `beta` when even that falls short.
+fn adaptive_beta(f: &[f64], log_q: &[f64], beta: f64, tau: f64) -> f64 {
+    if tempered_ess_fraction(f, log_q, 1.0) >= tau {
+        return 1.0;
+    }
+    if tempered_ess_fraction(f, log_q, beta) < tau {
+        return beta;
+    }
+    let (mut lo, mut hi) = (beta, 1.0);
+    for _ in 0..30 {
+        let mid = 0.5 * (lo + hi);
+        if tempered_ess_fraction(f, log_q, mid) >= tau {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 /// Train `flow` on `integrand` (module docs); `on_step` sees every step and the
 /// running estimate.
 #[allow(clippy::too_many_arguments)]
@@ -310,6 +383,8 @@ pub fn train_flow(
     };
     let mut hist = TrainHistory::default();
     let mut stored: Option<Stored> = None;
+    // The exponent in force (adaptive annealing moves it ahead of the schedule).
+    let mut beta = cfg.beta(0);
     for step in 0..cfg.steps {
         let lr = schedule.rate(cfg.lr, step, cfg.steps);
         adam.set_learning_rate(lr);
@@ -318,7 +393,7 @@ pub fn train_flow(
             calls: hist.calls,
             loss: f64::NAN,
             lr,
-            beta: cfg.beta(step),
+            beta,
             estimate: None,
             rel_std: None,
             skipped: true,
@@ -337,6 +412,11 @@ pub fn train_flow(
                 f64::NAN
             });
             hist.running.add(mean, (var / n).sqrt());
+            beta = beta.max(cfg.beta(step));
+            if cfg.anneal_ess > 0.0 && beta < 1.0 && mean > 0.0 {
+                beta = adaptive_beta(&b.f, &b.log_q, beta, cfg.anneal_ess);
+            }
+            record.beta = beta;
             stored = if mean > 0.0 {
                 let (a, bb) = loss_weights(&b.f, &b.log_q, record.beta);
                 let dev = flow.device();
