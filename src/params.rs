@@ -133,6 +133,16 @@ impl Params {
         named.into_iter().map(|(_, v)| v.clone()).collect()
     }
 
+    /// Every trainable variable with its full name, sorted by name (the order of
+    /// [`Params::all_vars`]).
+    pub fn named_vars(&self) -> Vec<(String, Var)> {
+        let data = self.varmap.data().lock().expect("parameter store poisoned");
+        let mut named: Vec<(String, Var)> =
+            data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        named
+    }
+
     /// Number of trainable scalars.
     pub fn num_parameters(&self) -> usize {
         self.all_vars().iter().map(|v| v.elem_count()).sum()

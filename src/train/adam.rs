@@ -46,6 +46,8 @@ pub struct Adam {
     vars: Vec<Var>,
     moments: Vec<Moments>,
     cfg: AdamConfig,
+    /// Learning-rate multiplier per variable (1 unless set).
+    lr_scales: Vec<f64>,
     step: u64,
 }
 
@@ -68,12 +70,41 @@ impl Adam {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let lr_scales = vec![1.0; vars.len()];
         Ok(Self {
             vars,
             moments,
             cfg,
+            lr_scales,
             step: 0,
         })
+    }
+
+    /// Give every variable its own learning-rate multiplier (in the order of the
+    /// variables): variable `i` steps with `scales[i] · lr`. Used where one group of
+    /// parameters lives on another scale, e.g. the log-variances of Bayesian weights,
+    /// which Adam (whose step is about `lr` whatever the gradient) would otherwise move
+    /// far too slowly.
+    pub fn set_lr_scales(&mut self, scales: Vec<f64>) -> Result<()> {
+        if scales.len() != self.vars.len() {
+            return Err(Error::config(format!(
+                "{} learning-rate multipliers for {} variables",
+                scales.len(),
+                self.vars.len()
+            )));
+        }
+        if let Some(s) = scales.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+            return Err(Error::config(format!(
+                "learning-rate multipliers must be positive numbers, got {s}"
+            )));
+        }
+        self.lr_scales = scales;
+        Ok(())
+    }
+
+    /// The learning-rate multiplier of every variable.
+    pub fn lr_scales(&self) -> &[f64] {
+        &self.lr_scales
     }
 
     /// Current learning rate.
@@ -152,10 +183,16 @@ impl Adam {
         } = self.cfg;
         let c1 = 1.0 / (1.0 - b1.powi(self.step as i32));
         let c2 = 1.0 / (1.0 - b2.powi(self.step as i32));
-        for (var, mom) in self.vars.iter().zip(self.moments.iter_mut()) {
+        for ((var, mom), &mult) in self
+            .vars
+            .iter()
+            .zip(self.moments.iter_mut())
+            .zip(&self.lr_scales)
+        {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            let lr = lr * mult;
             match mom {
                 Moments::Host { m, v } => {
                     let h = HostStep {
@@ -315,6 +352,30 @@ mod tests {
         let want: Vec<f32> = v.as_tensor().to_vec1().unwrap();
         for (a, b) in run_ours().iter().zip(&want) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+
+    /// A learning-rate multiplier scales that variable's step and no other.
+    #[test]
+    fn lr_scales_multiply_each_variables_step() {
+        let a = Var::new(&[1.0f64, -2.0], &Device::Cpu).unwrap();
+        let b = Var::new(&[1.0f64, -2.0], &Device::Cpu).unwrap();
+        let mut opt = Adam::new(vec![a.clone(), b.clone()], AdamConfig::default()).unwrap();
+        assert!(opt.set_lr_scales(vec![1.0]).is_err());
+        assert!(opt.set_lr_scales(vec![1.0, 0.0]).is_err());
+        opt.set_lr_scales(vec![1.0, 30.0]).unwrap();
+        // One step from equal values: equal gradients, so the steps differ by the factor.
+        for _ in 0..1 {
+            let loss = (a.as_tensor().sqr().unwrap().sum_all().unwrap()
+                + b.as_tensor().sqr().unwrap().sum_all().unwrap())
+            .unwrap();
+            opt.backward_step(&loss, None).unwrap();
+        }
+        let da: Vec<f64> = a.as_tensor().to_vec1().unwrap();
+        let db: Vec<f64> = b.as_tensor().to_vec1().unwrap();
+        for (i, x0) in [1.0f64, -2.0].iter().enumerate() {
+            let (sa, sb) = (x0 - da[i], x0 - db[i]);
+            assert!((sb / sa - 30.0).abs() < 1e-6, "{sa} vs {sb}");
         }
     }
 

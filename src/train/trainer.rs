@@ -160,6 +160,8 @@ pub struct Trainer {
     cfg: TrainerConfig,
     checkpoint: Option<PathBuf>,
     resume: bool,
+    /// Learning-rate multipliers by parameter-name suffix.
+    lr_scales: Vec<(String, f64)>,
 }
 
 impl Trainer {
@@ -170,7 +172,26 @@ impl Trainer {
             cfg,
             checkpoint: None,
             resume: false,
+            lr_scales: Vec::new(),
         })
+    }
+
+    /// Step the parameters whose last name component is `suffix` (e.g.
+    /// `weight_logvar` matches `t0.net.l1.weight_logvar`) with `factor` times the
+    /// scheduled learning rate. Rules are checked in the order given; the first match
+    /// wins. An error at `fit` if `factor` is not a positive number.
+    pub fn with_lr_scale(mut self, suffix: impl Into<String>, factor: f64) -> Self {
+        self.lr_scales.push((suffix.into(), factor));
+        self
+    }
+
+    /// The learning-rate multiplier of the parameter called `name` (1 when no rule of
+    /// [`Trainer::with_lr_scale`] matches).
+    pub fn lr_scale_of(&self, name: &str) -> f64 {
+        self.lr_scales
+            .iter()
+            .find(|(suffix, _)| name == suffix || name.ends_with(&format!(".{suffix}")))
+            .map_or(1.0, |(_, f)| *f)
     }
 
     /// Write a checkpoint into `dir` after every epoch; with `resume`, continue from the
@@ -201,13 +222,18 @@ impl Trainer {
         if n == 0 {
             return Err(Error::config("no training rows"));
         }
+        let named = params.named_vars();
+        let scales: Vec<f64> = named.iter().map(|(k, _)| self.lr_scale_of(k)).collect();
         let mut opt = Adam::new(
-            params.all_vars(),
+            named.into_iter().map(|(_, v)| v).collect(),
             AdamConfig {
                 lr: cfg.lr,
                 ..Default::default()
             },
         )?;
+        if !self.lr_scales.is_empty() {
+            opt.set_lr_scales(scales)?;
+        }
         let mut st = TrainerState {
             config: cfg.clone(),
             next_epoch: 0,
