@@ -63,6 +63,58 @@ pub struct BayesReport {
     pub train_seconds: f64,
 }
 
+/// The name (last component) of the weight log-variance parameters of the Bayesian
+/// layers; `[bayes] logvar_lr_scale` applies to them.
+pub const LOGVAR_PARAM: &str = "weight_logvar";
+
+/// One SVI epoch as `bayes/svi_history.csv` records it: the KL term per training
+/// event and the learned weight standard deviations at the end of the epoch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SviEpoch {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// Training loss (negative ELBO per event) of the epoch.
+    pub train_loss: f64,
+    /// Validation loss, when there is a validation split.
+    pub val_loss: Option<f64>,
+    /// `KL(q ‖ p) / N` at the end of the epoch (nats per training event, before `β`).
+    pub kl_per_event: f64,
+    /// Weight σ quantiles (min, 10 %, median, 90 %, max) at the end of the epoch.
+    pub std_quantiles: [f64; 5],
+}
+
+fn svi_epoch(
+    elbo: &Elbo,
+    control: &NoiseControl,
+    n_train: usize,
+    r: &EpochRecord,
+) -> Result<SviEpoch> {
+    Ok(SviEpoch {
+        epoch: r.epoch,
+        train_loss: r.train_loss,
+        val_loss: r.val_loss,
+        kl_per_event: elbo.kl_value()? / n_train.max(1) as f64,
+        std_quantiles: std_quantiles(control)?.unwrap_or([f64::NAN; 5]),
+    })
+}
+
+fn write_svi_history(path: &Path, h: &[SviEpoch]) -> Result<()> {
+    use std::fmt::Write;
+    let mut s = String::from(
+        "epoch,train_loss,val_loss,kl_per_event,std_min,std_q10,std_median,std_q90,std_max\n",
+    );
+    for e in h {
+        let v = e.val_loss.map(|v| v.to_string()).unwrap_or_default();
+        let q = e.std_quantiles;
+        let _ = writeln!(
+            s,
+            "{},{},{},{},{},{},{},{},{}",
+            e.epoch, e.train_loss, v, e.kl_per_event, q[0], q[1], q[2], q[3], q[4]
+        );
+    }
+    write_atomic(path, s.as_bytes())
+}
+
 /// Fit a spec with a `[bayes]` section; see the module docs.
 pub fn fit_bayes(
     spec: &RunSpec,
@@ -118,6 +170,7 @@ pub fn fit_bayes(
     let mut kl = None;
     let mut chain = None;
     let mut member_best_epochs = Vec::new();
+    let mut svi_history: Vec<SviEpoch> = Vec::new();
     let mut history: Vec<EpochRecord> = Vec::new();
     let mut record = |r: &EpochRecord| {
         history.push(r.clone());
@@ -136,16 +189,28 @@ pub fn fit_bayes(
                     b.mc_samples,
                 )
             };
-            let rep = Trainer::new(spec.train.clone())?.fit(
+            let trainer =
+                Trainer::new(spec.train.clone())?.with_lr_scale(LOGVAR_PARAM, b.logvar_lr_scale);
+            let mut epoch_err = None;
+            let rep = trainer.fit(
                 flow.params(),
                 Batches { x: &xt, ctx: None },
                 xval.map(|v| Batches { x: v, ctx: None }),
                 |x, _| elbo.loss(|| Ok(flow.log_prob_unchecked(x, None)?.mean_all()?.neg()?)),
                 |r| {
                     elbo.set_epoch(r.epoch + 1);
+                    if b.method == Method::Svi && epoch_err.is_none() {
+                        match svi_epoch(&elbo, &control, n_train, r) {
+                            Ok(e) => svi_history.push(e),
+                            Err(e) => epoch_err = Some(e),
+                        }
+                    }
                     record(r)
                 },
             )?;
+            if let Some(e) = epoch_err {
+                return Err(e);
+            }
             if b.method == Method::Svi {
                 kl = Some(elbo.kl_value()?);
                 (Posterior::Variational, rep)
@@ -315,6 +380,9 @@ pub fn fit_bayes(
         std::fs::create_dir_all(&bdir).map_err(|e| Error::file(&bdir, e.to_string()))?;
         if let Posterior::Samples(store) = &model.posterior {
             store.save(&dir.join(SAMPLES_FILE))?;
+        }
+        if !svi_history.is_empty() {
+            write_svi_history(&bdir.join("svi_history.csv"), &svi_history)?;
         }
         write_atomic(
             &bdir.join("report.json"),

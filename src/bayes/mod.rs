@@ -67,6 +67,12 @@ pub struct BayesSection {
     pub prior_std: f64,
     /// Initial log-variance of the Bayesian weights (SVI).
     pub init_logvar: f64,
+    /// SVI: learning-rate multiplier of the weight log-variances (`weight_logvar`)
+    /// relative to `[train] lr`. Adam moves every parameter by about `lr` per step
+    /// whatever its gradient, which is right for weights of size ~0.1 but leaves a
+    /// log-variance (which must travel several units) far from its optimum in a
+    /// normal training budget.
+    pub logvar_lr_scale: f64,
     /// How many of the last dense layers of each conditioner are Bayesian (absent = all).
     pub bayes_layers: Option<usize>,
     /// Multiplies the KL term (1 = the ELBO; a calibration knob).
@@ -110,6 +116,7 @@ impl Default for BayesSection {
             method: Method::Map,
             prior_std: 1.0,
             init_logvar: -9.0,
+            logvar_lr_scale: 30.0,
             bayes_layers: None,
             kl_weight: 1.0,
             kl_anneal_epochs: 0,
@@ -147,6 +154,7 @@ impl BayesSection {
         pos(self.temperature, "temperature")?;
         pos(self.psgld_lambda, "psgld_lambda")?;
         pos(self.step_size, "step_size")?;
+        pos(self.logvar_lr_scale, "logvar_lr_scale")?;
         self.step_schedule
             .validate()
             .map_err(|e| Error::config(format!("[bayes] step_schedule: {e}")))?;
