@@ -3,10 +3,11 @@
 //! for each transformed feature, laid out feature-major as `(batch, d, params_per_dim)`.
 
 pub mod affine;
+mod rq_core;
+mod rq_kernel;
+mod rq_reference;
 pub mod spline;
-mod spline_kernel;
 pub mod unit_spline;
-mod unit_spline_kernel;
 
 pub use affine::Affine;
 pub use spline::RationalQuadraticSpline;
