@@ -49,12 +49,14 @@ pub struct IntegrateArgs {
     /// Final learning rate (default 1e-4).
     #[arg(long)]
     min_lr: Option<f64>,
-    /// Anneal the training target from f^β (β = --beta-start) to f over this fraction
-    /// of the steps (default 0: off); keeps a flow from locking onto one of several peaks.
+    /// Anneal the training target from f^β (β = --beta-start) to f over at most this
+    /// fraction of the steps (default 0.3; 0 = off); keeps a flow from locking onto one
+    /// of several peaks.
     #[arg(long)]
     anneal: Option<f64>,
     /// Adaptive annealing: move β ahead of the --anneal schedule while the tempered
-    /// weights keep this effective-sample-size fraction (0 = off; e.g. 0.5).
+    /// weights keep this effective-sample-size fraction (default 0.5; 0 = the plain
+    /// linear schedule).
     #[arg(long)]
     anneal_ess: Option<f64>,
     /// Starting exponent of the annealing (default 0.2).

@@ -14,7 +14,7 @@
 //! iterations). It is for monitoring only; the reported result comes from fresh samples
 //! of the final flow ([`super::estimate`]).
 //!
-//! **Annealing** (optional, [`TrainConfig::anneal`]): during the first fraction of the
+//! **Annealing** (on by default, [`TrainConfig::anneal`]): during the first fraction of the
 //! steps the flow is trained towards the tempered target `f^β/I_β` with `β` rising
 //! linearly from [`TrainConfig::beta_start`] to 1, then towards `f` itself. A tempered
 //! target is broad, so the flow first covers every region where `f` is appreciable and
@@ -102,14 +102,15 @@ pub struct TrainConfig {
     /// Global gradient-norm clip.
     pub clip: f64,
     /// Fraction of the steps over which the target is annealed from `f^beta_start` to
-    /// `f` (0 = no annealing; module docs).
+    /// `f` at the latest (default 0.3; 0 = no annealing; module docs).
     pub anneal: f64,
     /// Starting exponent `β` of the annealing (in (0, 1]).
     pub beta_start: f64,
     /// Adaptive annealing (0 = off, else in (0, 1)): at each fresh batch `β` jumps
     /// ahead of the linear schedule to the largest exponent whose tempered weights
     /// `f^β/q` on that batch keep at least this effective-sample-size fraction (module
-    /// docs). The linear schedule stays the slowest path.
+    /// docs). The linear schedule stays the slowest path; with `anneal = 0` there is
+    /// no annealing and this is ignored. Default 0.5.
     pub anneal_ess: f64,
 }
 
@@ -124,9 +125,9 @@ impl Default for TrainConfig {
             lr: 2e-2,
             min_lr: 1e-4,
             clip: 10.0,
-            anneal: 0.0,
+            anneal: 0.3,
             beta_start: 0.2,
-            anneal_ess: 0.0,
+            anneal_ess: 0.5,
         }
     }
 }
@@ -167,11 +168,6 @@ impl TrainConfig {
                 "anneal_ess must lie in [0, 1) (0 = off), got {}",
                 self.anneal_ess
             )));
-        }
-        if self.anneal_ess > 0.0 && self.anneal == 0.0 {
-            return Err(setting(
-                "anneal_ess (adaptive annealing) needs anneal > 0, the fraction of the steps by which β must reach 1",
-            ));
         }
         if !pos(self.clip) {
             return Err(setting(format!(
