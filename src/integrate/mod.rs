@@ -357,7 +357,7 @@ pub fn integrate(
             if sigma > 0.0 && z > DISAGREEMENT_SIGMAS {
                 warnings.push(format!(
                     "the flow and the {what} VEGAS estimate differ by {z:.1} combined standard errors: \
-                     one of them misses part of the integrand (try --anneal 0.3 or more training)"
+                     one of them misses part of the integrand (try more training steps, a larger --anneal fraction or a smaller --beta-start)"
                 ));
             }
         }
