@@ -23,7 +23,7 @@ print("| run | d | training calls | flow estimate | exact | pull | flow rel. std
       "| VEGAS pull (frozen / adaptive) | β = 1 from step | s |")
 print("|" + "---|" * 14)
 for arg in sys.argv[1:]:
-    label, run = arg.split("=", 1)
+    label, run = arg.rsplit("=", 1)
     r = json.load(open(f"{run}/result.json"))
     rep = json.load(open(f"{run}/report.json"))
     v = r.get("vegas")
