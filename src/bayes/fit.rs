@@ -8,7 +8,7 @@
 //! member 0), `bayes/samples.safetensors` (SGLD samples / ensemble members),
 //! `bayes/report.json`, `run.json`, `report.json`, `history.csv`, `plots/`.
 
-use crate::bayes::bands::{bins_for, compute_bands, data_pulls, mass_1d, DataPulls, PullSummary};
+use crate::bayes::bands::{bins_for, compute_bands, data_pulls, DataPulls};
 use crate::bayes::ensemble::train_ensemble;
 use crate::bayes::predict::{log_prob_spread, BayesModel, Posterior, SAMPLES_FILE};
 use crate::bayes::sgld::{run_chain, ChainConfig, ChainReport, SamplerConfig, SamplerKind, Sgmcmc};
@@ -61,87 +61,6 @@ pub struct BayesReport {
     pub weight_std_quantiles: Option<[f64; 5]>,
     /// Training wall time in seconds.
     pub train_seconds: f64,
-    /// SVI: the KL weight `β` of the kept model (`kl_weight`, or the calibrated one).
-    #[serde(default)]
-    pub kl_weight_used: Option<f64>,
-    /// SVI with `calibrate_kl_weight`: every candidate with its validation pulls.
-    #[serde(default)]
-    pub kl_calibration: Vec<KlCandidate>,
-}
-
-/// One candidate KL weight of the SVI calibration (`[bayes] calibrate_kl_weight`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct KlCandidate {
-    /// The KL weight `β`.
-    pub kl_weight: f64,
-    /// Best validation loss of its training (negative ELBO per event with this `β`).
-    pub best_val_loss: f64,
-    /// `KL(q ‖ p) / N` at the end of its training.
-    pub kl_per_event: f64,
-    /// Validation-split histograms against its bands (marginal bins and pair cells
-    /// pooled; see [`validation_pulls`]).
-    pub val_pulls: PullSummary,
-    /// Whether this candidate was kept (pull standard deviation closest to 1).
-    pub chosen: bool,
-}
-
-/// The kept training of the SVI loop.
-struct ChosenSvi {
-    beta: f64,
-    weights: Vec<(String, Tensor)>,
-    report: TrainReport,
-    history: Vec<EpochRecord>,
-    svi_history: Vec<SviEpoch>,
-    kl: f64,
-}
-
-/// Bins per column of the calibration pulls.
-const CALIBRATION_BINS: usize = 20;
-
-/// Smallest expected validation count of a bin that enters the calibration pulls (the
-/// pull's standard deviation means something only where the counts are Gaussian).
-const CALIBRATION_MIN_COUNT: f64 = 20.0;
-
-/// Pulls of the validation rows against the model's bands, used to calibrate the KL
-/// weight: `draws` weight draws × `n_gen` events from the same latent points,
-/// `n_gen = 10 × rows` clamped to [20 000, 200 000]; 20 bins per column (from the
-/// validation rows), the bins with at least 20 expected validation events. Each pull is
-/// `(N·mean − c) / √((N·σ)² + N·mean + N²·mean(1 − mean)/n_gen)`: the band, the
-/// validation sample's Poisson error and the Monte Carlo error of the band mean in
-/// quadrature. An error when fewer than 10 bins qualify (too small a validation split).
-pub fn validation_pulls(
-    model: &BayesModel,
-    columns: &[String],
-    rows: &[Vec<f64>],
-    draws: usize,
-    seed: u64,
-) -> Result<PullSummary> {
-    let n_gen = (10 * rows.len()).clamp(20_000, 200_000);
-    let events = model.generate(n_gen, draws, seed, true)?;
-    model.set_mean()?;
-    let bins = bins_for(rows, columns.len(), CALIBRATION_BINS)?;
-    let bands = compute_bands(columns, &events, &bins, 0)?;
-    let n = rows.len() as f64;
-    let mut pulls = Vec::new();
-    for (c, band) in bands.marginals.iter().enumerate() {
-        let mass = mass_1d(rows, c, &band.bins);
-        for ((m, s), md) in band.mean.iter().zip(&band.std).zip(&mass) {
-            if n * m >= CALIBRATION_MIN_COUNT {
-                let var = (n * s).powi(2) + n * m + n * n * m * (1.0 - m) / n_gen as f64;
-                pulls.push((n * m - md * n) / var.sqrt());
-            }
-        }
-    }
-    if pulls.len() < 10 {
-        return Err(Error::config(format!(
-            "[bayes] calibrate_kl_weight: only {} histogram bins of the {} validation events \
-             hold ≥ {CALIBRATION_MIN_COUNT} expected events (at least 10 needed); the \
-             validation split is too small to calibrate on",
-            pulls.len(),
-            rows.len()
-        )));
-    }
-    Ok(PullSummary::from_pulls(&pulls))
 }
 
 /// The name (last component) of the weight log-variance parameters of the Bayesian
@@ -240,8 +159,7 @@ pub fn fit_bayes(
         fspec = bayesify(&fspec, &b)?;
     }
     let control = NoiseControl::new(spec.train.seed ^ 0xba7e5);
-    let mut flow =
-        control.attach(|| Flow::new(fspec.clone(), dtype, &Device::Cpu, spec.flow.seed))?;
+    let flow = control.attach(|| Flow::new(fspec.clone(), dtype, &Device::Cpu, spec.flow.seed))?;
     let dev = Device::Cpu;
     let xt = train.to_tensor(dtype, &dev)?;
     let xv = val.to_tensor(dtype, &dev)?;
@@ -253,8 +171,6 @@ pub fn fit_bayes(
     let mut chain = None;
     let mut member_best_epochs = Vec::new();
     let mut svi_history: Vec<SviEpoch> = Vec::new();
-    let mut kl_calibration: Vec<KlCandidate> = Vec::new();
-    let mut kl_weight_used = None;
     let mut history: Vec<EpochRecord> = Vec::new();
     let mut record = |r: &EpochRecord| {
         history.push(r.clone());
@@ -262,117 +178,44 @@ pub fn fit_bayes(
     };
     let (posterior, train_rep) = match b.method {
         Method::Map | Method::Svi => {
-            // One training per KL weight; with several candidates (`calibrate_kl_weight`)
-            // each starts from the same initialisation and the one whose validation
-            // pulls have a standard deviation closest to 1 is kept.
-            let betas = if b.method == Method::Svi && !b.calibrate_kl_weight.is_empty() {
-                b.calibrate_kl_weight.clone()
+            let elbo = if b.method == Method::Map {
+                Elbo::map(control.clone(), n_train)
             } else {
-                vec![b.kl_weight]
+                Elbo::new(
+                    control.clone(),
+                    n_train,
+                    b.kl_weight,
+                    b.kl_anneal_epochs,
+                    b.mc_samples,
+                )
             };
-            let calibrating = betas.len() > 1;
-            let val_rows = val.to_rows();
-            if calibrating && val_rows.len() < 2 {
-                return Err(Error::config(
-                    "[bayes] calibrate_kl_weight needs a validation split (data split[1] > 0)",
-                ));
-            }
-            let init = flow.params().snapshot()?;
-            let mut chosen: Option<(f64, ChosenSvi)> = None;
-            for &beta in &betas {
-                flow.params().restore(&init)?;
-                let elbo = if b.method == Method::Map {
-                    Elbo::map(control.clone(), n_train)
-                } else {
-                    Elbo::new(
-                        control.clone(),
-                        n_train,
-                        beta,
-                        b.kl_anneal_epochs,
-                        b.mc_samples,
-                    )
-                };
-                let trainer = Trainer::new(spec.train.clone())?
-                    .with_lr_scale(LOGVAR_PARAM, b.logvar_lr_scale);
-                let mut epoch_err = None;
-                let mut hist = Vec::new();
-                let mut shist = Vec::new();
-                let rep = trainer.fit(
-                    flow.params(),
-                    Batches { x: &xt, ctx: None },
-                    xval.map(|v| Batches { x: v, ctx: None }),
-                    |x, _| elbo.loss(|| Ok(flow.log_prob_unchecked(x, None)?.mean_all()?.neg()?)),
-                    |r| {
-                        elbo.set_epoch(r.epoch + 1);
-                        if b.method == Method::Svi && epoch_err.is_none() {
-                            match svi_epoch(&elbo, &control, n_train, r) {
-                                Ok(e) => shist.push(e),
-                                Err(e) => epoch_err = Some(e),
-                            }
+            let trainer =
+                Trainer::new(spec.train.clone())?.with_lr_scale(LOGVAR_PARAM, b.logvar_lr_scale);
+            let mut epoch_err = None;
+            let rep = trainer.fit(
+                flow.params(),
+                Batches { x: &xt, ctx: None },
+                xval.map(|v| Batches { x: v, ctx: None }),
+                |x, _| elbo.loss(|| Ok(flow.log_prob_unchecked(x, None)?.mean_all()?.neg()?)),
+                |r| {
+                    elbo.set_epoch(r.epoch + 1);
+                    if b.method == Method::Svi && epoch_err.is_none() {
+                        match svi_epoch(&elbo, &control, n_train, r) {
+                            Ok(e) => svi_history.push(e),
+                            Err(e) => epoch_err = Some(e),
                         }
-                        hist.push(r.clone());
-                        on_epoch(r)
-                    },
-                )?;
-                if let Some(e) = epoch_err {
-                    return Err(e);
-                }
-                let kl_end = elbo.kl_value()?;
-                let score = if calibrating {
-                    let model = BayesModel {
-                        flow,
-                        control: control.clone(),
-                        posterior: Posterior::Variational,
-                    };
-                    let pulls = validation_pulls(
-                        &model,
-                        table.columns(),
-                        &val_rows,
-                        b.draws,
-                        spec.train.seed.wrapping_add(29),
-                    );
-                    flow = model.flow;
-                    let pulls = pulls?;
-                    let score = (pulls.std - 1.0).abs();
-                    kl_calibration.push(KlCandidate {
-                        kl_weight: beta,
-                        best_val_loss: rep.best_loss,
-                        kl_per_event: kl_end / n_train as f64,
-                        val_pulls: pulls,
-                        chosen: false,
-                    });
-                    score
-                } else {
-                    0.0
-                };
-                if chosen.as_ref().is_none_or(|(s, _)| score < *s) {
-                    chosen = Some((
-                        score,
-                        ChosenSvi {
-                            beta,
-                            weights: flow.params().snapshot()?,
-                            report: rep,
-                            history: hist,
-                            svi_history: shist,
-                            kl: kl_end,
-                        },
-                    ));
-                }
+                    }
+                    record(r)
+                },
+            )?;
+            if let Some(e) = epoch_err {
+                return Err(e);
             }
-            let (_, c) = chosen.expect("at least one KL weight");
-            flow.params().restore(&c.weights)?;
-            for k in &mut kl_calibration {
-                k.chosen = k.kl_weight == c.beta;
-            }
-            kl_weight_used = Some(c.beta);
-            history = c.history;
-            svi_history = c.svi_history;
             if b.method == Method::Svi {
-                kl = Some(c.kl);
-                (Posterior::Variational, c.report)
+                kl = Some(elbo.kl_value()?);
+                (Posterior::Variational, rep)
             } else {
-                kl_weight_used = None;
-                (Posterior::Point, c.report)
+                (Posterior::Point, rep)
             }
         }
         m if m.is_sgmcmc() => {
@@ -525,8 +368,6 @@ pub fn fit_bayes(
         test_pulls,
         weight_std_quantiles: std_quantiles(&model.control)?,
         train_seconds,
-        kl_weight_used,
-        kl_calibration,
     };
     let info = RunInfo {
         columns: table.columns().to_vec(),

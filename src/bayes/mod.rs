@@ -77,12 +77,6 @@ pub struct BayesSection {
     pub bayes_layers: Option<usize>,
     /// Multiplies the KL term (1 = the ELBO; a calibration knob).
     pub kl_weight: f64,
-    /// SVI: candidate KL weights for calibration on the validation split (empty = off,
-    /// use `kl_weight`). Each is trained from the same initialisation; the one whose
-    /// validation histograms (bins and pair cells pooled, Poisson error of the
-    /// validation sample in quadrature) have pulls with standard deviation closest to 1
-    /// is kept (`bayes::fit::validation_pulls`).
-    pub calibrate_kl_weight: Vec<f64>,
     /// Epochs over which the KL weight rises linearly from 0 (0 = no annealing).
     pub kl_anneal_epochs: usize,
     /// Monte Carlo samples of the likelihood per step (SVI).
@@ -125,7 +119,6 @@ impl Default for BayesSection {
             logvar_lr_scale: 30.0,
             bayes_layers: None,
             kl_weight: 1.0,
-            calibrate_kl_weight: Vec::new(),
             kl_anneal_epochs: 0,
             mc_samples: 1,
             temperature: 1.0,
@@ -175,15 +168,6 @@ impl BayesSection {
             return Err(Error::config(format!(
                 "[bayes] kl_weight must be a finite number ≥ 0, got {}",
                 self.kl_weight
-            )));
-        }
-        if let Some(v) = self
-            .calibrate_kl_weight
-            .iter()
-            .find(|v| !(v.is_finite() && **v >= 0.0))
-        {
-            return Err(Error::config(format!(
-                "[bayes] calibrate_kl_weight values must be finite numbers ≥ 0, got {v}"
             )));
         }
         if !(self.psgld_alpha > 0.0 && self.psgld_alpha < 1.0) {
