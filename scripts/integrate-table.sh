@@ -21,11 +21,11 @@ run poly8 --integrand polynomial --dim 8 --seed 1 $common
 run annulus --spec models/annulus.toml --quiet
 run circles --integrand entangled_circles --seed 1 $common
 run eeqqg --spec models/eeqqg.toml --quiet
-run eeqqg-variance --spec models/eeqqg.toml --loss variance --quiet
+run eeqqg-kl --spec models/eeqqg.toml --loss kl --quiet
 python3 scripts/integrate_table.py \
     "camel, α=0.2=$out/camel2" "camel, α=0.2 (spec)=$out/camel4" "camel, α=0.2 (spec)=$out/camel8" \
     "camel, α=0.2 (spec)=$out/camel16" "camel, α=0.2, --anneal 0=$out/camel16-noanneal" \
     "camel, buffered ×4=$out/camel4-buffered" "camel, VEGAS warm start=$out/camel4-warm" \
     "gaussian, α=0.2=$out/gauss8" "polynomial=$out/poly8" "annulus (spec)=$out/annulus" \
     "entangled circles=$out/circles" "e⁺e⁻→qq̄g, y=0.01 (spec)=$out/eeqqg" \
-    "e⁺e⁻→qq̄g, y=0.01, variance=$out/eeqqg-variance"
+    "e⁺e⁻→qq̄g, y=0.01, spec with KL loss=$out/eeqqg-kl"
