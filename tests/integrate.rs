@@ -819,13 +819,22 @@ fn cli_bad_input_is_a_clear_error_and_writes_nothing() {
 }
 
 #[test]
-fn the_repository_spec_loads() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/camel-8d.toml");
-    let spec = flowinfer::integrate::IntegrateSpec::load(&path).unwrap();
-    let f = spec.build_integrand().unwrap();
-    let cfg = spec.to_config().unwrap();
-    assert_eq!((f.name(), f.dim()), ("camel", 8));
-    assert!(cfg.vegas && cfg.validate(8).is_ok());
+fn the_repository_specs_load() {
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    for (file, name, dim) in [
+        ("camel-4d.toml", "camel", 4),
+        ("camel-8d.toml", "camel", 8),
+        ("camel-16d.toml", "camel", 16),
+        ("annulus.toml", "annulus", 2),
+        ("eeqqg.toml", "ee_qqg", 5),
+    ] {
+        let spec = IntegrateSpec::load(&models.join(file)).unwrap();
+        let f = spec.build_integrand().unwrap();
+        let cfg = spec.to_config().unwrap();
+        assert_eq!((f.name(), f.dim()), (name, dim), "{file}");
+        assert!(cfg.vegas && cfg.validate(dim).is_ok(), "{file}");
+        assert!(cfg.train.anneal > 0.0, "{file}: annealing is the safe default");
+    }
 }
 
 #[test]
