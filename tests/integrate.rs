@@ -833,7 +833,10 @@ fn the_repository_specs_load() {
         let cfg = spec.to_config().unwrap();
         assert_eq!((f.name(), f.dim()), (name, dim), "{file}");
         assert!(cfg.vegas && cfg.validate(dim).is_ok(), "{file}");
-        assert!(cfg.train.anneal > 0.0, "{file}: annealing is the safe default");
+        assert!(
+            cfg.train.anneal > 0.0,
+            "{file}: annealing is the safe default"
+        );
     }
 }
 
@@ -924,9 +927,6 @@ fn adaptive_annealing_moves_ahead_only_as_far_as_the_flow_follows() {
     let full = camel.iter().position(|b| *b == 1.0);
     assert!(full.is_some_and(|s| s < 30), "{camel:?}");
     // With anneal = 0 there is no annealing, whatever anneal_ess says.
-    let off = TrainConfig {
-        anneal: 0.0,
-        ..cfg
-    };
+    let off = TrainConfig { anneal: 0.0, ..cfg };
     assert!(train_betas("camel", &off).iter().all(|b| *b == 1.0));
 }
