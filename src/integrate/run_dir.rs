@@ -209,7 +209,9 @@ fn fill_run_dir(
 
 /// Pretty JSON bytes of `v`.
 fn json<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec_pretty(v).map_err(|e| IntegrateError::Flow(e.into()))
+    let mut bytes = serde_json::to_vec_pretty(v).map_err(|e| IntegrateError::Flow(e.into()))?;
+    bytes.push(b'\n');
+    Ok(bytes)
 }
 
 /// A finished integration read back from its directory.
