@@ -718,24 +718,17 @@ fn cli_unweight_from_a_saved_run_with_a_warm_start_grid() {
     }
     // Bad input: no run, zero events, output into a missing directory; nothing written.
     let missing = dir.join("missing.csv");
-    let o = unweight_cmd(&dir.join("nope"), "10", &missing);
-    let (_, e) = text(&o);
-    assert!(
-        !o.status.success() && e.contains("no such run directory"),
-        "{e}"
-    );
-    let o = unweight_cmd(&run, "0", &missing);
-    let (_, e) = text(&o);
-    assert!(!o.status.success() && e.contains("at least 1"), "{e}");
-    let o = unweight_cmd(&run, "10", &dir.join("no/such/dir.csv"));
-    let (_, e) = text(&o);
-    assert!(!o.status.success() && e.contains("does not exist"), "{e}");
-    assert!(!missing.exists());
+    let fails = |run: &Path, n: &str, out: &Path, expected: &str| {
+        let o = unweight_cmd(run, n, out);
+        let (_, e) = text(&o);
+        assert!(!o.status.success() && e.contains(expected), "{e}");
+        assert!(!out.exists(), "{expected}: output written");
+    };
+    fails(&dir.join("nope"), "10", &missing, "no such run directory");
+    fails(&run, "0", &missing, "at least 1");
+    fails(&run, "10", &dir.join("no/such/dir.csv"), "does not exist");
     std::fs::remove_dir_all(run.join("model")).unwrap();
-    let o = unweight_cmd(&run, "10", &missing);
-    let (_, e) = text(&o);
-    assert!(!o.status.success() && e.contains("flow.json"), "{e}");
-    assert!(!missing.exists());
+    fails(&run, "10", &missing, "flow.json");
     std::fs::remove_dir_all(&dir).ok();
 }
 
