@@ -303,43 +303,46 @@ fn loss_weights(f: &[f64], log_q: &[f64], beta: f64) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Effective-sample-size fraction `(Σw)²/(N Σw²)` of the tempered weights
-/// `w = f^β/q` (log space; points with `f = 0` have weight 0).
-fn tempered_ess_fraction(f: &[f64], log_q: &[f64], beta: f64) -> f64 {
-    let lw: Vec<f64> = f
+/// `w = f^β/q`, from `ln f` (−∞ where `f = 0`) and `ln q`, in log space.
+fn tempered_ess_fraction(log_f: &[f64], log_q: &[f64], beta: f64) -> f64 {
+    let lw = |(lf, lq): (&f64, &f64)| beta * lf - lq;
+    let m = log_f
         .iter()
         .zip(log_q)
-        .map(|(v, q)| {
-            if *v > 0.0 {
-                beta * v.ln() - q
-            } else {
-                f64::NEG_INFINITY
-            }
-        })
-        .collect();
-    let m = lw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        .map(lw)
+        .fold(f64::NEG_INFINITY, f64::max);
     if !m.is_finite() {
         return 0.0;
     }
-    let (s1, s2) = lw.iter().fold((0.0, 0.0), |(a, b), l| {
-        let e = (l - m).exp();
-        (a + e, b + e * e)
-    });
-    s1 * s1 / (s2 * lw.len() as f64)
+    let (s1, s2) = log_f
+        .iter()
+        .zip(log_q)
+        .map(lw)
+        .fold((0.0, 0.0), |(a, b), l| {
+            let e = (l - m).exp();
+            (a + e, b + e * e)
+        });
+    s1 * s1 / (s2 * log_f.len() as f64)
 }
 
 /// The adaptive exponent (module docs): the largest `β' ∈ [beta, 1]` with a tempered
 /// ESS fraction of at least `tau`, or `beta` when even that falls short.
 fn adaptive_beta(f: &[f64], log_q: &[f64], beta: f64, tau: f64) -> f64 {
-    if tempered_ess_fraction(f, log_q, 1.0) >= tau {
+    let log_f: Vec<f64> = f
+        .iter()
+        .map(|v| if *v > 0.0 { v.ln() } else { f64::NEG_INFINITY })
+        .collect();
+    let ess = |b: f64| tempered_ess_fraction(&log_f, log_q, b);
+    if ess(1.0) >= tau {
         return 1.0;
     }
-    if tempered_ess_fraction(f, log_q, beta) < tau {
+    if ess(beta) < tau {
         return beta;
     }
     let (mut lo, mut hi) = (beta, 1.0);
     for _ in 0..30 {
         let mid = 0.5 * (lo + hi);
-        if tempered_ess_fraction(f, log_q, mid) >= tau {
+        if ess(mid) >= tau {
             lo = mid;
         } else {
             hi = mid;
