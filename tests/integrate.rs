@@ -10,7 +10,7 @@ use flowinfer::integrate::{
     IntegrateError, IntegrateSpec, IntegrationRun, InvalidCounts, Loss, TrainConfig, TrainMode,
     UnitFlow, UnitFlowConfig, UnweightConfig,
 };
-use flowinfer::testing::{check_extremes, check_transform, perturb_params};
+use flowinfer::testing::{check_extremes, check_transform, perturb_params, test_device};
 use flowinfer::transforms::elementwise::{ElementwiseMap, UnitIntervalSpline};
 use flowinfer::transforms::TransformSpec;
 use flowinfer_simulators::{integrand_by_name, Integrand, IntegrandError, IntegrandOptions};
@@ -41,7 +41,7 @@ fn host(t: &Tensor) -> Vec<Vec<f64>> {
 fn unit_flow_maps_cube_to_cube_with_exact_log_det() {
     let cfg = small_flow();
     for dim in [2, 3, 5] {
-        let flow = UnitFlow::new(dim, &cfg, DType::F64, &Device::Cpu, 3).unwrap();
+        let flow = UnitFlow::new(dim, &cfg, DType::F64, &test_device(), 3).unwrap();
         perturb_params(flow.flow().params(), 0.5, 11).unwrap();
         let mut rng = StdRng::seed_from_u64(1);
         let (x, log_q) = flow.sample(400, &mut rng).unwrap();
@@ -62,7 +62,7 @@ fn unit_flow_maps_cube_to_cube_with_exact_log_det() {
         let inner: Vec<f64> = (0..40 * dim)
             .map(|_| 0.02 + 0.96 * rng.random::<f64>())
             .collect();
-        let probe = Tensor::from_vec(inner, (40, dim), &Device::Cpu).unwrap();
+        let probe = Tensor::from_vec(inner, (40, dim), &test_device()).unwrap();
         for (i, t) in flow.flow().transforms().iter().enumerate() {
             let r = check_transform(t.as_ref(), &probe, None).unwrap();
             assert!(r.logdet_rel_err < 1e-5, "dim {dim} layer {i}: {r:?}");
@@ -111,7 +111,7 @@ fn every_feature_conditions_on_every_other() {
 #[test]
 fn flow_starts_as_the_identity_so_weights_equal_f() {
     let f = builtin("camel", 4, None);
-    let flow = UnitFlow::new(4, &small_flow(), DType::F64, &Device::Cpu, 9).unwrap();
+    let flow = UnitFlow::new(4, &small_flow(), DType::F64, &test_device(), 9).unwrap();
     let mut rng = StdRng::seed_from_u64(2);
     let b = flowinfer::integrate::batch::draw_weighted(
         &flow,
@@ -131,7 +131,7 @@ fn flow_starts_as_the_identity_so_weights_equal_f() {
         assert!(b.log_q[k].abs() < 1e-12);
     }
     // Forward is the identity too.
-    let x = Tensor::from_vec(b.points.clone(), (300, 4), &Device::Cpu).unwrap();
+    let x = Tensor::from_vec(b.points.clone(), (300, 4), &test_device()).unwrap();
     let (z, ld) = flow.flow().to_latent(&x, None).unwrap();
     let dz = (z - &x)
         .unwrap()
@@ -237,7 +237,7 @@ fn unit_spline_kernel_matches_tensor_reference_with_gradients() {
 #[test]
 fn short_training_on_camel_2d_beats_the_uniform_proposal() {
     let f = builtin("camel", 2, None);
-    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &Device::Cpu, 1).unwrap();
+    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &test_device(), 1).unwrap();
     let opts = EvalOptions::default();
     let mut invalid = InvalidCounts::default();
     let mut rng = StdRng::seed_from_u64(3);
@@ -294,7 +294,7 @@ fn short_training_on_camel_2d_beats_the_uniform_proposal() {
 #[test]
 fn buffered_kl_training_also_learns() {
     let f = builtin("gaussian", 2, Some(0.3));
-    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &Device::Cpu, 4).unwrap();
+    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &test_device(), 4).unwrap();
     let opts = EvalOptions::default();
     let mut invalid = InvalidCounts::default();
     let mut rng = StdRng::seed_from_u64(8);
@@ -327,7 +327,7 @@ fn buffered_kl_training_also_learns() {
 #[test]
 fn estimates_are_honest_pulls_over_seeds() {
     // The identity flow is the uniform proposal; polynomial and gaussian have exact values.
-    let flow = UnitFlow::new(2, &small_flow(), DType::F64, &Device::Cpu, 0).unwrap();
+    let flow = UnitFlow::new(2, &small_flow(), DType::F64, &test_device(), 0).unwrap();
     let opts = EvalOptions::default();
     for (f, n) in [
         (builtin("polynomial", 2, None), 100_000),
@@ -388,7 +388,7 @@ fn gaussian_bin_probability(a: f64, b: f64, alpha: f64) -> f64 {
 fn unweighted_events_follow_the_integrand() {
     let alpha = 0.3;
     let f = builtin("gaussian", 2, Some(alpha));
-    let flow = UnitFlow::new(2, &small_flow(), DType::F64, &Device::Cpu, 0).unwrap();
+    let flow = UnitFlow::new(2, &small_flow(), DType::F64, &test_device(), 0).unwrap();
     let opts = EvalOptions::default();
     let mut inv = InvalidCounts::default();
     let mut rng = StdRng::seed_from_u64(21);
@@ -479,7 +479,7 @@ fn tiny_config() -> IntegrateConfig {
 #[test]
 fn invalid_values_are_counted_and_an_error_unless_allowed() {
     let cfg = tiny_config();
-    let err = integrate(&Broken, &cfg, &Device::Cpu, &mut |_| {}).unwrap_err();
+    let err = integrate(&Broken, &cfg, &test_device(), &mut |_| {}).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, IntegrateError::InvalidValues { .. }), "{msg}");
     assert!(
@@ -489,7 +489,7 @@ fn invalid_values_are_counted_and_an_error_unless_allowed() {
     let mut allowed = cfg.clone();
     allowed.eval.allow_invalid = true;
     allowed.vegas = true;
-    let out = integrate(&Broken, &allowed, &Device::Cpu, &mut |_| {}).unwrap();
+    let out = integrate(&Broken, &allowed, &test_device(), &mut |_| {}).unwrap();
     let inv = &out.report.invalid;
     assert!(inv.non_finite > 0 && inv.negative > 0, "{inv:?}");
     assert!(out.weights.iter().all(|w| w.is_finite() && *w >= 0.0));
@@ -508,13 +508,13 @@ fn a_written_run_loads_back_with_the_same_flow() {
     let out = integrate(
         user.as_ref(),
         &spec.to_config().unwrap(),
-        &Device::Cpu,
+        &test_device(),
         &mut |_| {},
     )
     .unwrap();
     let dir = tmp("written-run");
     write_run(&out, &spec, &dir, None).unwrap();
-    let run = IntegrationRun::load(&dir, &Device::Cpu).unwrap();
+    let run = IntegrationRun::load(&dir, &test_device()).unwrap();
     assert_eq!(run.spec, spec);
     assert_eq!(run.result.flow.estimate, out.report.stats.estimate);
     assert_eq!(run.grid, out.grid);
@@ -526,7 +526,7 @@ fn a_written_run_loads_back_with_the_same_flow() {
     let mut other = spec.clone();
     other.flow.bins = 5;
     std::fs::write(dir.join("spec.toml"), toml::to_string(&other).unwrap()).unwrap();
-    let e = IntegrationRun::load(&dir, &Device::Cpu)
+    let e = IntegrationRun::load(&dir, &test_device())
         .unwrap_err()
         .to_string();
     assert!(
@@ -541,7 +541,7 @@ fn one_dimensional_integrands_are_padded() {
     let f = builtin("polynomial", 1, None);
     let mut cfg = tiny_config();
     cfg.unweighted_events = Some(50);
-    let out = integrate(f.as_ref(), &cfg, &Device::Cpu, &mut |_| {}).unwrap();
+    let out = integrate(f.as_ref(), &cfg, &test_device(), &mut |_| {}).unwrap();
     assert_eq!((out.report.dim, out.report.flow.dim), (1, 2));
     assert!(out.report.pull.unwrap().abs() < 4.0);
     let ev = out.events.unwrap();
@@ -858,7 +858,7 @@ fn annealing_schedule_rises_to_one() {
     assert!(bad.validate().is_err());
     // Annealed training on the camel runs and records β.
     let f = builtin("camel", 2, None);
-    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &Device::Cpu, 2).unwrap();
+    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &test_device(), 2).unwrap();
     let mut rng = StdRng::seed_from_u64(4);
     let short = TrainConfig {
         steps: 10,
@@ -883,7 +883,7 @@ fn annealing_schedule_rises_to_one() {
 
 fn train_betas(name: &str, cfg: &TrainConfig) -> Vec<f64> {
     let f = builtin(name, 2, None);
-    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &Device::Cpu, 2).unwrap();
+    let flow = UnitFlow::new(2, &small_flow(), DType::F32, &test_device(), 2).unwrap();
     let h = train_flow(
         &flow,
         f.as_ref(),
