@@ -1,7 +1,7 @@
 //! The `integrate` verb: importance-sampled Monte Carlo integration with a flow.
 
 use flowinfer::integrate::{integrate, write_run, IntegrateSpec, Loss, Stage, TrainMode};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct IntegrateArgs {
@@ -198,28 +198,34 @@ fn bar(steps: usize, quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
     Ok(b)
 }
 
+/// Check that `path` (given as option `flag`) can become a CSV file: not a directory,
+/// in a directory that exists.
+pub(crate) fn check_csv_output(flag: &str, path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "{flag} {} is a directory; expected a CSV file name",
+            path.display()
+        );
+    }
+    if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !d.is_dir() {
+            anyhow::bail!(
+                "{flag} {}: directory {} does not exist",
+                path.display(),
+                d.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     let spec = build_spec(&a)?;
     let integrand = spec.build_integrand()?;
     let cfg = spec.to_config()?;
     cfg.validate(integrand.dim())?;
     if let Some(p) = &a.events_out {
-        let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
-        if let Some(d) = dir {
-            if !d.is_dir() {
-                anyhow::bail!(
-                    "--events-out {}: directory {} does not exist",
-                    p.display(),
-                    d.display()
-                );
-            }
-        }
-        if p.is_dir() {
-            anyhow::bail!(
-                "--events-out {} is a directory; expected a CSV file name",
-                p.display()
-            );
-        }
+        check_csv_output("--events-out", p)?;
     }
     if a.out.is_file() {
         anyhow::bail!("--out {} is a file; expected a directory", a.out.display());

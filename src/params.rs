@@ -127,10 +127,7 @@ impl Params {
 
     /// Every trainable variable, sorted by name (a stable order for optimizers).
     pub fn all_vars(&self) -> Vec<Var> {
-        let data = self.varmap.data().lock().expect("parameter store poisoned");
-        let mut named: Vec<(&String, &Var)> = data.iter().collect();
-        named.sort_by(|a, b| a.0.cmp(b.0));
-        named.into_iter().map(|(_, v)| v.clone()).collect()
+        self.named_vars().into_iter().map(|(_, v)| v).collect()
     }
 
     /// Every trainable variable with its full name, sorted by name (the order of

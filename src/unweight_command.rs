@@ -40,21 +40,7 @@ pub fn run_unweight(a: UnweightArgs) -> anyhow::Result<()> {
     if a.batch == 0 {
         anyhow::bail!("--batch must be at least 1");
     }
-    if a.out.is_dir() {
-        anyhow::bail!(
-            "--out {} is a directory; expected a CSV file name",
-            a.out.display()
-        );
-    }
-    if let Some(d) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !d.is_dir() {
-            anyhow::bail!(
-                "--out {}: directory {} does not exist",
-                a.out.display(),
-                d.display()
-            );
-        }
-    }
+    crate::integrate_command::check_csv_output("--out", &a.out)?;
     let device = flowinfer::device::parse_device(&a.device)?;
     let run = IntegrationRun::load(&a.run, &device)?;
     let user = run.spec.build_integrand()?;
