@@ -16,7 +16,7 @@ use candle_core::{DType, Device, Tensor};
 use flowinfer::bayes::fit::LOGVAR_PARAM;
 use flowinfer::bayes::predict::{log_prob_spread, BayesModel, Posterior};
 use flowinfer::bayes::svi::Elbo;
-use flowinfer::bayes::{bayesify, BayesSection, Method};
+use flowinfer::bayes::{bayesify, BayesConfig, Method};
 use flowinfer::data::{read_table, Scaler, Table};
 use flowinfer::nn::NoiseControl;
 use flowinfer::train::{Batches, LrSchedule, Trainer, TrainerConfig};
@@ -108,10 +108,10 @@ fn train_class(rows: &[Vec<f64>], seed: u64, st: &Settings) -> anyhow::Result<Ba
     } else {
         FlowBuilder::realnvp(d).blocks(st.blocks).hidden(st.hidden)
     };
-    b.tail_bound = 5.0;
+    b.flow.tail_bound = 5.0;
     b.standardize = Some((scaler.mean.clone(), scaler.std.clone()));
-    b.seed = seed;
-    let bayes = BayesSection {
+    b.flow.seed = seed;
+    let bayes = BayesConfig {
         method: Method::Svi,
         prior_std: st.prior_std,
         bayes_layers: st.bayes_layers,

@@ -1,6 +1,6 @@
 //! The CNF results table of docs/CNF.md: RealNVP, NSF, CNF by maximum likelihood and CNF
 //! by flow matching on two moons — the probai2022 file and a generated set (6000 events
-//! from the built-in two-moons generator, seed 0) — each through `fit_table` (70/15/15
+//! from the built-in two-moons generator, seed 0) — each through `density::fit` (70/15/15
 //! split, seed 42): test NLL, training wall time, and for the CNFs the function
 //! evaluations of the adaptive solver for densities and samples.
 //!
@@ -17,11 +17,11 @@
 //! `probai generated`. Runs go to `runs/cnf-bench/<set>-<model>/`.
 
 use flowinfer::cnf::cnf_layer;
-use flowinfer::config::RunSpec;
+use flowinfer::config::FitConfig;
 use flowinfer::data::Table;
-use flowinfer::density::fit_table;
-use flowinfer::density::fit_table::load_run;
+use flowinfer::density::{fit, DataSource, Output};
 use flowinfer::flow::FlowKind;
+use flowinfer::pipeline::load_run;
 use flowinfer::Transform;
 use flowinfer_simulators::toy::ToyDataset;
 use rand::SeedableRng;
@@ -31,18 +31,18 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn spec(model: &str) -> anyhow::Result<RunSpec> {
+fn spec(model: &str) -> anyhow::Result<FitConfig> {
     Ok(match model {
         "realnvp" | "nsf" => {
-            let mut s = RunSpec::load(Path::new("models/moons.toml"))?;
+            let mut s = FitConfig::load(Path::new("models/moons.toml"))?;
             s.flow.blocks = 6;
             if model == "realnvp" {
                 s.flow.kind = FlowKind::RealNvp;
             }
             s
         }
-        "cnf-ml" => RunSpec::load(Path::new("models/moons-cnf-ml.toml"))?,
-        "cnf-fm" => RunSpec::load(Path::new("models/moons-cnf-fm.toml"))?,
+        "cnf-ml" => FitConfig::load(Path::new("models/moons-cnf-ml.toml"))?,
+        "cnf-fm" => FitConfig::load(Path::new("models/moons-cnf-fm.toml"))?,
         other => anyhow::bail!("unknown model {other}"),
     })
 }
@@ -112,7 +112,13 @@ fn main() -> anyhow::Result<()> {
             let out = root.join(format!("{set}-{model}"));
             let _ = std::fs::remove_dir_all(&out);
             let cpu0 = cpu_seconds();
-            let rep = fit_table(&s, &data, &out, false, |_| {})?;
+            let rep = fit(
+                &DataSource::File(data.clone()),
+                &s,
+                Output::to(&out),
+                |_| {},
+            )?
+            .report;
             let cpu = cpu_seconds() - cpu0;
             let mut extra = String::from("– | – | – | –");
             if model.starts_with("cnf") {

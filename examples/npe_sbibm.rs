@@ -9,11 +9,11 @@
 //! (tasks: two_moons, gaussian_linear, sir). Knobs: `NPE_FLOW=maf|realnvp` (default
 //! nsf), `NPE_HIDDEN=32` (default 64), `NPE_HISTORY=1` prints the loss per epoch.
 
-use flowinfer::config::FlowSection;
 use flowinfer::data::{read_table, ReadOptions};
+use flowinfer::flow::FlowConfig;
 use flowinfer::flow::{FlowKind, Mixing};
 use flowinfer::metrics::{c2st, C2stConfig};
-use flowinfer::sbi::{train_npe, NpeConfig};
+use flowinfer::sbi::{train_npe, NpeConfig, SbiConfig};
 use flowinfer::train::TrainerConfig;
 use flowinfer_simulators::{GaussianLinear, SbibmSir, Simulator, TwoMoons};
 use std::path::PathBuf;
@@ -57,9 +57,12 @@ fn main() -> anyhow::Result<()> {
         Ok("realnvp") => FlowKind::RealNvp,
         _ => FlowKind::Nsf,
     };
-    let cfg = NpeConfig {
-        simulations,
-        flow: FlowSection {
+    let cfg = SbiConfig {
+        npe: NpeConfig {
+            simulations,
+            ..Default::default()
+        },
+        flow: FlowConfig {
             kind,
             blocks: 5,
             hidden: std::env::var("NPE_HIDDEN")

@@ -1,7 +1,7 @@
 //! The `bands` verb (histogram bands of a Bayesian run) and `sample --draws`.
 
 use flowinfer::bayes::bands::{bands_csv, bins_for, compute_bands, data_pulls};
-use flowinfer::bayes::fit::test_split;
+
 use flowinfer::bayes::predict::{log_prob_spread, BayesModel};
 use flowinfer::data::{read_table, ReadOptions, Table};
 use flowinfer::flow::io::{write_atomic, write_dir_atomic};
@@ -50,7 +50,7 @@ pub(crate) struct BandsArgs {
 fn reference(
     a: &BandsArgs,
     model_columns: &[String],
-    info: &flowinfer::density::RunInfo,
+    info: &flowinfer::pipeline::RunInfo,
 ) -> anyhow::Result<Option<Table>> {
     Ok(match (&a.data, a.test) {
         (Some(p), _) => Some(
@@ -63,7 +63,7 @@ fn reference(
             )?
             .0,
         ),
-        (None, true) => Some(test_split(info)?),
+        (None, true) => Some(info.test_split()?),
         (None, false) => None,
     })
 }

@@ -23,6 +23,7 @@ pub mod integrate;
 pub mod metrics;
 pub mod nn;
 pub mod params;
+pub mod pipeline;
 pub mod plot;
 pub mod random;
 pub mod sbi;

@@ -1,11 +1,9 @@
 //! The `flowinfer` command line.
 
 use clap::{Parser, Subcommand};
-use flowinfer::config::RunSpec;
-use flowinfer::density::{eval_run, fit_table, fit_toy, sample_run, ToyFitConfig};
-use flowinfer::flow::io::parse_dtype;
+use flowinfer::config::{FitConfig, JobConfig};
+use flowinfer::density::{eval_run, fit, sample_run, DataSource, Output};
 use flowinfer::flow::FlowKind;
-use flowinfer_simulators::toy::ToyDataset;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -69,44 +67,45 @@ struct FitArgs {
     /// Continue an interrupted run from its checkpoint in --out.
     #[arg(long)]
     resume: bool,
-    /// Built-in 2-D data set instead of a file (two-moons, circles, checkerboard, spiral, ...).
+    /// Built-in 2-D data set instead of a file (two-moons, circles, checkerboard, spiral,
+    /// ...); it goes through the same spec, split and evaluation as a file.
     #[arg(long)]
     toy: Option<String>,
-    /// Toy mode: number of events (split 70/15/15).
+    /// Events drawn from the --toy set.
     #[arg(long, default_value_t = 6000)]
     n: usize,
-    /// Toy mode: flow family (realnvp, nsf, maf).
-    #[arg(long, default_value = "nsf")]
-    flow: String,
-    /// Toy mode: number of blocks.
-    #[arg(long, default_value_t = 4)]
-    blocks: usize,
-    /// Toy mode: conditioner width.
-    #[arg(long, default_value_t = 64)]
-    hidden: usize,
+    /// Flow family (overrides the spec's [flow] kind): realnvp, nsf, maf, maf_spline.
+    #[arg(long)]
+    flow: Option<String>,
+    /// Number of blocks (overrides the spec).
+    #[arg(long)]
+    blocks: Option<usize>,
+    /// Conditioner width (overrides the spec).
+    #[arg(long)]
+    hidden: Option<usize>,
     /// Training epochs (overrides the spec).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Toy mode: minibatch size.
-    #[arg(long, default_value_t = 256)]
-    batch_size: usize,
-    /// Toy mode: Adam learning rate.
-    #[arg(long, default_value_t = 2e-3)]
-    lr: f64,
-    /// Toy mode: samples to write.
-    #[arg(long, default_value_t = 2000)]
-    samples: usize,
+    /// Minibatch size (overrides the spec).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Adam learning rate (overrides the spec).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Also write this many generated events to OUT/samples.csv.
+    #[arg(long)]
+    samples: Option<usize>,
     /// Output directory.
     #[arg(long, default_value = "runs/fit")]
     out: PathBuf,
-    /// Toy mode: model dtype (f32 or f64).
-    #[arg(long, default_value = "f32")]
-    dtype: String,
+    /// Model dtype, f32 or f64 (overrides the spec).
+    #[arg(long)]
+    dtype: Option<String>,
     /// Device: cpu, cuda or cuda:N (cuda needs the `cuda` feature; default: the spec's
     /// `device`, else cpu).
     #[arg(long)]
     device: Option<String>,
-    /// Seed (toy mode: data, split, initialisation, sampling).
+    /// Seed of the --toy set's events.
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// No progress bar.
@@ -168,83 +167,14 @@ pub(crate) fn progress(epochs: usize, quiet: bool) -> anyhow::Result<indicatif::
     Ok(bar)
 }
 
-fn run_toy(a: &FitArgs, name: &str) -> anyhow::Result<()> {
-    let dataset: ToyDataset = name.parse().map_err(|e| anyhow::anyhow!("--toy: {e}"))?;
-    let kind = match a.flow.as_str() {
-        "realnvp" => FlowKind::RealNvp,
-        "nsf" => FlowKind::Nsf,
-        "maf" => FlowKind::Maf,
-        other => anyhow::bail!("--flow must be realnvp, nsf or maf, got {other:?}"),
-    };
-    let epochs = a.epochs.unwrap_or(40);
-    let cfg = ToyFitConfig {
-        dataset,
-        n: a.n,
-        kind,
-        blocks: a.blocks,
-        hidden: a.hidden,
-        fit: flowinfer::train::FitConfig {
-            epochs,
-            batch_size: a.batch_size,
-            learning_rate: a.lr,
-            seed: a.seed,
-        },
-        samples: a.samples,
-        out: Some(a.out.clone()),
-        dtype: parse_dtype(&a.dtype)?,
-        seed: a.seed,
-        device: flowinfer::device::parse_device(a.device.as_deref().unwrap_or("cpu"))?,
-    };
-    eprintln!(
-        "fitting {} ({} blocks, hidden {}) to {} events of {} ...",
-        a.flow,
-        a.blocks,
-        a.hidden,
-        a.n,
-        dataset.name()
-    );
-    let start = std::time::Instant::now();
-    let bar = progress(epochs, a.quiet)?;
-    let r = fit_toy(&cfg, |_, h| {
-        bar.inc(1);
-        bar.set_message(format!(
-            "train {:.4}  val {:.4}",
-            h.train_nll.last().copied().unwrap_or(f64::NAN),
-            h.val_nll.last().copied().unwrap_or(f64::NAN)
-        ));
-    })?;
-    bar.finish_and_clear();
-    let last = r.history.train_nll.last().copied().unwrap_or(f64::NAN);
-    println!("parameters:            {}", r.parameters);
-    println!(
-        "epochs:                {} ({:.1} s)",
-        r.history.train_nll.len(),
-        start.elapsed().as_secs_f64()
-    );
-    println!("final train NLL:       {last:.4} nats/event");
-    println!("test NLL (flow):       {:.4} nats/event", r.test_nll);
-    println!("test NLL (Gaussian):   {:.4} nats/event", r.gaussian_nll);
-    println!("model:                 {}", a.out.join("model").display());
-    println!(
-        "samples:               {} ({} rows)",
-        a.out.join("samples.csv").display(),
-        r.samples.len()
-    );
-    Ok(())
-}
-
 fn run_fit(a: FitArgs) -> anyhow::Result<()> {
-    if let Some(name) = &a.toy {
-        return run_toy(&a, name);
-    }
     let mut spec = match &a.spec {
-        Some(p) => RunSpec::load(p)?,
-        None => RunSpec::default(),
+        Some(p) => FitConfig::load(p)?,
+        None => FitConfig::default(),
     };
     if let Some(d) = &a.device {
         spec.device = Some(d.clone());
     }
-    spec.device()?;
     if let Some(c) = &a.columns {
         spec.data.columns = Some(c.clone());
     }
@@ -252,15 +182,53 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
     if let Some(e) = a.epochs {
         spec.train.epochs = e;
     }
-    let data = a
-        .data
-        .clone()
-        .or_else(|| spec.data.file.clone())
-        .ok_or_else(|| {
+    if let Some(k) = &a.flow {
+        spec.flow.kind = match k.as_str() {
+            "realnvp" => FlowKind::RealNvp,
+            "nsf" => FlowKind::Nsf,
+            "maf" => FlowKind::Maf,
+            "maf_spline" => FlowKind::MafSpline,
+            other => anyhow::bail!("--flow must be realnvp, nsf, maf or maf_spline, got {other:?}"),
+        };
+    }
+    if let Some(b) = a.blocks {
+        spec.flow.blocks = b;
+    }
+    if let Some(h) = a.hidden {
+        spec.flow.hidden = h;
+    }
+    if let Some(d) = &a.dtype {
+        spec.flow.dtype = d.clone();
+    }
+    if let Some(b) = a.batch_size {
+        spec.train.batch_size = b;
+    }
+    if let Some(lr) = a.lr {
+        spec.train.lr = lr;
+    }
+    spec.validate()?;
+    spec.device()?;
+    let source = match (&a.toy, &a.data) {
+        (Some(_), Some(_)) => anyhow::bail!("give either --data FILE or --toy NAME, not both"),
+        (Some(name), None) => DataSource::toy(name, a.n, a.seed)?,
+        (None, Some(d)) => DataSource::File(d.clone()),
+        (None, None) => DataSource::File(spec.data.file.clone().ok_or_else(|| {
             anyhow::anyhow!("no data: give --data FILE, a --spec with a [data] file, or --toy NAME")
-        })?;
+        })?),
+    };
+    if a.toy.is_some() && a.spec.is_none() && a.data.is_none() {
+        // A toy set alone: the spec's defaults, said so.
+        eprintln!(
+            "fitting {} with the default spec (pass --spec FILE to change it)",
+            source.describe()
+        );
+    }
     let bar = progress(spec.train.epochs, a.quiet)?;
-    let r = fit_table(&spec, &data, &a.out, a.resume, |rec| {
+    let out = Output {
+        dir: Some(&a.out),
+        resume: a.resume,
+    };
+    let r = fit(&source, &spec, out, |rec| {
         bar.inc(1);
         bar.set_message(format!(
             "train {:.4}  val {:.4}  lr {:.1e}",
@@ -268,7 +236,8 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
             rec.val_loss.unwrap_or(f64::NAN),
             rec.lr
         ));
-    })?;
+    })?
+    .report;
     bar.finish_and_clear();
     if r.rollbacks > 0 {
         eprintln!(
@@ -281,7 +250,7 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
     }
     println!(
         "data:                  {} ({} rows; train/val/test {:?})",
-        data.display(),
+        source.describe(),
         r.rows_read - r.rows_dropped,
         r.split
     );
@@ -312,6 +281,14 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
             c.accuracy, c.accuracy_std, c.auc
         );
     }
+    if let Some(n) = a.samples {
+        let t = sample_run(&a.out, n, a.seed.wrapping_add(1), &spec.device()?)?;
+        t.write_csv(&a.out.join("samples.csv"))?;
+        println!(
+            "samples:               {} ({n} rows)",
+            a.out.join("samples.csv").display()
+        );
+    }
     println!(
         "written:               {}/{{model/, report.json, history.csv, plots/}}",
         a.out.display()
@@ -337,7 +314,13 @@ fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
 
 fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
     let device = flowinfer::device::parse_device(&a.device)?;
-    let e = eval_run(&a.run, &a.data, !a.no_c2st, a.seed, &device)?;
+    let e = eval_run(
+        &a.run,
+        &DataSource::File(a.data.clone()),
+        !a.no_c2st,
+        a.seed,
+        &device,
+    )?;
     println!("events:                {}", e.events);
     println!("NLL:                   {:.4} nats/event", e.nll);
     println!("KDE overlap (mean):    {:.4}", e.kde_overlap.mean);

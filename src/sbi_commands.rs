@@ -1,9 +1,10 @@
 //! The `sbi`, `posterior` and `diagnose` verbs of the command line.
 
 use crate::progress;
+use flowinfer::config::JobConfig;
 use flowinfer::data::{read_table, ReadOptions, Table};
 use flowinfer::sbi::diagnostics::{diagnose, DiagnoseOptions};
-use flowinfer::sbi::{load_sbi_run, run_sbi, SbiSpec};
+use flowinfer::sbi::{load_sbi_run, run_sbi, SbiConfig};
 use std::path::PathBuf;
 
 /// Acceptance rates below this draw a warning.
@@ -95,8 +96,8 @@ pub struct DiagnoseArgs {
 
 pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
     let mut spec = match (&a.spec, &a.task) {
-        (Some(p), _) => SbiSpec::load(p)?,
-        (None, Some(t)) => SbiSpec::for_simulator(t),
+        (Some(p), _) => SbiConfig::load(p)?,
+        (None, Some(t)) => SbiConfig::for_simulator(t),
         (None, None) => anyhow::bail!("give --spec FILE (see models/) or --task NAME"),
     };
     if let Some(n) = a.simulations {
@@ -106,9 +107,9 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         spec.train.epochs = e;
     }
     if let Some(d) = &a.device {
-        spec.device = d.clone();
+        spec.device = Some(d.clone());
     }
-    flowinfer::device::parse_device(&spec.device)?;
+    spec.device()?;
     spec.validate()?;
     let estimator = match &spec.cnf {
         Some(_) => "a continuous normalizing flow ([cnf])".to_string(),
@@ -116,7 +117,8 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
     };
     eprintln!(
         "simulating {} × {} and training {estimator} ...",
-        spec.npe.simulations, spec.simulator.name
+        spec.npe.simulations,
+        spec.simulator()?.name
     );
     let bar = progress(spec.train.epochs, a.quiet)?;
     let info = run_sbi(&spec, &a.out, |rec| {

@@ -6,8 +6,9 @@ use candle_core::{DType, Device, Tensor};
 use flowinfer::bayes::predict::BayesModel;
 use flowinfer::bayes::sgld::{run_chain, ChainConfig, SamplerConfig, SamplerKind, Sgmcmc};
 use flowinfer::bayes::svi::Elbo;
-use flowinfer::bayes::{bayesify, BayesSection, Method};
-use flowinfer::config::RunSpec;
+use flowinfer::bayes::{bayesify, BayesConfig, Method};
+use flowinfer::config::{FitConfig, JobConfig};
+use flowinfer::density::{DataSource, Output};
 use flowinfer::nn::{BayesLinear, BayesLinearConfig, NoiseControl, WeightNoise};
 use flowinfer::params::{Init, Params};
 use flowinfer::train::{Adam, AdamConfig, LrSchedule};
@@ -323,7 +324,7 @@ fn a_fixed_draw_of_a_bayesian_flow_is_invertible_and_reloads() {
         .hidden(16)
         .build_spec()
         .unwrap();
-    let bayes = BayesSection {
+    let bayes = BayesConfig {
         method: Method::Svi,
         init_logvar: -2.0,
         ..Default::default()
@@ -417,8 +418,8 @@ fn toy_csv(dir: &std::path::Path) -> std::path::PathBuf {
     p
 }
 
-fn spec(method: &str, extra: &str) -> RunSpec {
-    RunSpec::from_toml(
+fn spec(method: &str, extra: &str) -> FitConfig {
+    FitConfig::from_toml(
         &format!(
             "[flow]\nkind = \"realnvp\"\nblocks = 2\nhidden = 16\n[train]\nepochs = 4\nbatch_size = 128\nlr = 1e-3\n[eval]\nc2st = false\nplots = false\n[bayes]\nmethod = \"{method}\"\ndraws = 4\nburn_in_epochs = 1\nchain_epochs = 3\nthin = 2\nmembers = 2\n{extra}"
         ),
@@ -433,9 +434,14 @@ fn fit_predict_and_bands_for_every_method() {
     let data = toy_csv(&dir);
     for m in ["map", "svi", "sgld", "psgld", "sghmc", "ensemble"] {
         let out = dir.join(m);
-        let rep = flowinfer::density::fit_table(&spec(m, ""), &data, &out, false, |_| {})
-            .unwrap_or_else(|e| panic!("{m}: {e}"));
-        assert!(rep.test.nll.is_finite(), "{m}");
+        let rep = flowinfer::density::fit(
+            &DataSource::File(data.clone()),
+            &spec(m, ""),
+            Output::to(&out),
+            |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{m}: {e}"));
+        assert!(rep.report.test.nll.is_finite(), "{m}");
         let (_, model) = BayesModel::load(&out).unwrap();
         let k = model.available_draws().unwrap_or(4).min(3);
         let ev = model.generate(50, k, 1, true).unwrap();
@@ -468,7 +474,13 @@ fn logvar_learning_rate_scale_moves_the_weight_variances() {
             "svi",
             &format!("logvar_lr_scale = {scale}\nprior_std = 0.1\nbayes_layers = 1\n"),
         );
-        flowinfer::density::fit_table(&s, &data, &out, false, |_| {}).unwrap();
+        flowinfer::density::fit(
+            &DataSource::File(data.clone()),
+            &s,
+            Output::to(&out),
+            |_| {},
+        )
+        .unwrap();
         let rep: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("bayes/report.json")).unwrap())
                 .unwrap();
@@ -484,7 +496,7 @@ fn logvar_learning_rate_scale_moves_the_weight_variances() {
     );
     assert!(medians[0] / sigma0 < 1.05, "{medians:?}");
     assert!(medians[1] / sigma0 > 1.2, "{medians:?}");
-    let e = RunSpec::from_toml(
+    let e = FitConfig::from_toml(
         "[bayes]\nmethod = \"svi\"\nlogvar_lr_scale = 0\n",
         std::path::Path::new("x.toml"),
     );
@@ -497,7 +509,7 @@ fn logvar_learning_rate_scale_moves_the_weight_variances() {
 
 #[test]
 fn bad_inputs_are_clear_errors() {
-    let e = RunSpec::from_toml(
+    let e = FitConfig::from_toml(
         "[bayes]\nmethod = \"hmc\"\n",
         std::path::Path::new("x.toml"),
     )
@@ -509,9 +521,14 @@ fn bad_inputs_are_clear_errors() {
     let data = toy_csv(&dir);
     let out = dir.join("run");
     let s = spec("sgld", "step_size = 1e4\n");
-    let e = flowinfer::density::fit_table(&s, &data, &out, false, |_| {})
-        .unwrap_err()
-        .to_string();
+    let e = flowinfer::density::fit(
+        &DataSource::File(data.clone()),
+        &s,
+        Output::to(&out),
+        |_| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("diverged at step"), "{e}");
     assert!(!out.exists(), "a diverged chain wrote {out:?}");
 }
@@ -521,7 +538,13 @@ fn cli_sample_draws_and_bands() {
     let dir = tempdir("cli");
     let data = toy_csv(&dir);
     let run = dir.join("run");
-    flowinfer::density::fit_table(&spec("svi", ""), &data, &run, false, |_| {}).unwrap();
+    flowinfer::density::fit(
+        &DataSource::File(data.clone()),
+        &spec("svi", ""),
+        Output::to(&run),
+        |_| {},
+    )
+    .unwrap();
     let bin = env!("CARGO_BIN_EXE_flowinfer");
     let draws = dir.join("draws.csv");
     let st = std::process::Command::new(bin)

@@ -474,7 +474,7 @@ fn flow_matching_and_likelihood_training_fit_a_gaussian() {
         .unwrap();
     let truth = -(2.0 * (2.0 * std::f64::consts::PI).ln() / 2.0 + (0.5f64).ln() + 2f64.ln() + 1.0);
     for training in [CnfTraining::FlowMatching, CnfTraining::Likelihood] {
-        let section = CnfSection {
+        let section = CnfConfig {
             training,
             hidden: 32,
             layers: 2,
@@ -519,14 +519,17 @@ fn flow_matching_and_likelihood_training_fit_a_gaussian() {
 
 #[test]
 fn fmpe_trains_a_conditional_cnf_posterior() {
-    use flowinfer::sbi::{train_npe, NpeConfig};
+    use flowinfer::sbi::{train_npe, NpeConfig, SbiConfig};
     use flowinfer::train::TrainerConfig;
     use flowinfer_simulators::GaussianLinear;
     // gaussian_linear: posterior N(x/2, 0.05 I) in 10-D; a short FMPE run must put the
     // posterior mean near x/2 and assign higher density there than 3 sd away.
     let sim = GaussianLinear;
-    let cfg = NpeConfig {
-        simulations: 3000,
+    let cfg = SbiConfig {
+        npe: NpeConfig {
+            simulations: 3000,
+            ..Default::default()
+        },
         train: TrainerConfig {
             epochs: 25,
             batch_size: 128,
@@ -534,7 +537,7 @@ fn fmpe_trains_a_conditional_cnf_posterior() {
             patience: None,
             ..Default::default()
         },
-        cnf: Some(CnfSection {
+        cnf: Some(CnfConfig {
             hidden: 64,
             layers: 2,
             activation: SmoothActivation::Silu,

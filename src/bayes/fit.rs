@@ -1,6 +1,6 @@
-//! The `fit` job for specs with a `[bayes]` section: the same data handling as
-//! `density::fit_table` (columns, 70/15/15 seeded split, standardisation stored in the
-//! model), then MAP, SVI, an SGLD-family chain or an ensemble; evaluation of the
+//! The `fit` job for specs with a `[bayes]` section: the data prepared by the shared
+//! pipeline ([`crate::pipeline::prepare`]: columns, seeded split, standardisation stored
+//! in the model), then MAP, SVI, an SGLD-family chain or an ensemble; evaluation of the
 //! posterior predictive on the test split and of the bands against the test
 //! histograms. The run directory is written atomically:
 //!
@@ -13,19 +13,19 @@ use crate::bayes::ensemble::train_ensemble;
 use crate::bayes::predict::{log_prob_spread, BayesModel, Posterior, SAMPLES_FILE};
 use crate::bayes::sgld::{run_chain, ChainConfig, ChainReport, SamplerConfig, SamplerKind, Sgmcmc};
 use crate::bayes::svi::Elbo;
-use crate::bayes::{bayesify, BayesSection, Method};
-use crate::config::RunSpec;
-use crate::data::{read_table, split_indices, ReadOptions, Scaler, Table};
-use crate::density::{Evaluation, FitReport, RunInfo};
+use crate::bayes::{bayesify, BayesConfig, Method};
+use crate::config::FitConfig;
 use crate::error::{Error, Result};
-use crate::flow::io::{parse_dtype, write_atomic, write_dir_atomic};
-use crate::flow::Flow;
-use crate::metrics::{c2st, gaussian_baseline_nll, kde_overlap, C2stConfig};
+use crate::flow::io::{write_atomic, write_dir_atomic};
+use crate::flow::{Flow, FlowBuilder};
+use crate::metrics::gaussian_baseline_nll;
 use crate::nn::{NoiseControl, WeightNoise};
+use crate::pipeline::{
+    evaluation_of, generate, kde_ceiling, write_history, Evaluation, FitReport, Prepared, RunInfo,
+};
+use crate::pipeline::{Fitted, Output};
 use crate::train::{Batches, EpochRecord, TrainReport, Trainer};
 use candle_core::{Device, Tensor};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -34,7 +34,7 @@ use std::time::Instant;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BayesReport {
     /// The settings.
-    pub settings: BayesSection,
+    pub settings: BayesConfig,
     /// Training events `N` (the KL is divided by it).
     pub n_train: usize,
     /// Stochastic (mean-field) weights (SVI/MAP).
@@ -115,45 +115,27 @@ fn write_svi_history(path: &Path, h: &[SviEpoch]) -> Result<()> {
     write_atomic(path, s.as_bytes())
 }
 
-/// Fit a spec with a `[bayes]` section; see the module docs.
+/// Fit a spec with a `[bayes]` section to prepared data; see the module docs. Called by
+/// [`density::fit`](crate::density::fit) for such specs.
 pub fn fit_bayes(
-    spec: &RunSpec,
-    data: &Path,
-    out: &Path,
-    resume: bool,
+    data: &Prepared,
+    spec: &FitConfig,
+    out: Output<'_>,
     mut on_epoch: impl FnMut(&EpochRecord),
-) -> Result<FitReport> {
-    spec.validate()?;
+) -> Result<Fitted> {
     let b = spec
         .bayes
         .clone()
         .ok_or_else(|| Error::config("fit_bayes needs a [bayes] section"))?;
-    if resume {
+    if out.resume {
         return Err(Error::config(
             "--resume is not supported for Bayesian runs ([bayes] section); start afresh",
         ));
     }
-    let (table, read_report) = read_table(
-        data,
-        &ReadOptions {
-            columns: spec.data.columns.clone(),
-            drop_invalid: spec.data.drop_invalid,
-        },
-    )?;
-    let s = spec.data.split;
-    let split = split_indices(table.rows(), (s[0], s[1], s[2]), spec.data.seed)?;
-    let (train, val, test) = split.tables(&table);
-    if test.rows() < 2 || train.rows() < 2 {
-        return Err(Error::config(format!(
-            "{}: {} rows are too few for a train/validation/test split",
-            data.display(),
-            table.rows()
-        )));
-    }
-    let scaler = Scaler::fit(&train)?;
-    let dtype = parse_dtype(&spec.flow.dtype)?;
-    let mut builder = spec.flow.builder(table.cols());
-    builder.standardize = Some((scaler.mean.clone(), scaler.std.clone()));
+    let (table, train, val, test) = (&data.loaded.table, &data.train, &data.val, &data.test);
+    let dtype = spec.flow.dtype()?;
+    let mut builder = FlowBuilder::new(table.cols(), spec.flow.clone());
+    builder.standardize = Some(data.standardize());
     let mut fspec = builder.build_spec()?;
     if b.method.uses_bayes_layers() {
         fspec = bayesify(&fspec, &b)?;
@@ -323,11 +305,11 @@ pub fn fit_bayes(
     let spread = log_prob_spread(&lp);
     let pred_nll = -spread.predictive.iter().sum::<f64>() / rows_test.len() as f64;
     let gen = model.predictive_sample(rows_test.len(), draws, seed)?;
-    let predictive = evaluation(&gen, &rows_test, pred_nll, spec.eval.c2st, seed)?;
+    let predictive = evaluation_of(&gen, &rows_test, pred_nll, spec.eval.c2st, seed)?;
     model.set_mean()?;
     let point_nll = crate::train::mean_nll(&model.flow, &xtest, None, 4096)?;
-    let point_gen = crate::density::fit_table::generate(&model.flow, rows_test.len(), seed)?;
-    let point = evaluation(&point_gen, &rows_test, point_nll, spec.eval.c2st, seed)?;
+    let point_gen = generate(&model.flow, rows_test.len(), seed)?;
+    let point = evaluation_of(&point_gen, &rows_test, point_nll, spec.eval.c2st, seed)?;
     let n_gen = (20 * rows_test.len()).clamp(2000, 20000);
     let events = model.generate(n_gen, draws, seed ^ 0xb00, true)?;
     let bins = bins_for(&rows_test, table.cols(), 10)?;
@@ -335,14 +317,9 @@ pub fn fit_bayes(
     let test_pulls = data_pulls(&bands, &rows_test);
     model.set_mean()?;
 
-    let mut sub = train.to_rows();
-    sub.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
-        spec.data.seed ^ 0xc0ffee,
-    ));
-    sub.truncate(test.rows());
     let report = FitReport {
-        rows_read: read_report.rows_read,
-        rows_dropped: read_report.rows_dropped,
+        rows_read: data.loaded.report.rows_read,
+        rows_dropped: data.loaded.report.rows_dropped,
         split: [train.rows(), val.rows(), test.rows()],
         parameters: model.flow.params().num_parameters(),
         epochs: history.len(),
@@ -352,7 +329,7 @@ pub fn fit_bayes(
         train_seconds,
         gaussian_test_nll: gaussian_baseline_nll(&train.to_rows(), &rows_test)?,
         test: predictive.clone(),
-        kde_overlap_ceiling: kde_overlap(&sub, &rows_test)?,
+        kde_overlap_ceiling: kde_ceiling(train, test, spec.data.seed)?,
     };
     let breport = BayesReport {
         settings: b.clone(),
@@ -371,9 +348,45 @@ pub fn fit_bayes(
     };
     let info = RunInfo {
         columns: table.columns().to_vec(),
-        data: data.to_path_buf(),
+        data: data.loaded.origin.clone(),
         spec: spec.clone(),
     };
+    if let Some(out) = out.dir {
+        write_run(
+            out,
+            &model,
+            &svi_history,
+            &breport,
+            &info,
+            &history,
+            &report,
+            spec,
+            &bands,
+            &rows_test,
+        )?;
+    }
+    model.control.set(WeightNoise::Mean);
+    Ok(Fitted {
+        report,
+        columns: table.columns().to_vec(),
+        flow: model.flow,
+    })
+}
+
+/// Write a Bayesian run directory atomically (module docs).
+#[allow(clippy::too_many_arguments)]
+fn write_run(
+    out: &Path,
+    model: &BayesModel,
+    svi_history: &[SviEpoch],
+    breport: &BayesReport,
+    info: &RunInfo,
+    history: &[EpochRecord],
+    report: &FitReport,
+    spec: &FitConfig,
+    bands: &crate::bayes::bands::Bands,
+    rows_test: &[Vec<f64>],
+) -> Result<()> {
     write_dir_atomic(out, |dir| {
         model.flow.save(dir.join("model"))?;
         let bdir = dir.join("bayes");
@@ -382,20 +395,20 @@ pub fn fit_bayes(
             store.save(&dir.join(SAMPLES_FILE))?;
         }
         if !svi_history.is_empty() {
-            write_svi_history(&bdir.join("svi_history.csv"), &svi_history)?;
+            write_svi_history(&bdir.join("svi_history.csv"), svi_history)?;
         }
         write_atomic(
             &bdir.join("report.json"),
-            serde_json::to_string_pretty(&breport)?.as_bytes(),
+            serde_json::to_string_pretty(breport)?.as_bytes(),
         )?;
         write_atomic(
             &dir.join("run.json"),
-            serde_json::to_string_pretty(&info)?.as_bytes(),
+            serde_json::to_string_pretty(info)?.as_bytes(),
         )?;
-        crate::density::fit_table::write_history(&dir.join("history.csv"), &history)?;
+        write_history(&dir.join("history.csv"), history)?;
         write_atomic(
             &dir.join("report.json"),
-            serde_json::to_string_pretty(&report)?.as_bytes(),
+            serde_json::to_string_pretty(report)?.as_bytes(),
         )?;
         if spec.eval.plots {
             let pdir = dir.join("plots");
@@ -408,13 +421,11 @@ pub fn fit_bayes(
                 "Training",
                 "loss (nats/event)",
             )?;
-            crate::plot::bands::band_histograms(pdir.join("bands.png"), &bands, Some(&rows_test))?;
-            crate::plot::bands::relative_uncertainty(pdir.join("rel_uncertainty.png"), &bands)?;
+            crate::plot::bands::band_histograms(pdir.join("bands.png"), bands, Some(rows_test))?;
+            crate::plot::bands::relative_uncertainty(pdir.join("rel_uncertainty.png"), bands)?;
         }
         Ok(())
-    })?;
-    model.control.set(WeightNoise::Mean);
-    Ok(report)
+    })
 }
 
 fn std_quantiles(control: &NoiseControl) -> Result<Option<[f64; 5]>> {
@@ -429,44 +440,4 @@ fn std_quantiles(control: &NoiseControl) -> Result<Option<[f64; 5]>> {
     v.sort_by(|a, b| a.total_cmp(b));
     let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
     Ok(Some([q(0.0), q(0.1), q(0.5), q(0.9), q(1.0)]))
-}
-
-fn evaluation(
-    gen: &[Vec<f64>],
-    real: &[Vec<f64>],
-    nll: f64,
-    with_c2st: bool,
-    seed: u64,
-) -> Result<Evaluation> {
-    Ok(Evaluation {
-        events: real.len(),
-        nll,
-        kde_overlap: kde_overlap(gen, real)?,
-        c2st: if with_c2st {
-            Some(c2st(
-                gen,
-                real,
-                &C2stConfig {
-                    seed,
-                    ..Default::default()
-                },
-            )?)
-        } else {
-            None
-        },
-    })
-}
-
-/// Read a run's test split again (same file, columns and seeded split as the fit).
-pub fn test_split(info: &RunInfo) -> Result<Table> {
-    let (table, _) = read_table(
-        &info.data,
-        &ReadOptions {
-            columns: Some(info.columns.clone()),
-            drop_invalid: info.spec.data.drop_invalid,
-        },
-    )?;
-    let s = info.spec.data.split;
-    let split = split_indices(table.rows(), (s[0], s[1], s[2]), info.spec.data.seed)?;
-    Ok(split.tables(&table).2)
 }

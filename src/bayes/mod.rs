@@ -59,7 +59,7 @@ impl Method {
 /// The `[bayes]` section of a run spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct BayesSection {
+pub struct BayesConfig {
     /// `map | svi | sgld | psgld | sghmc | ensemble`.
     pub method: Method,
     /// Standard deviation of the Gaussian prior on the weights (Bayesian layers; every
@@ -110,7 +110,7 @@ pub struct BayesSection {
     pub draws: usize,
 }
 
-impl Default for BayesSection {
+impl Default for BayesConfig {
     fn default() -> Self {
         Self {
             method: Method::Map,
@@ -138,7 +138,7 @@ impl Default for BayesSection {
     }
 }
 
-impl BayesSection {
+impl BayesConfig {
     /// Check the values.
     pub fn validate(&self) -> Result<()> {
         let pos = |v: f64, name: &str| {
@@ -204,7 +204,7 @@ impl BayesSection {
 /// Replace every MLP conditioner of `spec` by a Bayesian MLP with the section's prior
 /// and initial variance (coupling and autoregressive layers alike). Residual
 /// conditioners have no Bayesian version: an error.
-pub fn bayesify(spec: &FlowSpec, b: &BayesSection) -> Result<FlowSpec> {
+pub fn bayesify(spec: &FlowSpec, b: &BayesConfig) -> Result<FlowSpec> {
     let convert = |c: &ConditionerSpec| -> Result<ConditionerSpec> {
         match c {
             ConditionerSpec::Mlp {

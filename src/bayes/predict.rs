@@ -5,10 +5,10 @@
 
 use crate::bayes::store::SampleStore;
 use crate::bayes::Method;
-use crate::density::RunInfo;
 use crate::error::{Error, Result};
 use crate::flow::Flow;
 use crate::nn::{NoiseControl, WeightNoise};
+use crate::pipeline::RunInfo;
 use candle_core::{DType, Device, Tensor};
 use rand::SeedableRng;
 use std::path::Path;

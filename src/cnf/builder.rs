@@ -50,7 +50,7 @@ pub enum CnfDivergenceKind {
 /// `[flow]` section contributes only `dtype` and `seed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct CnfSection {
+pub struct CnfConfig {
     /// Training objective.
     pub training: CnfTraining,
     /// Velocity MLP width.
@@ -85,7 +85,7 @@ pub struct CnfSection {
     pub time_power: f64,
 }
 
-impl Default for CnfSection {
+impl Default for CnfConfig {
     fn default() -> Self {
         Self {
             training: CnfTraining::FlowMatching,
@@ -108,7 +108,7 @@ impl Default for CnfSection {
     }
 }
 
-impl CnfSection {
+impl CnfConfig {
     /// The layer description for data of dimension `dim`.
     pub fn layer_spec(&self, dim: usize, seed: u64) -> CnfSpec {
         CnfSpec {
@@ -231,10 +231,10 @@ pub fn with_solver(flow: &Flow, solver: SolverSpec) -> Result<Flow> {
 pub type LossFn<'a> = Box<dyn Fn(&Tensor, Option<&Tensor>) -> Result<Tensor> + 'a>;
 
 /// The loss `section.training` selects for `flow` (a flow built by
-/// [`CnfSection::flow_spec`]): the mean NLL through an RK4 solve of `train_steps` steps,
+/// [`CnfConfig::flow_spec`]): the mean NLL through an RK4 solve of `train_steps` steps,
 /// or the flow-matching loss in the CNF's coordinates (after the fixed layers before it;
 /// those receive no gradient). `seed` varies the flow-matching noise.
-pub fn cnf_loss<'a>(flow: &'a Flow, section: &CnfSection, seed: u64) -> Result<LossFn<'a>> {
+pub fn cnf_loss<'a>(flow: &'a Flow, section: &CnfConfig, seed: u64) -> Result<LossFn<'a>> {
     section.validate()?;
     match section.training {
         CnfTraining::Likelihood => {

@@ -17,8 +17,8 @@ pub mod transform;
 pub mod velocity;
 
 pub use builder::{
-    cnf_layer, cnf_layer_index, cnf_loss, with_solver, CnfDivergenceKind, CnfSection,
-    CnfSolverKind, CnfTraining, LossFn,
+    cnf_layer, cnf_layer_index, cnf_loss, with_solver, CnfConfig, CnfDivergenceKind, CnfSolverKind,
+    CnfTraining, LossFn,
 };
 pub use divergence::{velocity_and_divergence, Probes};
 pub use flow_matching::{flow_matching_loss, FlowMatchingConfig};

@@ -3,8 +3,8 @@
 
 use crate::distributions::BaseSpec;
 use crate::error::{Error, Result};
-use crate::flow::{EmbeddingSpec, FlowSpec};
-use crate::nn::{Activation, ConditionerSpec};
+use crate::flow::{EmbeddingSpec, FlowConfig, FlowSpec};
+use crate::nn::ConditionerSpec;
 use crate::transforms::{ElementwiseSpec, Orthonormal, Permutation, TransformSpec};
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -38,104 +38,66 @@ pub enum Mixing {
     LuLinear,
 }
 
-/// Builder for standard flow stacks.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Builder for standard flow stacks: a [`FlowConfig`] (the architecture, as in a
+/// job's `[flow]` section) plus what the data decides (dimension, context width,
+/// standardisation, embedding network).
+#[derive(Debug, Clone)]
 pub struct FlowBuilder {
     /// Data dimension.
     pub dim: usize,
     /// Raw context width (0 = unconditional).
     pub context_dim: usize,
-    /// Block family.
-    pub kind: FlowKind,
-    /// Number of coupling / autoregressive blocks.
-    pub blocks: usize,
-    /// Conditioner hidden width.
-    pub hidden: usize,
-    /// Conditioner hidden layers.
-    pub layers: usize,
-    /// Conditioner non-linearity.
-    pub activation: Activation,
-    /// Residual conditioner blocks instead of a plain MLP.
-    pub residual: bool,
-    /// Spline bins (NSF, MAF spline).
-    pub bins: usize,
-    /// Spline tail bound.
-    pub tail_bound: f64,
-    /// Bound on |log scale| for affine maps.
-    pub scale_bound: f64,
-    /// Mixing between blocks.
-    pub mixing: Mixing,
-    /// Insert an ActNorm layer before each block.
-    pub actnorm: bool,
-    /// Zero-initialise conditioner output layers.
-    pub zero_init: bool,
+    /// The architecture.
+    pub flow: FlowConfig,
     /// Fixed standardisation `(mean, std)` as the first layer.
     pub standardize: Option<(Vec<f64>, Vec<f64>)>,
     /// Context embedding network (used when `context_dim > 0`).
     pub embedding: Option<EmbeddingSpec>,
     /// Trainable diagonal-Gaussian base instead of N(0, I).
     pub trainable_base: bool,
-    /// Seed for the random choices in the architecture (permutations, rotations).
-    pub seed: u64,
 }
 
 impl FlowBuilder {
-    /// Seed-study RealNVP: 8 affine couplings, hidden 256 (2 layers), ReLU, reversals.
-    pub fn realnvp(dim: usize) -> Self {
+    /// A builder for data of dimension `dim` with the architecture `flow`.
+    pub fn new(dim: usize, flow: FlowConfig) -> Self {
         Self {
             dim,
             context_dim: 0,
-            kind: FlowKind::RealNvp,
-            blocks: 8,
-            hidden: 256,
-            layers: 2,
-            activation: Activation::Relu,
-            residual: false,
-            bins: 8,
-            tail_bound: 3.0,
-            scale_bound: 1.0,
-            mixing: Mixing::Reverse,
-            actnorm: false,
-            zero_init: false,
+            flow,
             standardize: None,
             embedding: None,
             trainable_base: false,
-            seed: 0,
         }
     }
 
-    /// Neural spline flow: 8 spline couplings (K = 8, B = 3), hidden 128.
+    /// [`FlowConfig::realnvp`] for data of dimension `dim`.
+    pub fn realnvp(dim: usize) -> Self {
+        Self::new(dim, FlowConfig::realnvp())
+    }
+
+    /// [`FlowConfig::nsf`] for data of dimension `dim`.
     pub fn nsf(dim: usize) -> Self {
-        Self {
-            kind: FlowKind::Nsf,
-            hidden: 128,
-            ..Self::realnvp(dim)
-        }
+        Self::new(dim, FlowConfig::nsf())
     }
 
-    /// MAF: 5 affine autoregressive blocks, hidden 128, orders reversed between blocks.
+    /// [`FlowConfig::maf`] for data of dimension `dim`.
     pub fn maf(dim: usize) -> Self {
-        Self {
-            kind: FlowKind::Maf,
-            blocks: 5,
-            hidden: 128,
-            ..Self::realnvp(dim)
-        }
+        Self::new(dim, FlowConfig::maf())
     }
 
     /// Set the number of blocks.
     pub fn blocks(mut self, n: usize) -> Self {
-        self.blocks = n;
+        self.flow.blocks = n;
         self
     }
     /// Set the conditioner width.
     pub fn hidden(mut self, h: usize) -> Self {
-        self.hidden = h;
+        self.flow.hidden = h;
         self
     }
     /// Set the number of conditioner hidden layers.
     pub fn layers(mut self, l: usize) -> Self {
-        self.layers = l;
+        self.flow.layers = l;
         self
     }
     /// Set the raw context width.
@@ -145,46 +107,46 @@ impl FlowBuilder {
     }
     /// Set the mixing between blocks.
     pub fn mixing(mut self, m: Mixing) -> Self {
-        self.mixing = m;
+        self.flow.mixing = m;
         self
     }
     /// Set the spline bins and tail bound.
     pub fn spline(mut self, bins: usize, tail_bound: f64) -> Self {
-        self.bins = bins;
-        self.tail_bound = tail_bound;
+        self.flow.bins = bins;
+        self.flow.tail_bound = tail_bound;
         self
     }
     /// Set the architecture seed.
     pub fn seed(mut self, s: u64) -> Self {
-        self.seed = s;
+        self.flow.seed = s;
         self
     }
 
     fn map(&self) -> ElementwiseSpec {
-        match self.kind {
+        match self.flow.kind {
             FlowKind::RealNvp | FlowKind::Maf => ElementwiseSpec::Affine {
-                scale_bound: self.scale_bound,
+                scale_bound: self.flow.scale_bound,
             },
             FlowKind::Nsf | FlowKind::MafSpline => {
-                ElementwiseSpec::spline(self.bins, self.tail_bound)
+                ElementwiseSpec::spline(self.flow.bins, self.flow.tail_bound)
             }
         }
     }
 
     fn conditioner(&self) -> ConditionerSpec {
-        if self.residual {
+        if self.flow.residual {
             ConditionerSpec::ResidualMlp {
-                hidden: self.hidden,
-                blocks: self.layers,
-                activation: self.activation,
-                zero_init_output: self.zero_init,
+                hidden: self.flow.hidden,
+                blocks: self.flow.layers,
+                activation: self.flow.activation,
+                zero_init_output: self.flow.zero_init,
             }
         } else {
             ConditionerSpec::Mlp {
-                hidden: self.hidden,
-                layers: self.layers,
-                activation: self.activation,
-                zero_init_output: self.zero_init,
+                hidden: self.flow.hidden,
+                layers: self.flow.layers,
+                activation: self.flow.activation,
+                zero_init_output: self.flow.zero_init,
             }
         }
     }
@@ -192,16 +154,16 @@ impl FlowBuilder {
     /// The flow description.
     pub fn build_spec(&self) -> Result<FlowSpec> {
         let d = self.dim;
-        if self.blocks == 0 {
+        if self.flow.blocks == 0 {
             return Err(Error::config("a flow needs at least one block"));
         }
-        let coupling = matches!(self.kind, FlowKind::RealNvp | FlowKind::Nsf);
+        let coupling = matches!(self.flow.kind, FlowKind::RealNvp | FlowKind::Nsf);
         if coupling && d < 2 {
             return Err(Error::config(format!(
                 "coupling flows need at least 2 dimensions (got {d}); use a MAF for 1-D data"
             )));
         }
-        let mut rng = rand::rngs::StdRng::seed_from_u64(self.seed);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(self.flow.seed);
         let mut ts = Vec::new();
         if let Some((mean, std)) = &self.standardize {
             ts.push(TransformSpec::Standardize {
@@ -212,9 +174,9 @@ impl FlowBuilder {
         let map = self.map();
         let cond = self.conditioner();
         let natural: Vec<usize> = (0..d).collect();
-        for i in 0..self.blocks {
+        for i in 0..self.flow.blocks {
             if i > 0 {
-                ts.push(match self.mixing {
+                ts.push(match self.flow.mixing {
                     Mixing::Reverse => TransformSpec::Permutation {
                         perm: Permutation::reverse_order(d),
                     },
@@ -228,7 +190,7 @@ impl FlowBuilder {
                     Mixing::LuLinear => TransformSpec::LuLinear { dim: d },
                 });
             }
-            if self.actnorm {
+            if self.flow.actnorm {
                 ts.push(TransformSpec::ActNorm {
                     dim: d,
                     initialized: false,

@@ -2,10 +2,12 @@
 //! embedding, with density evaluation, sampling, and save/load.
 
 pub mod builder;
+pub mod config;
 pub mod io;
 pub mod spec;
 
 pub use builder::{FlowBuilder, FlowKind, Mixing};
+pub use config::FlowConfig;
 pub use spec::{EmbeddingSpec, FlowSpec};
 
 use crate::checks::{expect_context, expect_finite, expect_matrix};

@@ -13,7 +13,7 @@ pub mod posterior;
 pub mod run;
 pub mod spec;
 
-pub use npe::{train_npe, NpeConfig, NpeTraining};
+pub use npe::{train_npe, NpeTraining};
 pub use posterior::{NpePosterior, PosteriorSamples};
 pub use run::{load_sbi_run, run_sbi, SbiRun, SbiRunInfo};
-pub use spec::SbiSpec;
+pub use spec::{DiagnoseConfig, NpeConfig, SbiConfig, SimulatorConfig, BUILTIN_SIMULATORS};

@@ -1,63 +1,13 @@
 //! Training a neural posterior estimator.
 
-use crate::config::FlowSection;
+use crate::config::JobConfig;
 use crate::error::{Error, Result};
-use crate::flow::{EmbeddingSpec, Flow, FlowKind};
-use crate::sbi::NpePosterior;
-use crate::train::{Batches, EpochRecord, TrainReport, Trainer, TrainerConfig};
+use crate::flow::{Flow, FlowBuilder};
+use crate::sbi::{NpePosterior, SbiConfig};
+use crate::train::{Batches, EpochRecord, TrainReport, Trainer};
 use crate::transforms::Standardize;
 use candle_core::{DType, Device, Tensor};
 use flowinfer_simulators::{simulate_dataset_lenient, LenientDataset, RowFailure, Simulator};
-use serde::{Deserialize, Serialize};
-
-/// Settings of [`train_npe`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct NpeConfig {
-    /// Simulation budget (θ, x pairs).
-    pub simulations: usize,
-    /// Fraction of the simulations held out for validation / early stopping.
-    pub validation_fraction: f64,
-    /// The conditional flow over θ.
-    pub flow: FlowSection,
-    /// Optional embedding network of x, trained with the flow (docs/SPECS.md).
-    pub embedding: Option<EmbeddingSpec>,
-    /// Training settings.
-    pub train: TrainerConfig,
-    /// Seed of the simulations.
-    pub seed: u64,
-    /// Device: `cpu`, `cuda` or `cuda:N` (CUDA needs the `cuda` feature).
-    pub device: String,
-    /// A continuous normalizing flow instead of `flow` (FMPE with flow matching).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cnf: Option<crate::cnf::CnfSection>,
-}
-
-impl Default for NpeConfig {
-    fn default() -> Self {
-        Self {
-            simulations: 10_000,
-            validation_fraction: 0.1,
-            flow: FlowSection {
-                kind: FlowKind::Nsf,
-                blocks: 5,
-                hidden: 64,
-                ..Default::default()
-            },
-            embedding: None,
-            train: TrainerConfig {
-                epochs: 100,
-                batch_size: 256,
-                lr: 1e-3,
-                patience: Some(20),
-                ..Default::default()
-            },
-            seed: 0,
-            device: "cpu".into(),
-            cnf: None,
-        }
-    }
-}
 
 /// Rows as one `(n, d)` tensor on `device` (one host → device copy).
 fn matrix(rows: &[Vec<f64>], dtype: DType, device: &Device) -> Result<Tensor> {
@@ -81,39 +31,53 @@ pub struct NpeTraining {
     pub failures: Vec<RowFailure>,
 }
 
-/// Simulate, then fit `q(θ | x)`. Failed simulations (non-finite values, a failing
-/// external program) are dropped and returned in [`NpeTraining::failures`]; too many
-/// failures are an error. `on_epoch` sees every training epoch.
+/// Simulate, then fit `q(θ | x)` — the shape users know from `sbi`: a simulator with
+/// its prior, a budget of simulations, training, an amortised posterior. The settings
+/// are an [`SbiConfig`] (its `simulator` section is not used: the simulator is `sim`);
+/// [`SbiConfig::default()`] holds the same defaults as a `flowinfer sbi` spec.
+/// Failed simulations (non-finite values, a failing external program) are dropped and
+/// returned in [`NpeTraining::failures`]; too many failures are an error. `on_epoch`
+/// sees every training epoch.
+///
+/// ```
+/// use flowinfer::sbi::{train_npe, SbiConfig};
+/// use flowinfer_simulators::TwoMoons;
+///
+/// let mut cfg = SbiConfig::default();
+/// cfg.npe.simulations = 500;
+/// (cfg.flow.blocks, cfg.flow.hidden, cfg.train.epochs) = (2, 16, 3);
+/// let npe = train_npe(&TwoMoons, &cfg, |_| {})?;
+/// // 100 draws of θ for one observation x_o (inside the prior's support, seed 1,
+/// // at most 100 rounds of rejection), and their log densities.
+/// let x_o = [0.1, -0.2];
+/// let draws = npe.posterior.sample(&TwoMoons, &x_o, 100, 1, 100)?;
+/// assert_eq!(draws.samples.len(), 100);
+/// let lp = npe.posterior.log_prob(&draws.samples, &x_o)?;
+/// assert!(lp.iter().all(|v| v.is_finite()));
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
 pub fn train_npe(
     sim: &dyn Simulator,
-    cfg: &NpeConfig,
+    cfg: &SbiConfig,
     on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<NpeTraining> {
-    if cfg.simulations < 20 {
-        return Err(Error::config(format!(
-            "NPE needs at least 20 simulations, got {}",
-            cfg.simulations
-        )));
-    }
-    if !(0.0..0.9).contains(&cfg.validation_fraction) {
-        return Err(Error::config("validation_fraction must lie in [0, 0.9)"));
-    }
-    let device = crate::device::parse_device(&cfg.device)?;
+    cfg.validate_training()?;
+    let device = cfg.device()?;
     let LenientDataset {
         thetas,
         xs,
         failures,
-    } = simulate_dataset_lenient(sim, cfg.simulations, cfg.seed)
+    } = simulate_dataset_lenient(sim, cfg.npe.simulations, cfg.npe.seed)
         .map_err(|e| Error::config(format!("simulation failed: {e}")))?;
     let n = thetas.len();
     if n < 20 {
         return Err(Error::config(format!(
             "only {n} of {} simulations succeeded; NPE needs at least 20 (first failure: {})",
-            cfg.simulations,
+            cfg.npe.simulations,
             failures.first().map(|f| f.to_string()).unwrap_or_default()
         )));
     }
-    let n_val = (n as f64 * cfg.validation_fraction).round() as usize;
+    let n_val = (n as f64 * cfg.npe.validation_fraction).round() as usize;
     let n_train = n - n_val;
     let (theta_mean, theta_std) = Standardize::fit(&thetas[..n_train])?;
     let (x_mean, x_std) = Standardize::fit(&xs[..n_train])?;
@@ -126,7 +90,7 @@ pub fn train_npe(
         .into_iter()
         .map(|s| if s > 0.0 { s } else { 1.0 })
         .collect();
-    let dtype = crate::flow::io::parse_dtype(&cfg.flow.dtype)?;
+    let dtype = cfg.flow.dtype()?;
     let flow_spec = match &cfg.cnf {
         Some(c) => c.flow_spec(
             sim.param_dim(),
@@ -136,7 +100,7 @@ pub fn train_npe(
             cfg.flow.seed,
         )?,
         None => {
-            let mut b = cfg.flow.builder(sim.param_dim()).context(sim.obs_dim());
+            let mut b = FlowBuilder::new(sim.param_dim(), cfg.flow.clone()).context(sim.obs_dim());
             b.embedding = cfg.embedding.clone();
             b.standardize = Some((theta_mean, theta_std));
             b.build_spec()?

@@ -5,11 +5,12 @@
 //! and training figures; written last, so its presence marks a complete run),
 //! `history.csv` and `plots/loss.png`.
 
-use crate::density::fit_table::write_history;
+use crate::config::JobConfig;
 use crate::error::{Error, Result};
 use crate::flow::io::{write_atomic, write_dir_atomic};
 use crate::flow::Flow;
-use crate::sbi::{train_npe, NpePosterior, SbiSpec};
+use crate::pipeline::write_history;
+use crate::sbi::{train_npe, NpePosterior, SbiConfig};
 use crate::train::EpochRecord;
 use candle_core::Device;
 use flowinfer_simulators::Simulator;
@@ -23,7 +24,7 @@ const KEPT_FAILURES: usize = 20;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SbiRunInfo {
     /// The spec the run was made with.
-    pub spec: SbiSpec,
+    pub spec: SbiConfig,
     /// Parameter names (θ columns).
     pub param_names: Vec<String>,
     /// Observation width.
@@ -66,17 +67,17 @@ pub struct SbiRun {
 
 /// Simulate, train and write the run to `out`; `on_epoch` sees every epoch.
 pub fn run_sbi(
-    spec: &SbiSpec,
+    spec: &SbiConfig,
     out: &Path,
     on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<SbiRunInfo> {
     spec.validate()?;
-    let sim = spec.simulator.build()?;
+    let sim = spec.simulator()?.build()?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e.to_string()))?;
     }
     let start = std::time::Instant::now();
-    let t = train_npe(sim.as_ref(), &spec.npe_config(), on_epoch)?;
+    let t = train_npe(sim.as_ref(), spec, on_epoch)?;
     let total = start.elapsed().as_secs_f64();
     let train_seconds: f64 = t.report.history.iter().map(|r| r.seconds).sum();
     let (x_mean, x_std) = t.posterior.observation_scaling();
@@ -108,7 +109,7 @@ pub fn run_sbi(
 
 fn write_run(
     out: &Path,
-    spec: &SbiSpec,
+    spec: &SbiConfig,
     info: &SbiRunInfo,
     t: &crate::sbi::NpeTraining,
 ) -> Result<()> {
@@ -121,7 +122,7 @@ fn write_run(
     crate::plot::loss_curves(
         plots.join("loss.png"),
         &[("train", &train[..]), ("validation", &val[..])],
-        &format!("NPE on {}", spec.simulator.name),
+        &format!("NPE on {}", spec.simulator()?.name),
         "−log q(θ | x) (nats)",
     )?;
     write_atomic(
@@ -141,7 +142,7 @@ pub fn load_sbi_run(dir: &Path, device: &Device) -> Result<SbiRun> {
     })?;
     let info: SbiRunInfo = serde_json::from_str(&text)
         .map_err(|e| Error::file(&path, format!("malformed run file: {e}")))?;
-    let simulator = info.spec.simulator.build()?;
+    let simulator = info.spec.simulator()?.build()?;
     let flow = Flow::load(dir.join("model"), device)?;
     let posterior = NpePosterior::new(
         flow,

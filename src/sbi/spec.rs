@@ -1,8 +1,11 @@
-//! `flowinfer sbi` specs (`models/sir-seed.toml`, `models/sbibm-*.toml`): which simulator,
-//! how many simulations, which estimator, how to train and diagnose. Unknown keys are
-//! errors; every key but the simulator has a default.
+//! [`SbiConfig`]: the `flowinfer sbi` spec (`models/sir-seed.toml`, `models/sbibm-*.toml`)
+//! and the settings of [`train_npe`](crate::sbi::train_npe) — one type, so the library
+//! and the command line share one set of defaults. Which simulator, how many
+//! simulations, which estimator, how to train and diagnose. Unknown keys are errors;
+//! every key but the simulator has a default.
 //!
 //! ```toml
+//! device = "cpu"              # top level: cpu | cuda | cuda:N
 //! [simulator]
 //! name = "two_moons"          # two_moons | gaussian_linear | slcp | sir | lotka_volterra
 //!                             # | sir_seed | sir_degenerate | external
@@ -15,7 +18,7 @@
 //! validation_fraction = 0.1
 //! seed = 0                    # simulation seed
 //!
-//! [flow]                      # as in `flowinfer fit` specs (the conditional flow on θ)
+//! [flow]                      # as in `fit` specs, NPE defaults (5 blocks, width 64, zero_init)
 //! [embedding]                 # optional network on x (mlp | deep_set | conv1d)
 //! [train]                     # as in `flowinfer fit` specs
 //!
@@ -26,9 +29,9 @@
 //! reference = "../shared/data/sbibm/two_moons"   # optional sbibm task folder
 //! ```
 
-use crate::config::FlowSection;
+use crate::config::JobConfig;
 use crate::error::{Error, Result};
-use crate::flow::EmbeddingSpec;
+use crate::flow::{EmbeddingSpec, FlowConfig};
 use crate::train::TrainerConfig;
 use flowinfer_simulators::external::{ExternalSimulator, ExternalSimulatorConfig};
 use flowinfer_simulators::{
@@ -51,7 +54,7 @@ pub const BUILTIN_SIMULATORS: [&str; 7] = [
 /// The `[simulator]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SimulatorSpec {
+pub struct SimulatorConfig {
     /// Built-in name, or `"external"` with the `external` table.
     pub name: String,
     /// Observation noise standard deviation (seed and degenerate SIR only).
@@ -62,7 +65,7 @@ pub struct SimulatorSpec {
     pub external: Option<ExternalSimulatorConfig>,
 }
 
-impl SimulatorSpec {
+impl SimulatorConfig {
     /// Build the simulator.
     pub fn build(&self) -> Result<Box<dyn Simulator>> {
         let sim_err = |e: flowinfer_simulators::SimulationError| Error::config(e.to_string());
@@ -109,10 +112,10 @@ impl SimulatorSpec {
     }
 }
 
-/// The `[npe]` section.
+/// The `[npe]` section: the simulation budget and its split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct NpeSection {
+pub struct NpeConfig {
     /// Simulation budget.
     pub simulations: usize,
     /// Fraction held out for validation.
@@ -121,7 +124,7 @@ pub struct NpeSection {
     pub seed: u64,
 }
 
-impl Default for NpeSection {
+impl Default for NpeConfig {
     fn default() -> Self {
         Self {
             simulations: 10_000,
@@ -134,7 +137,7 @@ impl Default for NpeSection {
 /// The `[diagnose]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct DiagnoseSpec {
+pub struct DiagnoseConfig {
     /// Simulated data sets for SBC and expected coverage.
     pub sbc_runs: usize,
     /// Posterior draws per SBC data set.
@@ -147,7 +150,7 @@ pub struct DiagnoseSpec {
     pub seed: u64,
 }
 
-impl Default for DiagnoseSpec {
+impl Default for DiagnoseConfig {
     fn default() -> Self {
         Self {
             sbc_runs: 200,
@@ -159,124 +162,125 @@ impl Default for DiagnoseSpec {
     }
 }
 
-/// A whole `flowinfer sbi` spec.
+/// A whole `flowinfer sbi` spec, and the settings of
+/// [`train_npe`](crate::sbi::train_npe) (module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SbiSpec {
-    /// The simulator.
-    pub simulator: SimulatorSpec,
+#[serde(deny_unknown_fields, default)]
+pub struct SbiConfig {
+    /// Device for training and sampling: `cpu` (absent), `cuda` or `cuda:N` (a top-level
+    /// key, before the first section; `--device` overrides it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The simulator (required by `flowinfer sbi`; a library caller passes its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulator: Option<SimulatorConfig>,
     /// Simulation budget and split.
-    #[serde(default)]
-    pub npe: NpeSection,
+    pub npe: NpeConfig,
     /// The conditional flow on θ.
-    #[serde(default = "default_flow")]
-    pub flow: FlowSection,
+    pub flow: FlowConfig,
     /// Optional embedding network on x.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub embedding: Option<EmbeddingSpec>,
     /// Training.
-    #[serde(default = "default_train")]
     pub train: TrainerConfig,
     /// Diagnostics.
-    #[serde(default)]
-    pub diagnose: DiagnoseSpec,
-    /// Device for training and sampling: `cpu`, `cuda` or `cuda:N` (a top-level key,
-    /// before the first section; `--device` overrides it).
-    #[serde(default = "default_device")]
-    pub device: String,
+    pub diagnose: DiagnoseConfig,
     /// A continuous normalizing flow as the estimator instead of `[flow]`; with
     /// `training = "flow_matching"` this is flow matching posterior estimation (FMPE,
     /// Wildberger et al. 2023). Absent: the `[flow]` stack (docs/CNF.md).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cnf: Option<crate::cnf::CnfSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::cnf::CnfConfig>,
 }
 
-/// The default device: `cpu`.
-pub fn default_device() -> String {
-    "cpu".into()
-}
-
-/// NPE defaults: a 5-block NSF, width 64, near-identity initialisation.
-pub fn default_flow() -> FlowSection {
-    FlowSection {
-        blocks: 5,
-        hidden: 64,
-        tail_bound: 4.0,
-        zero_init: true,
-        ..Default::default()
+impl Default for SbiConfig {
+    /// The NPE defaults: a 5-block NSF of width 64 with identity-initialised blocks,
+    /// trained with batch 128, lr 5e-4, patience 20 and clipping at 5.
+    fn default() -> Self {
+        Self {
+            device: None,
+            simulator: None,
+            npe: NpeConfig::default(),
+            flow: FlowConfig {
+                blocks: 5,
+                hidden: 64,
+                tail_bound: 4.0,
+                zero_init: true,
+                ..FlowConfig::default()
+            },
+            embedding: None,
+            train: TrainerConfig {
+                epochs: 200,
+                batch_size: 128,
+                lr: 5e-4,
+                patience: Some(20),
+                clip_grad_norm: Some(5.0),
+                ..TrainerConfig::default()
+            },
+            diagnose: DiagnoseConfig::default(),
+            cnf: None,
+        }
     }
 }
 
-/// NPE training defaults: batch 128, lr 5e-4, patience 20, clipping at 5.
-pub fn default_train() -> TrainerConfig {
-    TrainerConfig {
-        epochs: 200,
-        batch_size: 128,
-        lr: 5e-4,
-        patience: Some(20),
-        clip_grad_norm: Some(5.0),
-        ..Default::default()
+impl JobConfig for SbiConfig {
+    /// Check values serde cannot (the simulator, when given, is built to check its
+    /// settings).
+    fn validate(&self) -> Result<()> {
+        if let Some(s) = &self.simulator {
+            s.build()?;
+        }
+        self.validate_training()?;
+        let d = &self.diagnose;
+        if d.sbc_runs < 2 || d.sbc_samples < 2 || d.predictive_draws < 2 {
+            return Err(Error::config(format!(
+                "[diagnose] sbc_runs, sbc_samples and predictive_draws must be at least 2, got {}, {}, {}",
+                d.sbc_runs, d.sbc_samples, d.predictive_draws
+            )));
+        }
+        Ok(())
+    }
+
+    fn device_name(&self) -> Option<&str> {
+        self.device.as_deref()
     }
 }
 
-/// Replace `table[key]` by `defaults` with the keys given in `table[key]` on top.
-fn overlay<T: Serialize>(
-    table: &mut toml::Table,
-    key: &str,
-    defaults: &T,
-) -> std::result::Result<(), String> {
-    let mut merged = toml::Table::try_from(defaults).map_err(|e| e.to_string())?;
-    match table.remove(key) {
-        Some(toml::Value::Table(given)) => merged.extend(given),
-        Some(other) => return Err(format!("`{key}` must be a table, got {}", other.type_str())),
-        None => {}
-    }
-    table.insert(key.into(), toml::Value::Table(merged));
-    Ok(())
-}
-
-impl SbiSpec {
-    /// A spec for a simulator with all defaults.
+impl SbiConfig {
+    /// A spec for a built-in simulator with all defaults.
     pub fn for_simulator(name: &str) -> Self {
         Self {
-            simulator: SimulatorSpec {
+            simulator: Some(SimulatorConfig {
                 name: name.into(),
                 noise: None,
                 external: None,
-            },
-            npe: NpeSection::default(),
-            flow: default_flow(),
-            embedding: None,
-            train: default_train(),
-            diagnose: DiagnoseSpec::default(),
-            device: default_device(),
-            cnf: None,
+            }),
+            ..Self::default()
         }
     }
 
     /// Parse from TOML; `origin` names the file in errors.
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
-        let bad = |e: &dyn std::fmt::Display| Error::file(origin, format!("invalid spec: {e}"));
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| bad(&e))?;
-        // `[flow]` and `[train]` keys override the NPE defaults, not the density-fit ones.
-        overlay(&mut table, "flow", &default_flow()).map_err(|e| bad(&e))?;
-        overlay(&mut table, "train", &default_train()).map_err(|e| bad(&e))?;
-        let spec: SbiSpec = table.try_into().map_err(|e| bad(&e))?;
-        spec.validate()
-            .map_err(|e| Error::file(origin, e.to_string()))?;
-        Ok(spec)
+        crate::config::from_toml(text, origin)
     }
 
     /// Read and parse a spec file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::file(path, format!("cannot read spec: {e}")))?;
-        Self::from_toml(&text, path)
+        crate::config::load(path)
     }
 
-    /// Check values serde cannot (the simulator is built to check its settings).
-    pub fn validate(&self) -> Result<()> {
-        self.simulator.build()?;
+    /// The `[simulator]` section (an error when the spec has none).
+    pub fn simulator(&self) -> Result<&SimulatorConfig> {
+        self.simulator.as_ref().ok_or_else(|| {
+            Error::config(format!(
+                "the spec has no [simulator] section; expected name = one of {} or external",
+                BUILTIN_SIMULATORS.join(", ")
+            ))
+        })
+    }
+
+    /// Check the settings [`train_npe`](crate::sbi::train_npe) uses: budget, flow,
+    /// embedding, training.
+    pub fn validate_training(&self) -> Result<()> {
         if self.npe.simulations < 20 {
             return Err(Error::config(format!(
                 "[npe] simulations must be at least 20, got {}",
@@ -289,36 +293,13 @@ impl SbiSpec {
                 self.npe.validation_fraction
             )));
         }
-        crate::flow::io::parse_dtype(&self.flow.dtype)
-            .map_err(|e| Error::config(format!("[flow] {e}")))?;
+        self.flow.validate()?;
         if let Some(c) = &self.cnf {
             c.validate()?;
         }
         self.train
             .validate()
-            .map_err(|e| Error::config(format!("[train] {e}")))?;
-        let d = &self.diagnose;
-        if d.sbc_runs < 2 || d.sbc_samples < 2 || d.predictive_draws < 2 {
-            return Err(Error::config(format!(
-                "[diagnose] sbc_runs, sbc_samples and predictive_draws must be at least 2, got {}, {}, {}",
-                d.sbc_runs, d.sbc_samples, d.predictive_draws
-            )));
-        }
-        Ok(())
-    }
-
-    /// The settings of [`train_npe`](crate::sbi::train_npe).
-    pub fn npe_config(&self) -> crate::sbi::NpeConfig {
-        crate::sbi::NpeConfig {
-            simulations: self.npe.simulations,
-            validation_fraction: self.npe.validation_fraction,
-            flow: self.flow.clone(),
-            embedding: self.embedding.clone(),
-            train: self.train.clone(),
-            seed: self.npe.seed,
-            device: self.device.clone(),
-            cnf: self.cnf.clone(),
-        }
+            .map_err(|e| Error::config(format!("[train] {e}")))
     }
 }
 
@@ -326,8 +307,8 @@ impl SbiSpec {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<SbiSpec> {
-        SbiSpec::from_toml(text, Path::new("models/x.toml"))
+    fn parse(text: &str) -> Result<SbiConfig> {
+        SbiConfig::from_toml(text, Path::new("models/x.toml"))
     }
 
     #[test]
@@ -360,7 +341,6 @@ mod tests {
             .to_string();
         assert!(e.contains("simulation"), "{e}");
         let e = parse("[simulator]\nname = \"two_moons\"\n[embedding]\nout_dim = 4\n[embedding.net]\ntype = \"deep_set\"\ntrial_dim = 3\n")
-            .map(|s| s.npe_config())
             .map(|c| c.embedding.unwrap().validate(2))
             .unwrap()
             .unwrap_err()
@@ -378,7 +358,36 @@ mod tests {
             "NPE flows default to identity-initialised blocks"
         );
         assert_eq!(s.flow.kind, crate::flow::FlowKind::Maf);
-        let sim = s.simulator.build().unwrap();
+        let sim = s.simulator().unwrap().build().unwrap();
         assert_eq!((sim.param_dim(), sim.obs_dim()), (3, 2000));
+    }
+
+    /// The library's defaults (`SbiConfig::default()`, what `train_npe` callers start
+    /// from) and the command line's (a spec that names only the simulator, or
+    /// `--task`) must be the same settings.
+    #[test]
+    fn library_and_cli_npe_defaults_agree() {
+        let lib = SbiConfig::default();
+        let mut cli = parse("[simulator]\nname = \"two_moons\"\n").unwrap();
+        assert!(cli.simulator.take().is_some());
+        assert_eq!(lib, cli);
+        let mut task = SbiConfig::for_simulator("two_moons");
+        task.simulator = None;
+        assert_eq!(lib, task);
+        // A [flow] or [train] key overrides the NPE default, not the `fit` default.
+        let one =
+            parse("[simulator]\nname = \"two_moons\"\n[flow]\nhidden = 32\n[train]\nlr = 1e-3\n")
+                .unwrap();
+        assert_eq!(one.flow.blocks, lib.flow.blocks);
+        assert!(one.flow.zero_init);
+        assert_eq!(one.train.batch_size, lib.train.batch_size);
+        assert_ne!(lib.flow, crate::flow::FlowConfig::default());
+    }
+
+    #[test]
+    fn a_spec_without_simulator_is_refused_by_the_cli_accessor() {
+        let s = parse("[npe]\nsimulations = 100\n").unwrap();
+        let e = s.simulator().unwrap_err().to_string();
+        assert!(e.contains("[simulator]") && e.contains("two_moons"), "{e}");
     }
 }

@@ -14,30 +14,6 @@ use crate::error::Result;
 use crate::flow::Flow;
 use candle_core::{DType, Tensor};
 
-/// Settings of [`fit_nll`].
-#[derive(Debug, Clone)]
-pub struct FitConfig {
-    /// Passes over the training data.
-    pub epochs: usize,
-    /// Minibatch size.
-    pub batch_size: usize,
-    /// Adam learning rate.
-    pub learning_rate: f64,
-    /// Seed for the minibatch order.
-    pub seed: u64,
-}
-
-impl Default for FitConfig {
-    fn default() -> Self {
-        Self {
-            epochs: 20,
-            batch_size: 256,
-            learning_rate: 1e-3,
-            seed: 0,
-        }
-    }
-}
-
 /// Per-epoch mean losses (nats per event).
 #[derive(Debug, Clone, Default)]
 pub struct FitHistory {
@@ -62,13 +38,13 @@ pub fn mean_nll(flow: &Flow, x: &Tensor, ctx: Option<&Tensor>, batch: usize) -> 
     Ok(-total / n as f64)
 }
 
-/// Fit `flow` to the rows of `train` by Adam on the mean NLL (the [`Trainer`] with a
-/// constant learning rate and no early stopping).
+/// Fit `flow` to the rows of `train` by the [`Trainer`] on the mean NLL (the flow's
+/// data-dependent layers are initialised from `train` first).
 pub fn fit_nll(
     flow: &Flow,
     train: &Tensor,
     val: Option<&Tensor>,
-    cfg: &FitConfig,
+    cfg: &TrainerConfig,
 ) -> Result<FitHistory> {
     fit_nll_with_progress(flow, train, val, cfg, |_, _| {})
 }
@@ -78,7 +54,7 @@ pub fn fit_nll_with_progress(
     flow: &Flow,
     train: &Tensor,
     val: Option<&Tensor>,
-    cfg: &FitConfig,
+    cfg: &TrainerConfig,
     mut on_epoch: impl FnMut(usize, &FitHistory),
 ) -> Result<FitHistory> {
     flow.check_inputs(train, None)?;
@@ -86,14 +62,7 @@ pub fn fit_nll_with_progress(
         flow.check_inputs(v, None)?;
     }
     flow.initialize_from_data(train, None)?;
-    let trainer = Trainer::new(TrainerConfig {
-        epochs: cfg.epochs,
-        batch_size: cfg.batch_size,
-        lr: cfg.learning_rate,
-        patience: None,
-        seed: cfg.seed,
-        ..Default::default()
-    })?;
+    let trainer = Trainer::new(cfg.clone())?;
     let mut hist = FitHistory::default();
     trainer.fit(
         flow.params(),

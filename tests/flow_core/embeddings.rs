@@ -338,12 +338,12 @@ fn spec_format_old_mlp_json_new_variants_and_unknown_keys() {
         }
     ));
     // As an NPE configuration's `[embedding]` table (docs/SPECS.md).
-    let npe: flowinfer::sbi::NpeConfig = toml::from_str(
+    let npe: flowinfer::sbi::SbiConfig = toml::from_str(
         "[embedding]\nout_dim = 8\n[embedding.net]\ntype = \"mlp\"\nhidden = 64\nlayers = 2\n",
     )
     .unwrap();
     assert_eq!(npe.embedding, Some(EmbeddingSpec::mlp(64, 2, 8)));
-    let npe: flowinfer::sbi::NpeConfig =
+    let npe: flowinfer::sbi::SbiConfig =
         toml::from_str("embedding = { out_dim = 4, net = { type = \"deep_set\", trial_dim = 3 } }")
             .unwrap();
     assert_eq!(

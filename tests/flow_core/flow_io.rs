@@ -58,7 +58,7 @@ fn saved_flows_reload_bit_identically() {
         .blocks(3)
         .hidden(16)
         .mixing(Mixing::LuLinear);
-    with_everything.actnorm = true;
+    with_everything.flow.actnorm = true;
     with_everything.standardize = Some((vec![1.0, 2.0, 3.0], vec![0.5, 1.5, 2.0]));
     with_everything.trainable_base = true;
     roundtrip(with_everything, DType::F32, None);

@@ -21,7 +21,7 @@ fn sample_and_log_prob_agrees_with_log_prob() {
         assert_eq!(x.dims(), &[500, 3]);
         assert_eq!(lp.dims(), &[500]);
         let lp2 = flow.log_prob(&x, None).unwrap();
-        assert!(max_abs_diff(&lp, &lp2) < 1e-9, "{:?}", b.kind);
+        assert!(max_abs_diff(&lp, &lp2) < 1e-9, "{:?}", b.flow.kind);
     }
 }
 

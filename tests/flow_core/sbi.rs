@@ -1,9 +1,8 @@
 //! Neural posterior estimation recovers an analytic posterior, and posterior sampling
 //! respects the prior support.
 
-use flowinfer::config::FlowSection;
-use flowinfer::flow::FlowKind;
-use flowinfer::sbi::{train_npe, NpeConfig};
+use flowinfer::flow::{FlowConfig, FlowKind};
+use flowinfer::sbi::{train_npe, NpeConfig, SbiConfig};
 use flowinfer::train::TrainerConfig;
 use flowinfer_simulators::{GaussianLinear, Simulator, TwoMoons};
 
@@ -12,9 +11,12 @@ use flowinfer_simulators::{GaussianLinear, Simulator, TwoMoons};
 #[test]
 fn npe_recovers_the_gaussian_linear_posterior() {
     let sim = GaussianLinear;
-    let cfg = NpeConfig {
-        simulations: 10_000,
-        flow: FlowSection {
+    let cfg = SbiConfig {
+        npe: NpeConfig {
+            simulations: 10_000,
+            ..Default::default()
+        },
+        flow: FlowConfig {
             kind: FlowKind::Maf,
             blocks: 2,
             hidden: 64,
@@ -59,9 +61,12 @@ fn npe_recovers_the_gaussian_linear_posterior() {
 #[test]
 fn posterior_draws_stay_in_the_prior_support_and_bad_observations_are_errors() {
     let sim = TwoMoons;
-    let cfg = NpeConfig {
-        simulations: 500,
-        flow: FlowSection {
+    let cfg = SbiConfig {
+        npe: NpeConfig {
+            simulations: 500,
+            ..Default::default()
+        },
+        flow: FlowConfig {
             kind: FlowKind::Nsf,
             blocks: 2,
             hidden: 16,

@@ -5,7 +5,7 @@ use crate::common::device;
 use candle_core::{DType, Tensor};
 use flowinfer::flow::{Flow, FlowBuilder};
 use flowinfer::metrics::gaussian_baseline_nll;
-use flowinfer::train::{fit_nll, mean_nll, FitConfig};
+use flowinfer::train::{fit_nll, mean_nll, TrainerConfig};
 use flowinfer_simulators::toy::ToyDataset;
 
 fn tensor(rows: &[Vec<f64>]) -> Tensor {
@@ -31,11 +31,13 @@ fn adam_on_nll_beats_the_best_gaussian_on_two_moons() {
     let flow = Flow::new(spec, DType::F32, &device(), 1).unwrap();
     let (xt, xs) = (tensor(train), tensor(test));
     let before = mean_nll(&flow, &xs, None, 4096).unwrap();
-    let cfg = FitConfig {
+    let cfg = TrainerConfig {
         epochs: 25,
         batch_size: 128,
-        learning_rate: 3e-3,
+        lr: 3e-3,
+        patience: None,
         seed: 1,
+        ..Default::default()
     };
     let hist = fit_nll(&flow, &xt, None, &cfg).unwrap();
     let after = mean_nll(&flow, &xs, None, 4096).unwrap();

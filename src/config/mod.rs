@@ -1,0 +1,89 @@
+//! The spec dialect: one TOML root per job, one loader, one place for each default.
+//!
+//! * **Naming.** `*Spec` is saved with a model and rebuilds it (`FlowSpec`,
+//!   `TransformSpec`, `EmbeddingSpec`, `ConditionerSpec`, `BaseSpec`); `*Config` is a run
+//!   setting (`FitConfig`, `SbiConfig`, `IntegrateConfig`, `TrainerConfig`, `FlowConfig`,
+//!   …). A TOML section deserialises straight into the `*Config` the job runs with: there
+//!   are no mirror structs and no field-by-field copies.
+//! * **Defaults.** Each job's defaults are its root type's [`Default`]; the loader
+//!   overlays the keys a file gives on that default section by section, so a key left out
+//!   of `[flow]` in an `sbi` spec takes the NPE default, in a `fit` spec the `fit` one.
+//!   Values inside a key (a schedule table, an embedding) are replaced whole.
+//! * **Errors.** Unknown keys and bad values are errors that name the file and the key.
+//! * **Device.** Every root has a top-level `device` key (`cpu` when absent, `cuda` or
+//!   `cuda:N` with the `cuda` feature) that `--device` overrides; it is opened by
+//!   [`open_device`].
+//!
+//! ```
+//! use flowinfer::config::{from_toml, FitConfig};
+//! let cfg: FitConfig = from_toml("[flow]\nblocks = 3\n", "inline.toml")?;
+//! assert_eq!(cfg.flow.blocks, 3);
+//! assert_eq!(cfg.flow.hidden, FitConfig::default().flow.hidden);
+//! # Ok::<(), flowinfer::Error>(())
+//! ```
+
+pub mod fit;
+
+pub use fit::{DataConfig, EvalConfig, FitConfig};
+
+use crate::error::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::Path;
+
+/// The root of a job's TOML spec: its defaults, its checks and its device key.
+pub trait JobConfig: Default + Serialize + DeserializeOwned {
+    /// Check the values serde cannot (ranges, combinations); errors name the key.
+    fn validate(&self) -> Result<()>;
+    /// The top-level `device` key (absent = CPU).
+    fn device_name(&self) -> Option<&str>;
+    /// Open the configured device (see [`open_device`]).
+    fn device(&self) -> Result<candle_core::Device> {
+        open_device(self.device_name())
+    }
+}
+
+/// Open a device by name: `None` or `"cpu"`, `"cuda"`, `"cuda:N"` (a clear error when
+/// CUDA is asked for and not compiled in or not present).
+pub fn open_device(name: Option<&str>) -> Result<candle_core::Device> {
+    crate::device::parse_device(name.unwrap_or("cpu"))
+}
+
+/// Overlay `given` on `defaults`: sections (tables of the root) merge key by key; any
+/// other value is replaced whole.
+fn overlay(defaults: &mut toml::Table, given: toml::Table) {
+    for (key, value) in given {
+        match (defaults.get_mut(&key), value) {
+            (Some(toml::Value::Table(d)), toml::Value::Table(g)) => {
+                for (k, v) in g {
+                    d.insert(k, v);
+                }
+            }
+            (_, v) => {
+                defaults.insert(key, v);
+            }
+        }
+    }
+}
+
+/// Parse a job spec from TOML text on top of `T::default()` and validate it; `origin`
+/// names the file in errors.
+pub fn from_toml<T: JobConfig>(text: &str, origin: impl AsRef<Path>) -> Result<T> {
+    let origin = origin.as_ref();
+    let bad = |e: &dyn std::fmt::Display| Error::file(origin, format!("invalid spec: {e}"));
+    let given: toml::Table = toml::from_str(text).map_err(|e| bad(&e))?;
+    let mut merged = toml::Table::try_from(T::default()).map_err(|e| bad(&e))?;
+    overlay(&mut merged, given);
+    let cfg: T = merged.try_into().map_err(|e| bad(&e))?;
+    cfg.validate()
+        .map_err(|e| Error::file(origin, e.to_string()))?;
+    Ok(cfg)
+}
+
+/// Read, parse and validate a job spec file.
+pub fn load<T: JobConfig>(path: impl AsRef<Path>) -> Result<T> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::file(path, format!("cannot read spec: {e}")))?;
+    from_toml(&text, path)
+}
