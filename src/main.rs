@@ -105,9 +105,10 @@ struct FitArgs {
     /// `device`, else cpu).
     #[arg(long)]
     device: Option<String>,
-    /// Seed of the --toy set's events.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Run seed (overrides the spec's top-level `seed`; added to every section's seed;
+    /// also draws the --toy set).
+    #[arg(long)]
+    seed: Option<u64>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -206,11 +207,14 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
     if let Some(lr) = a.lr {
         spec.train.lr = lr;
     }
+    if let Some(s) = a.seed {
+        spec.seed = s;
+    }
     spec.validate()?;
     spec.device()?;
     let source = match (&a.toy, &a.data) {
         (Some(_), Some(_)) => anyhow::bail!("give either --data FILE or --toy NAME, not both"),
-        (Some(name), None) => DataSource::toy(name, a.n, a.seed)?,
+        (Some(name), None) => DataSource::toy(name, a.n, spec.seed)?,
         (None, Some(d)) => DataSource::File(d.clone()),
         (None, None) => DataSource::File(spec.data.file.clone().ok_or_else(|| {
             anyhow::anyhow!("no data: give --data FILE, a --spec with a [data] file, or --toy NAME")
@@ -282,7 +286,7 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         );
     }
     if let Some(n) = a.samples {
-        let t = sample_run(&a.out, n, a.seed.wrapping_add(1), &spec.device()?)?;
+        let t = sample_run(&a.out, n, spec.seed.wrapping_add(1), &spec.device()?)?;
         t.write_csv(&a.out.join("samples.csv"))?;
         println!(
             "samples:               {} ({n} rows)",

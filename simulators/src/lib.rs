@@ -72,7 +72,7 @@ pub mod vegas;
 pub use benchmarks::{GaussianLinear, LotkaVolterra, SbibmSir, Slcp, TwoMoons};
 pub use external::{ExternalIntegrand, ExternalSimulator, ExternalSimulatorConfig, PriorSpec};
 pub use integrands::{integrand_by_name, IntegrandOptions};
-pub use integrands::{Integrand, IntegrandError};
+pub use integrands::{FnIntegrand, Integrand, IntegrandError};
 pub use lenient::{simulate_dataset_lenient, LenientDataset, RowFailure};
 pub use simulator::{
     row_seed, simulate_batch, simulate_dataset, Dataset, SimulationError, Simulator,

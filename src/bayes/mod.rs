@@ -19,6 +19,8 @@ pub mod sgld;
 pub mod store;
 pub mod svi;
 
+pub use predict::BayesModel;
+
 use crate::error::{Error, Result};
 use crate::flow::FlowSpec;
 use crate::nn::ConditionerSpec;

@@ -4,6 +4,7 @@
 //!
 //! ```toml
 //! device = "cpu"              # cpu | cuda | cuda:N (top level, before the sections)
+//! seed = 0                    # run seed, added to every section's seed (`--seed`)
 //!
 //! [data]                      # used when `--data` is not given on the command line
 //! file = "data/auger/auger_events_aligned.csv"
@@ -119,6 +120,15 @@ pub struct FitConfig {
     /// section; `--device` overrides it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// Run seed (top level; `--seed` sets it): added to the seeds of `[data]`, `[flow]`
+    /// and `[train]`, so one number re-seeds the whole run (the command line also
+    /// draws a `--toy` set with it).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub seed: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl JobConfig for FitConfig {
@@ -146,6 +156,15 @@ impl JobConfig for FitConfig {
 
     fn device_name(&self) -> Option<&str> {
         self.device.as_deref()
+    }
+
+    fn with_run_seed(&self) -> Self {
+        let mut c = self.clone();
+        let s = std::mem::take(&mut c.seed);
+        c.data.seed = c.data.seed.wrapping_add(s);
+        c.flow.seed = c.flow.seed.wrapping_add(s);
+        c.train.seed = c.train.seed.wrapping_add(s);
+        c
     }
 }
 

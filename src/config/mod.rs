@@ -13,6 +13,10 @@
 //! * **Device.** Every root has a top-level `device` key (`cpu` when absent, `cuda` or
 //!   `cuda:N` with the `cuda` feature) that `--device` overrides; it is opened by
 //!   [`open_device`].
+//! * **Seed.** Every root has a top-level `seed` (default 0) that `--seed` sets. A job
+//!   whose sections have seeds of their own (`[data]`, `[flow]`, `[train]`, `[npe]`,
+//!   `[diagnose]`) adds the run seed to each ([`JobConfig::with_run_seed`]), so the
+//!   shipped specs' runs are unchanged at seed 0 and one number re-seeds a whole run.
 //!
 //! ```
 //! use flowinfer::config::{from_toml, FitConfig};
@@ -37,6 +41,9 @@ pub trait JobConfig: Default + Serialize + DeserializeOwned {
     fn validate(&self) -> Result<()>;
     /// The top-level `device` key (absent = CPU).
     fn device_name(&self) -> Option<&str>;
+    /// The same settings with the top-level run seed folded into the sections' seeds
+    /// (and set to 0): what a job runs with and records.
+    fn with_run_seed(&self) -> Self;
     /// Open the configured device (see [`open_device`]).
     fn device(&self) -> Result<candle_core::Device> {
         open_device(self.device_name())

@@ -52,6 +52,7 @@ pub fn fit(
     on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<Fitted> {
     cfg.validate()?;
+    let cfg = &cfg.with_run_seed();
     let data = prepare(source, &cfg.data)?;
     if cfg.bayes.is_some() {
         return crate::bayes::fit::fit_bayes(&data, cfg, out, on_epoch);

@@ -62,6 +62,7 @@ pub fn train_npe(
     on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<NpeTraining> {
     cfg.validate_training()?;
+    let cfg = &cfg.with_run_seed();
     let device = cfg.device()?;
     let LenientDataset {
         thetas,

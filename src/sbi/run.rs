@@ -72,6 +72,7 @@ pub fn run_sbi(
     on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<SbiRunInfo> {
     spec.validate()?;
+    let spec = &spec.with_run_seed();
     let sim = spec.simulator()?.build()?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e.to_string()))?;

@@ -6,6 +6,7 @@
 //!
 //! ```toml
 //! device = "cpu"              # top level: cpu | cuda | cuda:N
+//! seed = 0                    # top level: run seed, added to every section's seed
 //! [simulator]
 //! name = "two_moons"          # two_moons | gaussian_linear | slcp | sir | lotka_volterra
 //!                             # | sir_seed | sir_degenerate | external
@@ -190,6 +191,14 @@ pub struct SbiConfig {
     /// Wildberger et al. 2023). Absent: the `[flow]` stack (docs/CNF.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<crate::cnf::CnfConfig>,
+    /// Run seed (top level; `--seed` sets it): added to the seeds of `[npe]`, `[flow]`,
+    /// `[train]` and `[diagnose]`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub seed: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Default for SbiConfig {
@@ -218,6 +227,7 @@ impl Default for SbiConfig {
             },
             diagnose: DiagnoseConfig::default(),
             cnf: None,
+            seed: 0,
         }
     }
 }
@@ -242,6 +252,16 @@ impl JobConfig for SbiConfig {
 
     fn device_name(&self) -> Option<&str> {
         self.device.as_deref()
+    }
+
+    fn with_run_seed(&self) -> Self {
+        let mut c = self.clone();
+        let s = std::mem::take(&mut c.seed);
+        c.npe.seed = c.npe.seed.wrapping_add(s);
+        c.flow.seed = c.flow.seed.wrapping_add(s);
+        c.train.seed = c.train.seed.wrapping_add(s);
+        c.diagnose.seed = c.diagnose.seed.wrapping_add(s);
+        c
     }
 }
 

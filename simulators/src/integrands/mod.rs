@@ -87,6 +87,7 @@ pub fn check_batch(
 
 pub mod annulus;
 pub mod camel;
+pub mod closure;
 pub mod ee_qqg;
 pub mod entangled_circles;
 pub mod gaussian;
@@ -97,6 +98,7 @@ pub mod registry;
 
 pub use annulus::Annulus;
 pub use camel::Camel;
+pub use closure::FnIntegrand;
 pub use ee_qqg::EeToQqg;
 pub use entangled_circles::EntangledCircles;
 pub use gaussian::Gaussian;
