@@ -1,6 +1,6 @@
 //! The `integrate` verb: importance-sampled Monte Carlo integration with a flow.
 
-use flowinfer::integrate::{integrate, write_run, IntegrateSpec, Loss, Stage, TrainMode};
+use flowinfer::integrate::{integrate, write_run, IntegrateConfig, Loss, Stage, TrainMode};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -116,10 +116,10 @@ pub struct IntegrateArgs {
 }
 
 /// The spec with the command-line overrides applied.
-fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateSpec> {
+fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     let mut s = match &a.spec {
-        Some(p) => IntegrateSpec::load(p)?,
-        None => IntegrateSpec::default(),
+        Some(p) => IntegrateConfig::load(p)?,
+        None => IntegrateConfig::default(),
     };
     let i = &mut s.integrand;
     if let Some(n) = &a.integrand {
@@ -222,8 +222,8 @@ pub(crate) fn check_csv_output(flag: &str, path: &Path) -> anyhow::Result<()> {
 pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     let spec = build_spec(&a)?;
     let integrand = spec.build_integrand()?;
-    let cfg = spec.to_config()?;
-    cfg.validate(integrand.dim())?;
+    let cfg = spec.clone();
+    cfg.validate_for(integrand.dim())?;
     if let Some(p) = &a.events_out {
         check_csv_output("--events-out", p)?;
     }

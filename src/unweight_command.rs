@@ -47,7 +47,7 @@ pub fn run_unweight(a: UnweightArgs) -> anyhow::Result<()> {
     let target = run.target(user.as_ref())?;
     let opts = EvalOptions {
         allow_invalid: a.allow_invalid || run.spec.eval.allow_invalid,
-        ..run.spec.to_config()?.eval
+        ..run.spec.eval_options()
     };
     let r = &run.result.flow;
     let request = UnweightRequest {

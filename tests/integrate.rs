@@ -7,8 +7,8 @@
 use candle_core::{DType, Device, Tensor, Var};
 use flowinfer::integrate::{
     estimate, integrate, train_flow, unweight, write_run, EvalOptions, IntegrateConfig,
-    IntegrateError, IntegrateSpec, IntegrationRun, InvalidCounts, Loss, TrainConfig, TrainMode,
-    UnitFlow, UnitFlowConfig, UnweightConfig,
+    IntegrateError, IntegrationRun, InvalidCounts, Loss, TrainConfig, TrainMode, UnitFlow,
+    UnitFlowConfig, UnweightConfig,
 };
 use flowinfer::testing::{check_extremes, check_transform, perturb_params, test_device};
 use flowinfer::transforms::elementwise::{ElementwiseMap, UnitIntervalSpline};
@@ -470,8 +470,11 @@ fn tiny_config() -> IntegrateConfig {
             batch: 256,
             ..TrainConfig::default()
         },
-        eval_samples: 2000,
-        eval_batch: 1000,
+        eval: flowinfer::integrate::EvalConfig {
+            samples: 2000,
+            batch: 1000,
+            ..Default::default()
+        },
         ..IntegrateConfig::default()
     }
 }
@@ -488,7 +491,7 @@ fn invalid_values_are_counted_and_an_error_unless_allowed() {
     );
     let mut allowed = cfg.clone();
     allowed.eval.allow_invalid = true;
-    allowed.vegas = true;
+    allowed.eval.vegas = true;
     let out = integrate(&Broken, &allowed, &test_device(), &mut |_| {}).unwrap();
     let inv = &out.report.invalid;
     assert!(inv.non_finite > 0 && inv.negative > 0, "{inv:?}");
@@ -498,20 +501,14 @@ fn invalid_values_are_counted_and_an_error_unless_allowed() {
 
 #[test]
 fn a_written_run_loads_back_with_the_same_flow() {
-    let spec: IntegrateSpec = toml::from_str(
+    let spec: IntegrateConfig = toml::from_str(
         "seed = 4\n[integrand]\nname = \"camel\"\ndim = 3\n\
          [flow]\nbins = 4\nhidden = 8\n[train]\nsteps = 5\nbatch = 256\n\
          [eval]\nsamples = 2000\nvegas_warm_start = true\nwarm_start_calls = 2000\n",
     )
     .unwrap();
     let user = spec.build_integrand().unwrap();
-    let out = integrate(
-        user.as_ref(),
-        &spec.to_config().unwrap(),
-        &test_device(),
-        &mut |_| {},
-    )
-    .unwrap();
+    let out = integrate(user.as_ref(), &spec, &test_device(), &mut |_| {}).unwrap();
     let dir = tmp("written-run");
     write_run(&out, &spec, &dir, None).unwrap();
     let run = IntegrationRun::load(&dir, &test_device()).unwrap();
@@ -540,7 +537,7 @@ fn a_written_run_loads_back_with_the_same_flow() {
 fn one_dimensional_integrands_are_padded() {
     let f = builtin("polynomial", 1, None);
     let mut cfg = tiny_config();
-    cfg.unweighted_events = Some(50);
+    cfg.eval.unweighted = Some(50);
     let out = integrate(f.as_ref(), &cfg, &test_device(), &mut |_| {}).unwrap();
     assert_eq!((out.report.dim, out.report.flow.dim), (1, 2));
     assert!(out.report.pull.unwrap().abs() < 4.0);
@@ -821,11 +818,10 @@ fn the_repository_specs_load() {
         ("annulus.toml", "annulus", 2),
         ("eeqqg.toml", "ee_qqg", 5),
     ] {
-        let spec = IntegrateSpec::load(&models.join(file)).unwrap();
-        let f = spec.build_integrand().unwrap();
-        let cfg = spec.to_config().unwrap();
+        let cfg = IntegrateConfig::load(&models.join(file)).unwrap();
+        let f = cfg.build_integrand().unwrap();
         assert_eq!((f.name(), f.dim()), (name, dim), "{file}");
-        assert!(cfg.vegas && cfg.validate(dim).is_ok(), "{file}");
+        assert!(cfg.eval.vegas && cfg.validate_for(dim).is_ok(), "{file}");
         assert!(
             cfg.train.anneal > 0.0,
             "{file}: annealing is the safe default"

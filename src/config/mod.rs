@@ -26,8 +26,10 @@
 //! # Ok::<(), flowinfer::Error>(())
 //! ```
 
+pub mod any;
 pub mod fit;
 
+pub use any::AnyConfig;
 pub use fit::{DataConfig, EvalConfig, FitConfig};
 
 use crate::error::{Error, Result};

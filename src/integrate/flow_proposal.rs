@@ -43,9 +43,9 @@ use candle_core::{DType, Device, Tensor};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-/// Architecture of the unit-hypercube flow.
+/// Architecture of the unit-hypercube flow (the `[flow]` section of an integration spec).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct UnitFlowConfig {
     /// Spline bins per feature (2..=64; default 8).
     pub bins: usize,
@@ -59,6 +59,8 @@ pub struct UnitFlowConfig {
     pub min_bin: f64,
     /// Minimum interior knot derivative (default 1e-3).
     pub min_derivative: f64,
+    /// Flow dtype, `"f32"` (default) or `"f64"` (weights are always f64).
+    pub dtype: String,
 }
 
 impl Default for UnitFlowConfig {
@@ -70,7 +72,15 @@ impl Default for UnitFlowConfig {
             couplings: None,
             min_bin: 1e-3,
             min_derivative: 1e-3,
+            dtype: "f32".into(),
         }
+    }
+}
+
+impl UnitFlowConfig {
+    /// The flow dtype (an error naming the key unless `f32` or `f64`).
+    pub fn dtype(&self) -> Result<DType> {
+        crate::flow::io::parse_dtype(&self.dtype).map_err(|e| Error::config(format!("[flow] {e}")))
     }
 }
 

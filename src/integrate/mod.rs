@@ -21,6 +21,7 @@
 
 pub mod adapters;
 pub mod batch;
+pub mod config;
 pub mod error;
 pub mod estimate;
 pub mod flow_proposal;
@@ -28,116 +29,29 @@ pub mod loss;
 pub mod plots;
 pub mod report;
 pub mod run_dir;
-pub mod spec;
 pub mod train;
 pub mod unweight;
 pub mod vegas_baseline;
 
 pub use adapters::Target;
 pub use batch::{EvalOptions, InvalidCounts};
+pub use config::{EvalConfig, IntegrandConfig, IntegrateConfig};
 pub use error::{IntegrateError, Result};
 pub use estimate::{estimate, WeightStats};
 pub use flow_proposal::{binary_masks, UnitFlow, UnitFlowConfig};
 pub use loss::Loss;
 pub use report::IntegrationReport;
 pub use run_dir::{write_run, IntegrationRun, ResultFigures, ResultJson};
-pub use spec::IntegrateSpec;
 pub use train::{train_flow, RunningEstimate, StepRecord, TrainConfig, TrainHistory, TrainMode};
 pub use unweight::{unweight, EventTable, UnweightConfig, UnweightRequest, UnweightedEvents};
 pub use vegas_baseline::{compare_vegas, VegasComparison};
 
-use candle_core::{DType, Device};
-use error::setting;
+use candle_core::Device;
 use flowinfer_simulators::{row_seed, Integrand};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use report::{Calls, Definitions, FlowSummary, Seconds, TrainingSummary, VegasReport};
 use std::time::Instant;
-
-/// Everything [`integrate`] needs besides the integrand and the device.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IntegrateConfig {
-    /// Flow architecture.
-    pub flow: UnitFlowConfig,
-    /// Training.
-    pub train: TrainConfig,
-    /// Fresh samples for the final estimate (default 100 000).
-    pub eval_samples: usize,
-    /// Points per evaluation batch (default 16 384).
-    pub eval_batch: usize,
-    /// Unweighted events to generate (none by default).
-    pub unweighted_events: Option<usize>,
-    /// Run the VEGAS baseline at the same number of calls.
-    pub vegas: bool,
-    /// Compose the flow with a VEGAS grid adapted with
-    /// [`Self::warm_start_calls`] calls.
-    pub vegas_warm_start: bool,
-    /// Calls of the VEGAS warm start (default: a fifth of the training calls, at
-    /// least 10 000).
-    pub warm_start_calls: Option<usize>,
-    /// Flow dtype (default f32; weights are always f64).
-    pub dtype: DType,
-    /// Seed of everything (initialisation, sampling, VEGAS).
-    pub seed: u64,
-    /// Integrand evaluation (parallel chunks, invalid values).
-    pub eval: EvalOptions,
-}
-
-impl Default for IntegrateConfig {
-    fn default() -> Self {
-        Self {
-            flow: UnitFlowConfig::default(),
-            train: TrainConfig::default(),
-            eval_samples: 100_000,
-            eval_batch: 16_384,
-            unweighted_events: None,
-            vegas: false,
-            vegas_warm_start: false,
-            warm_start_calls: None,
-            dtype: DType::F32,
-            seed: 0,
-            eval: EvalOptions::default(),
-        }
-    }
-}
-
-impl IntegrateConfig {
-    /// The warm-start budget (see [`Self::warm_start_calls`]).
-    pub fn warm_start_budget(&self) -> usize {
-        self.warm_start_calls
-            .unwrap_or_else(|| (self.train.calls() / 5).max(10_000))
-    }
-
-    /// Check the settings for an integrand of dimension `dim`.
-    pub fn validate(&self, dim: usize) -> Result<()> {
-        if dim == 0 {
-            return Err(setting("the integrand's dimension must be at least 1"));
-        }
-        self.flow.validate(dim.max(2))?;
-        self.train.validate()?;
-        if self.eval_samples < 2 || self.eval_batch == 0 {
-            return Err(setting(format!(
-                "evaluation needs at least 2 samples and a batch ≥ 1, got {} and {}",
-                self.eval_samples, self.eval_batch
-            )));
-        }
-        if self.unweighted_events == Some(0) {
-            return Err(setting(
-                "the number of unweighted events must be at least 1",
-            ));
-        }
-        if !matches!(self.dtype, DType::F32 | DType::F64) {
-            return Err(setting(format!(
-                "flow dtype must be f32 or f64, got {:?}",
-                self.dtype
-            )));
-        }
-        if self.vegas_warm_start && self.warm_start_calls.is_some_and(|c| c < 4) {
-            return Err(setting("the VEGAS warm start needs at least 4 calls"));
-        }
-        Ok(())
-    }
-}
 
 /// What [`integrate`] reports while it runs.
 #[derive(Debug)]
@@ -217,14 +131,15 @@ pub fn integrate(
     device: &Device,
     progress: &mut dyn FnMut(Stage<'_>),
 ) -> Result<IntegrationOutcome> {
-    cfg.validate(user.dim())?;
+    cfg.validate_for(user.dim())?;
+    let eval = cfg.eval_options();
     let start = Instant::now();
     let mut seconds = Seconds::default();
     let mut calls = Calls::default();
     let mut invalid = InvalidCounts::default();
     let mut target = Target::new(user)?;
 
-    if cfg.vegas_warm_start {
+    if cfg.eval.vegas_warm_start {
         let budget = cfg.warm_start_budget();
         progress(Stage::WarmStart { calls: budget });
         let t = Instant::now();
@@ -232,7 +147,7 @@ pub fn integrate(
             target.integrand(),
             budget,
             row_seed(cfg.seed, 5),
-            cfg.eval.allow_invalid,
+            eval.allow_invalid,
         )?;
         calls.warm_start = r.n_evaluations;
         invalid.non_finite += r.non_finite;
@@ -244,7 +159,7 @@ pub fn integrate(
     let flow = UnitFlow::new(
         target.dim(),
         &cfg.flow,
-        cfg.dtype,
+        cfg.flow.dtype()?,
         device,
         row_seed(cfg.seed, 0),
     )?;
@@ -256,7 +171,7 @@ pub fn integrate(
         target.integrand(),
         &cfg.train,
         &mut rng,
-        &cfg.eval,
+        &eval,
         &mut invalid,
         &mut |record, running| {
             progress(Stage::Training {
@@ -270,18 +185,18 @@ pub fn integrate(
     seconds.training = t.elapsed().as_secs_f64();
 
     progress(Stage::Evaluating {
-        samples: cfg.eval_samples,
+        samples: cfg.eval.samples,
     });
     let t = Instant::now();
     let mut rng = StdRng::seed_from_u64(row_seed(cfg.seed, 2));
     let (stats, weights, kept) = estimate::estimate_keeping(
         &flow,
         target.integrand(),
-        cfg.eval_samples,
-        cfg.eval_batch,
+        cfg.eval.samples,
+        cfg.eval.batch,
         MARGINAL_POINTS,
         &mut rng,
-        &cfg.eval,
+        &eval,
         &mut invalid,
     )?;
     let marginal_points = target.to_user_points(&kept)?;
@@ -290,7 +205,7 @@ pub fn integrate(
 
     let mut unweighted = None;
     let mut events = None;
-    if let Some(n) = cfg.unweighted_events {
+    if let Some(n) = cfg.eval.unweighted {
         progress(Stage::Unweighting { events: n });
         let t = Instant::now();
         let (u, table) = unweight::unweighted_events(
@@ -300,10 +215,10 @@ pub fn integrate(
                 events: n,
                 max_weight: stats.bootstrap_max_weight,
                 efficiency: stats.unweighting_efficiency_bootstrap,
-                batch: cfg.eval_batch,
+                batch: cfg.eval.batch,
                 seed: cfg.seed,
             },
-            &cfg.eval,
+            &eval,
             &mut invalid,
         )?;
         calls.unweighting = u.trials;
@@ -316,17 +231,17 @@ pub fn integrate(
     let exact = user.exact();
     let mut vegas = None;
     let mut vegas_report = None;
-    if cfg.vegas {
+    if cfg.eval.vegas {
         let adapt = calls.warm_start + calls.training;
         progress(Stage::Vegas { calls: adapt });
         let t = Instant::now();
         let v = compare_vegas(
             user,
             adapt,
-            cfg.eval_samples,
-            cfg.eval_batch,
+            cfg.eval.samples,
+            cfg.eval.batch,
             row_seed(cfg.seed, 6),
-            &cfg.eval,
+            &eval,
         )?;
         let secs = t.elapsed().as_secs_f64();
         seconds.vegas = secs;
@@ -406,9 +321,9 @@ pub fn integrate(
             hidden: cfg.flow.hidden,
             layers: cfg.flow.layers,
             parameters: flow.flow().params().num_parameters(),
-            dtype: crate::flow::io::dtype_name(cfg.dtype).into(),
+            dtype: cfg.flow.dtype.clone(),
             device: device_name(device),
-            vegas_warm_start: cfg.vegas_warm_start,
+            vegas_warm_start: cfg.eval.vegas_warm_start,
         },
         unweighted,
         vegas: vegas_report,

@@ -19,10 +19,10 @@
 //! complete one).
 
 use super::adapters::Target;
+use super::config::IntegrateConfig;
 use super::error::{setting, IntegrateError, Result};
 use super::estimate::WeightStats;
 use super::flow_proposal::UnitFlow;
-use super::spec::IntegrateSpec;
 use super::{plots, report, unweight, IntegrationOutcome};
 use crate::flow::io::{write_atomic, write_dir_atomic};
 use crate::flow::Flow;
@@ -124,7 +124,7 @@ impl ResultJson {
 /// unweighted events go to `events_out`, or to `DIR/events.csv` when it is `None`.
 pub fn write_run(
     outcome: &IntegrationOutcome,
-    spec: &IntegrateSpec,
+    spec: &IntegrateConfig,
     dir: &Path,
     events_out: Option<&Path>,
 ) -> Result<()> {
@@ -147,7 +147,7 @@ pub fn write_run(
 
 fn fill_run_dir(
     outcome: &IntegrationOutcome,
-    spec: &IntegrateSpec,
+    spec: &IntegrateConfig,
     dir: &Path,
     events_inside: bool,
 ) -> Result<()> {
@@ -220,7 +220,7 @@ pub struct IntegrationRun {
     /// The directory.
     pub dir: PathBuf,
     /// The effective spec it ran with.
-    pub spec: IntegrateSpec,
+    pub spec: IntegrateConfig,
     /// Its headline figures.
     pub result: ResultJson,
     /// The trained flow.
@@ -253,7 +253,7 @@ impl IntegrationRun {
             path: dir.join(name),
             message: format!("malformed: {e}"),
         };
-        let spec: IntegrateSpec =
+        let spec: IntegrateConfig =
             toml::from_str(&read("spec.toml")?).map_err(|e| malformed("spec.toml", &e))?;
         let result: ResultJson = serde_json::from_str(&read("result.json")?)
             .map_err(|e| malformed("result.json", &e))?;
@@ -265,7 +265,7 @@ impl IntegrationRun {
             None
         };
         let flow = Flow::load(dir.join("model"), device)?;
-        let config = spec.to_config()?.flow;
+        let config = spec.flow.clone();
         let flow =
             UnitFlow::from_flow(flow, config).map_err(|e| malformed("model/flow.json", &e))?;
         Ok(Self {

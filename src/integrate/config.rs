@@ -1,8 +1,11 @@
-//! Integration run specs (TOML): the integrand, the flow, training and evaluation, with
-//! the same defaults as the command line. Unknown keys are errors.
+//! [`IntegrateConfig`]: the integration spec (TOML) and the settings of
+//! [`integrate`](super::integrate) — the integrand, the flow, training and evaluation,
+//! one type with one set of defaults for the library and the command line. Unknown
+//! keys are errors.
 //!
 //! ```toml
-//! seed = 1
+//! seed = 1                # top level: seed of everything
+//! device = "cpu"          # top level: cpu | cuda | cuda:N
 //! [integrand]
 //! name = "camel"          # or: command = "sh my_integrand.sh" (with dim)
 //! dim = 4
@@ -27,15 +30,16 @@ use super::batch::EvalOptions;
 use super::error::{setting, Result};
 use super::flow_proposal::UnitFlowConfig;
 use super::train::TrainConfig;
-use super::IntegrateConfig;
+use crate::config::JobConfig;
 use flowinfer_simulators::{integrand_by_name, ExternalIntegrand, Integrand, IntegrandOptions};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// `[integrand]`: a built-in by name, or an external command.
+/// `[integrand]`: a built-in by name, or an external command (used by the command line;
+/// a library caller passes its own [`Integrand`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IntegrandSection {
+pub struct IntegrandConfig {
     /// Built-in name (gaussian, camel, annulus, entangled_circles, polynomial, ee_qqg).
     pub name: Option<String>,
     /// External program and arguments, separated by whitespace (no shell quoting): it
@@ -54,44 +58,16 @@ pub struct IntegrandSection {
     pub timeout_s: Option<f64>,
 }
 
-/// `[flow]`.
+/// `[eval]`: the final estimate, unweighting and the VEGAS comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct FlowSection {
-    /// Spline bins.
-    pub bins: usize,
-    /// Conditioner width.
-    pub hidden: usize,
-    /// Conditioner hidden layers.
-    pub layers: usize,
-    /// Coupling layers (default `max(4, 2⌈log₂ d⌉)`).
-    pub couplings: Option<usize>,
-    /// `f32` or `f64`.
-    pub dtype: String,
-}
-
-impl Default for FlowSection {
-    fn default() -> Self {
-        let f = UnitFlowConfig::default();
-        Self {
-            bins: f.bins,
-            hidden: f.hidden,
-            layers: f.layers,
-            couplings: f.couplings,
-            dtype: "f32".into(),
-        }
-    }
-}
-
-/// `[eval]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EvalSection {
-    /// Fresh samples for the estimate.
+pub struct EvalConfig {
+    /// Fresh samples for the final estimate (default 100 000).
     pub samples: usize,
-    /// Points per batch.
+    /// Points per evaluation batch (default 16 384).
     pub batch: usize,
-    /// Unweighted events to generate.
+    /// Unweighted events to generate (none by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unweighted: Option<usize>,
     /// Run VEGAS side by side at the same number of calls (also spelled
     /// `compare_vegas`).
@@ -99,18 +75,19 @@ pub struct EvalSection {
     pub vegas: bool,
     /// Warm-start the flow from a VEGAS grid.
     pub vegas_warm_start: bool,
-    /// Calls of the warm start.
+    /// Calls of the VEGAS warm start (default: a fifth of the training calls, at least
+    /// 10 000).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_start_calls: Option<usize>,
     /// Count non-finite and negative values as zero instead of failing.
     pub allow_invalid: bool,
 }
 
-impl Default for EvalSection {
+impl Default for EvalConfig {
     fn default() -> Self {
-        let c = IntegrateConfig::default();
         Self {
-            samples: c.eval_samples,
-            batch: c.eval_batch,
+            samples: 100_000,
+            batch: 16_384,
             unweighted: None,
             vegas: false,
             vegas_warm_start: false,
@@ -120,33 +97,101 @@ impl Default for EvalSection {
     }
 }
 
-/// A whole integration spec (module docs).
+/// A whole integration spec, and the settings of [`integrate`](super::integrate)
+/// (module docs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IntegrateSpec {
-    /// Seed.
-    #[serde(default)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntegrateConfig {
+    /// Seed of everything (initialisation, sampling, VEGAS).
     pub seed: u64,
-    /// The integrand.
-    #[serde(default)]
-    pub integrand: IntegrandSection,
-    /// The flow.
-    #[serde(default)]
-    pub flow: FlowSection,
+    /// Device: `cpu` (absent), `cuda` or `cuda:N`; `--device` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// The integrand (command line and run directories).
+    pub integrand: IntegrandConfig,
+    /// Flow architecture.
+    pub flow: UnitFlowConfig,
     /// Training.
-    #[serde(default)]
     pub train: TrainConfig,
     /// Evaluation.
-    #[serde(default)]
-    pub eval: EvalSection,
+    pub eval: EvalConfig,
 }
 
-impl IntegrateSpec {
-    /// Read a spec file.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| setting(format!("{}: cannot read spec: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| setting(format!("{}: {e}", path.display())))
+impl JobConfig for IntegrateConfig {
+    /// Checks that need no integrand (its dimension is checked by
+    /// [`IntegrateConfig::validate_for`]).
+    fn validate(&self) -> crate::Result<()> {
+        use crate::Error;
+        self.flow.dtype()?;
+        self.train
+            .validate()
+            .map_err(|e| Error::config(e.to_string()))?;
+        let e = &self.eval;
+        if e.samples < 2 || e.batch == 0 {
+            return Err(Error::config(format!(
+                "integrate: evaluation needs at least 2 samples and a batch ≥ 1, got {} and {}",
+                e.samples, e.batch
+            )));
+        }
+        if e.unweighted == Some(0) {
+            return Err(Error::config(
+                "integrate: the number of unweighted events must be at least 1",
+            ));
+        }
+        if e.vegas_warm_start && e.warm_start_calls.is_some_and(|c| c < 4) {
+            return Err(Error::config(
+                "integrate: the VEGAS warm start needs at least 4 calls",
+            ));
+        }
+        Ok(())
+    }
+
+    fn device_name(&self) -> Option<&str> {
+        self.device.as_deref()
+    }
+
+    fn with_run_seed(&self) -> Self {
+        // The top-level seed is the only one: nothing to fold.
+        self.clone()
+    }
+}
+
+impl IntegrateConfig {
+    /// Read and validate a spec file.
+    pub fn load(path: &Path) -> crate::Result<Self> {
+        crate::config::load(path)
+    }
+
+    /// Check the settings for an integrand of dimension `dim`.
+    pub fn validate_for(&self, dim: usize) -> Result<()> {
+        if dim == 0 {
+            return Err(setting("the integrand's dimension must be at least 1"));
+        }
+        self.flow.validate(dim.max(2))?;
+        JobConfig::validate(self).map_err(|e| match e {
+            crate::Error::Config(m) => setting(m.trim_start_matches("integrate: ")),
+            other => other.into(),
+        })
+    }
+
+    /// The warm-start budget (see [`EvalConfig::warm_start_calls`]).
+    pub fn warm_start_budget(&self) -> usize {
+        self.eval
+            .warm_start_calls
+            .unwrap_or_else(|| (self.train.calls() / 5).max(10_000))
+    }
+
+    /// How the integrand is called: in parallel chunks, except an external command
+    /// (it parallelises itself).
+    pub fn eval_options(&self) -> EvalOptions {
+        EvalOptions {
+            parallel_chunk: if self.is_external() {
+                None
+            } else {
+                EvalOptions::default().parallel_chunk
+            },
+            allow_invalid: self.eval.allow_invalid,
+        }
     }
 
     /// Build the integrand (errors name what was wrong: unknown name, wrong or missing
@@ -210,39 +255,5 @@ impl IntegrateSpec {
     /// Whether the integrand is an external command (it parallelises itself).
     pub fn is_external(&self) -> bool {
         self.integrand.command.is_some()
-    }
-
-    /// The integrator settings.
-    pub fn to_config(&self) -> Result<IntegrateConfig> {
-        let f = &self.flow;
-        let dtype =
-            crate::flow::io::parse_dtype(&f.dtype).map_err(|e| setting(format!("[flow] {e}")))?;
-        let e = &self.eval;
-        Ok(IntegrateConfig {
-            flow: UnitFlowConfig {
-                bins: f.bins,
-                hidden: f.hidden,
-                layers: f.layers,
-                couplings: f.couplings,
-                ..UnitFlowConfig::default()
-            },
-            train: self.train.clone(),
-            eval_samples: e.samples,
-            eval_batch: e.batch,
-            unweighted_events: e.unweighted,
-            vegas: e.vegas,
-            vegas_warm_start: e.vegas_warm_start,
-            warm_start_calls: e.warm_start_calls,
-            dtype,
-            seed: self.seed,
-            eval: EvalOptions {
-                parallel_chunk: if self.is_external() {
-                    None
-                } else {
-                    EvalOptions::default().parallel_chunk
-                },
-                allow_invalid: e.allow_invalid,
-            },
-        })
     }
 }
