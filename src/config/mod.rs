@@ -59,11 +59,16 @@ pub fn open_device(name: Option<&str>) -> Result<candle_core::Device> {
 }
 
 /// Overlay `given` on `defaults`: sections (tables of the root) merge key by key; any
-/// other value is replaced whole.
+/// other value is replaced whole. A section that names a key the default does not
+/// spell out (a serde alias such as `compare_vegas`, or a misspelling that
+/// deserialisation then rejects) is taken as given, so its missing keys come from its
+/// own type's `Default`.
 fn overlay(defaults: &mut toml::Table, given: toml::Table) {
     for (key, value) in given {
         match (defaults.get_mut(&key), value) {
-            (Some(toml::Value::Table(d)), toml::Value::Table(g)) => {
+            (Some(toml::Value::Table(d)), toml::Value::Table(g))
+                if g.keys().all(|k| d.contains_key(k)) =>
+            {
                 for (k, v) in g {
                     d.insert(k, v);
                 }
