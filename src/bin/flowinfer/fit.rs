@@ -1,59 +1,49 @@
-//! The `flowinfer` command line.
+//! The `fit`, `sample` and `eval` verbs (density estimation).
 
-use clap::{Parser, Subcommand};
+use crate::args::{DeviceArg, DtypeArg, QuietArg, SeedArg};
+use crate::progress;
 use flowinfer::config::RunSpec;
 use flowinfer::density::{eval_run, fit_table, fit_toy, sample_run, ToyFitConfig};
-use flowinfer::flow::io::parse_dtype;
 use flowinfer::flow::FlowKind;
 use flowinfer_simulators::toy::ToyDataset;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-mod bands_command;
-mod integrate_command;
-mod sbi_commands;
-mod unweight_command;
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-#[derive(Parser)]
-#[command(
-    name = "flowinfer",
-    version,
-    about = "Normalizing flows for scientific inference"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
+/// The flow families of toy mode (`--flow`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToyFlow {
+    /// Affine couplings (RealNVP).
+    #[value(name = "realnvp")]
+    RealNvp,
+    /// Rational-quadratic spline couplings (neural spline flow).
+    Nsf,
+    /// Masked autoregressive, affine (MAF).
+    Maf,
 }
 
-#[derive(Subcommand)]
-enum Command {
-    /// Fit a flow to a data file (CSV/JSON) with a spec, or to a built-in toy set (--toy).
-    Fit(Box<FitArgs>),
-    /// Draw events from a fitted run, in the original columns and units.
-    Sample(SampleArgs),
-    /// Histogram bands of a Bayesian run (per-bin mean/std over weight draws), pulls
-    /// against reference events, band plots.
-    Bands(Box<bands_command::BandsArgs>),
-    /// Evaluate a fitted run against a data file (NLL, KDE overlap, C2ST).
-    Eval(EvalArgs),
-    /// Simulation-based inference: simulate, train a posterior estimator (NPE), save.
-    Sbi(sbi_commands::SbiArgs),
-    /// Posterior draws for observations from a run written by `sbi`.
-    Posterior(sbi_commands::PosteriorArgs),
-    /// SBC, expected coverage, predictive check and reference C2ST of an `sbi` run.
-    Diagnose(sbi_commands::DiagnoseArgs),
-    /// Monte Carlo integration over [0,1]^d with a flow as the importance-sampling proposal.
-    Integrate(Box<integrate_command::IntegrateArgs>),
-    /// Unweighted events from a finished `integrate` run (hit-or-miss against its
-    /// bootstrap maximum weight).
-    Unweight(unweight_command::UnweightArgs),
+impl ToyFlow {
+    /// The name as given on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ToyFlow::RealNvp => "realnvp",
+            ToyFlow::Nsf => "nsf",
+            ToyFlow::Maf => "maf",
+        }
+    }
+
+    /// The library's flow family.
+    pub fn kind(self) -> FlowKind {
+        match self {
+            ToyFlow::RealNvp => FlowKind::RealNvp,
+            ToyFlow::Nsf => FlowKind::Nsf,
+            ToyFlow::Maf => FlowKind::Maf,
+        }
+    }
 }
 
+/// Arguments of `flowinfer fit`.
 #[derive(clap::Args)]
-struct FitArgs {
+#[command(mut_arg("seed", |a| a.help("Seed (toy mode: data, split, initialisation, sampling).")))]
+pub struct FitArgs {
     /// Data file (CSV with header, or JSON); default: the spec's [data] file.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -75,9 +65,9 @@ struct FitArgs {
     /// Toy mode: number of events (split 70/15/15).
     #[arg(long, default_value_t = 6000)]
     n: usize,
-    /// Toy mode: flow family (realnvp, nsf, maf).
-    #[arg(long, default_value = "nsf")]
-    flow: String,
+    /// Toy mode: flow family.
+    #[arg(long, value_enum, default_value_t = ToyFlow::Nsf)]
+    flow: ToyFlow,
     /// Toy mode: number of blocks.
     #[arg(long, default_value_t = 4)]
     blocks: usize,
@@ -99,23 +89,21 @@ struct FitArgs {
     /// Output directory.
     #[arg(long, default_value = "runs/fit")]
     out: PathBuf,
-    /// Toy mode: model dtype (f32 or f64).
-    #[arg(long, default_value = "f32")]
-    dtype: String,
-    /// Device: cpu, cuda or cuda:N (cuda needs the `cuda` feature; default: the spec's
-    /// `device`, else cpu).
-    #[arg(long)]
-    device: Option<String>,
-    /// Seed (toy mode: data, split, initialisation, sampling).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
+    /// Toy mode: model dtype.
+    #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
+    dtype: DtypeArg,
+    #[command(flatten)]
+    device: DeviceArg,
+    #[command(flatten)]
+    seed: SeedArg,
+    #[command(flatten)]
+    quiet: QuietArg,
 }
 
+/// Arguments of `flowinfer sample`.
 #[derive(clap::Args)]
-struct SampleArgs {
+#[command(mut_arg("seed", |a| a.help("Sampling seed.")))]
+pub struct SampleArgs {
     /// Run directory written by `fit`.
     #[arg(long)]
     run: PathBuf,
@@ -125,19 +113,19 @@ struct SampleArgs {
     /// Output CSV file (header row, original column names).
     #[arg(long)]
     out: PathBuf,
-    /// Sampling seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    seed: SeedArg,
     /// Bayesian runs: n events from each of M weight draws, with a `draw` column.
     #[arg(long)]
     draws: Option<usize>,
-    /// Device: cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
+/// Arguments of `flowinfer eval`.
 #[derive(clap::Args)]
-struct EvalArgs {
+#[command(mut_arg("seed", |a| a.help("Seed for generated events and the classifier.")))]
+pub struct EvalArgs {
     /// Run directory written by `fit`.
     #[arg(long)]
     run: PathBuf,
@@ -147,64 +135,45 @@ struct EvalArgs {
     /// Skip the classifier two-sample test.
     #[arg(long)]
     no_c2st: bool,
-    /// Seed for generated events and the classifier.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Device: cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    seed: SeedArg,
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
-pub(crate) fn progress(epochs: usize, quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
-    let bar = if quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(epochs as u64)
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("epoch {pos}/{len} [{bar:30}] {msg} (ETA {eta})")?
-            .progress_chars("=> "),
-    );
-    Ok(bar)
-}
-
+/// `fit --toy NAME`: a flow fitted to a built-in 2-D data set.
 fn run_toy(a: &FitArgs, name: &str) -> anyhow::Result<()> {
     let dataset: ToyDataset = name.parse().map_err(|e| anyhow::anyhow!("--toy: {e}"))?;
-    let kind = match a.flow.as_str() {
-        "realnvp" => FlowKind::RealNvp,
-        "nsf" => FlowKind::Nsf,
-        "maf" => FlowKind::Maf,
-        other => anyhow::bail!("--flow must be realnvp, nsf or maf, got {other:?}"),
-    };
     let epochs = a.epochs.unwrap_or(40);
+    let seed = a.seed.seed;
     let cfg = ToyFitConfig {
         dataset,
         n: a.n,
-        kind,
+        kind: a.flow.kind(),
         blocks: a.blocks,
         hidden: a.hidden,
         fit: flowinfer::train::FitConfig {
             epochs,
             batch_size: a.batch_size,
             learning_rate: a.lr,
-            seed: a.seed,
+            seed,
         },
         samples: a.samples,
         out: Some(a.out.clone()),
-        dtype: parse_dtype(&a.dtype)?,
-        seed: a.seed,
-        device: flowinfer::device::parse_device(a.device.as_deref().unwrap_or("cpu"))?,
+        dtype: a.dtype.dtype(),
+        seed,
+        device: a.device.open(None)?,
     };
     eprintln!(
         "fitting {} ({} blocks, hidden {}) to {} events of {} ...",
-        a.flow,
+        a.flow.name(),
         a.blocks,
         a.hidden,
         a.n,
         dataset.name()
     );
     let start = std::time::Instant::now();
-    let bar = progress(epochs, a.quiet)?;
+    let bar = progress::bar("epoch", epochs, a.quiet.quiet)?;
     let r = fit_toy(&cfg, |_, h| {
         bar.inc(1);
         bar.set_message(format!(
@@ -233,7 +202,8 @@ fn run_toy(a: &FitArgs, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_fit(a: FitArgs) -> anyhow::Result<()> {
+/// `flowinfer fit`: toy mode, or a data file with a spec.
+pub fn run_fit(a: FitArgs) -> anyhow::Result<()> {
     if let Some(name) = &a.toy {
         return run_toy(&a, name);
     }
@@ -241,10 +211,10 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         Some(p) => RunSpec::load(p)?,
         None => RunSpec::default(),
     };
-    if let Some(d) = &a.device {
+    if let Some(d) = &a.device.device {
         spec.device = Some(d.clone());
     }
-    spec.device()?;
+    a.device.open(spec.device.as_deref())?;
     if let Some(c) = &a.columns {
         spec.data.columns = Some(c.clone());
     }
@@ -259,7 +229,7 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
         .ok_or_else(|| {
             anyhow::anyhow!("no data: give --data FILE, a --spec with a [data] file, or --toy NAME")
         })?;
-    let bar = progress(spec.train.epochs, a.quiet)?;
+    let bar = progress::bar("epoch", spec.train.epochs, a.quiet.quiet)?;
     let r = fit_table(&spec, &data, &a.out, a.resume, |rec| {
         bar.inc(1);
         bar.set_message(format!(
@@ -319,12 +289,14 @@ fn run_fit(a: FitArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
+/// `flowinfer sample`: events from a fitted run (`--draws`: from a Bayesian run's
+/// weight draws).
+pub fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
+    let device = a.device.open(None)?;
     if let Some(m) = a.draws {
-        return bands_command::run_sample_draws(&a.run, a.n, m, a.seed, &a.out, &a.device);
+        return crate::bands::run_sample_draws(&a.run, a.n, m, a.seed.seed, &a.out, &device);
     }
-    let device = flowinfer::device::parse_device(&a.device)?;
-    let t = sample_run(&a.run, a.n, a.seed, &device)?;
+    let t = sample_run(&a.run, a.n, a.seed.seed, &device)?;
     t.write_csv(&a.out)?;
     println!(
         "wrote {} events × {} columns to {}",
@@ -335,9 +307,10 @@ fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
-    let device = flowinfer::device::parse_device(&a.device)?;
-    let e = eval_run(&a.run, &a.data, !a.no_c2st, a.seed, &device)?;
+/// `flowinfer eval`: a fitted run against a data file; writes RUN/eval.json.
+pub fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
+    let device = a.device.open(None)?;
+    let e = eval_run(&a.run, &a.data, !a.no_c2st, a.seed.seed, &device)?;
     println!("events:                {}", e.events);
     println!("NLL:                   {:.4} nats/event", e.nll);
     println!("KDE overlap (mean):    {:.4}", e.kde_overlap.mean);
@@ -351,27 +324,4 @@ fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
     flowinfer::flow::io::write_atomic(&path, serde_json::to_string_pretty(&e)?.as_bytes())?;
     println!("written:               {}", path.display());
     Ok(())
-}
-
-fn main() -> ExitCode {
-    flowinfer::device::apply_cpu_thread_defaults();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Fit(a) => run_fit(*a),
-        Command::Sample(a) => run_sample(a),
-        Command::Bands(a) => bands_command::run_bands(*a),
-        Command::Eval(a) => run_eval(a),
-        Command::Sbi(a) => sbi_commands::run_sbi_command(a),
-        Command::Posterior(a) => sbi_commands::run_posterior(a),
-        Command::Diagnose(a) => sbi_commands::run_diagnose(a),
-        Command::Integrate(a) => integrate_command::run_integrate(*a),
-        Command::Unweight(a) => unweight_command::run_unweight(a),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
 }
