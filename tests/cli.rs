@@ -316,7 +316,7 @@ fn bad_arguments_fail_cleanly_and_write_nothing() {
         (vec!["--toy", "no-such-set"], "two-moons"),
         (
             vec!["--toy", "two-moons", "--flow", "glow"],
-            "realnvp, nsf or maf",
+            "realnvp, nsf, maf",
         ),
         (vec!["--toy", "two-moons", "--dtype", "f16"], "f32"),
         (vec!["--device", "cuda:0"], "cuda"),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 /// Arguments of `flowinfer bands`.
 #[derive(clap::Args)]
-#[command(mut_arg("seed", |a| a.help("Seed of the weight draws and latent points.")))]
+#[command(mut_arg("seed", |a| a.help("Seed of the weight draws and latent points")))]
 pub struct BandsArgs {
     /// Run directory written by `fit` with a `[bayes]` section.
     #[arg(long)]
@@ -39,8 +39,10 @@ pub struct BandsArgs {
     /// Bins per axis of the 2-D pair bands (0 = none).
     #[arg(long, default_value_t = 6)]
     pair_bins: usize,
+    /// The seed (`--seed`).
     #[command(flatten)]
     seed: SeedArg,
+    /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
     /// A different latent sample for every draw (default: the same latent points).

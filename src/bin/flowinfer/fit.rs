@@ -42,7 +42,7 @@ impl ToyFlow {
 
 /// Arguments of `flowinfer fit`.
 #[derive(clap::Args)]
-#[command(mut_arg("seed", |a| a.help("Seed (toy mode: data, split, initialisation, sampling).")))]
+#[command(mut_arg("seed", |a| a.help("Seed (toy mode: data, split, initialisation, sampling)")))]
 pub struct FitArgs {
     /// Data file (CSV with header, or JSON); default: the spec's [data] file.
     #[arg(long)]
@@ -92,17 +92,20 @@ pub struct FitArgs {
     /// Toy mode: model dtype.
     #[arg(long, value_enum, default_value_t = DtypeArg::F32)]
     dtype: DtypeArg,
+    /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
+    /// The seed (`--seed`).
     #[command(flatten)]
     seed: SeedArg,
+    /// `--quiet`.
     #[command(flatten)]
     quiet: QuietArg,
 }
 
 /// Arguments of `flowinfer sample`.
 #[derive(clap::Args)]
-#[command(mut_arg("seed", |a| a.help("Sampling seed.")))]
+#[command(mut_arg("seed", |a| a.help("Sampling seed")))]
 pub struct SampleArgs {
     /// Run directory written by `fit`.
     #[arg(long)]
@@ -113,18 +116,20 @@ pub struct SampleArgs {
     /// Output CSV file (header row, original column names).
     #[arg(long)]
     out: PathBuf,
+    /// The seed (`--seed`).
     #[command(flatten)]
     seed: SeedArg,
     /// Bayesian runs: n events from each of M weight draws, with a `draw` column.
     #[arg(long)]
     draws: Option<usize>,
+    /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
 }
 
 /// Arguments of `flowinfer eval`.
 #[derive(clap::Args)]
-#[command(mut_arg("seed", |a| a.help("Seed for generated events and the classifier.")))]
+#[command(mut_arg("seed", |a| a.help("Seed for generated events and the classifier")))]
 pub struct EvalArgs {
     /// Run directory written by `fit`.
     #[arg(long)]
@@ -135,8 +140,10 @@ pub struct EvalArgs {
     /// Skip the classifier two-sample test.
     #[arg(long)]
     no_c2st: bool,
+    /// The seed (`--seed`).
     #[command(flatten)]
     seed: SeedArg,
+    /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
 }

@@ -6,8 +6,8 @@ use crate::progress;
 use flowinfer::integrate::{
     integrate,
     unweight::{unweighted_events, write_events_csv},
-    write_run, EvalOptions, IntegrateSpec, IntegrationRun, InvalidCounts, Loss, Stage,
-    TrainMode, UnweightRequest,
+    write_run, EvalOptions, IntegrateSpec, IntegrationRun, InvalidCounts, Loss, Stage, TrainMode,
+    UnweightRequest,
 };
 use std::path::{Path, PathBuf};
 
@@ -146,6 +146,7 @@ pub struct IntegrateArgs {
     /// Count non-finite and negative integrand values as zero instead of failing.
     #[arg(long)]
     allow_invalid: bool,
+    /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
     /// Output directory (result.json, report.json, history.csv, plots, spec.toml,
@@ -155,6 +156,7 @@ pub struct IntegrateArgs {
     /// Seed (default: the spec's, else 0).
     #[arg(long)]
     seed: Option<u64>,
+    /// `--quiet`.
     #[command(flatten)]
     quiet: QuietArg,
 }
@@ -355,6 +357,7 @@ pub struct UnweightArgs {
     /// Points per flow batch.
     #[arg(long, default_value_t = 16_384)]
     batch: usize,
+    /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
     /// Count non-finite and negative integrand values as zero instead of failing.

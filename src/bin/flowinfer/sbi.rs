@@ -30,15 +30,17 @@ pub struct SbiArgs {
     /// Output directory.
     #[arg(long, default_value = "runs/sbi")]
     out: PathBuf,
+    /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
+    /// `--quiet`.
     #[command(flatten)]
     quiet: QuietArg,
 }
 
 /// Arguments of `flowinfer posterior`.
 #[derive(clap::Args)]
-#[command(mut_arg("seed", |a| a.help("Sampling seed.")))]
+#[command(mut_arg("seed", |a| a.help("Sampling seed")))]
 pub struct PosteriorArgs {
     /// Run directory written by `sbi`.
     #[arg(long)]
@@ -53,11 +55,13 @@ pub struct PosteriorArgs {
     /// file holds several observations).
     #[arg(long)]
     out: PathBuf,
+    /// The seed (`--seed`).
     #[command(flatten)]
     seed: SeedArg,
     /// Most sampling rounds before giving up on the prior-support rejection.
     #[arg(long, default_value_t = 100)]
     max_rounds: usize,
+    /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
 }
@@ -90,6 +94,7 @@ pub struct DiagnoseArgs {
     /// Output directory (default: RUN/diagnostics).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
 }
