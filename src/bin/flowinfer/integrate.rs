@@ -1,8 +1,54 @@
-//! The `integrate` verb: importance-sampled Monte Carlo integration with a flow.
+//! The `integrate` verb (importance-sampled Monte Carlo integration with a flow) and
+//! the `unweight` verb (more unweighted events from a finished `integrate` run).
 
-use flowinfer::integrate::{integrate, write_run, IntegrateConfig, Loss, Stage, TrainMode};
+use crate::args::{DeviceArg, DtypeArg, QuietArg};
+use crate::progress;
+use flowinfer::integrate::{
+    integrate,
+    unweight::{unweighted_events, write_events_csv},
+    write_run, EvalOptions, IntegrateConfig, IntegrationRun, InvalidCounts, Loss, Stage, TrainMode,
+    UnweightRequest,
+};
 use std::path::{Path, PathBuf};
 
+/// The training losses (`--loss`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossArg {
+    /// Forward KL divergence with importance weights.
+    Kl,
+    /// Variance of the weights (Pearson χ² divergence).
+    #[value(alias = "chi2")]
+    Variance,
+}
+
+impl From<LossArg> for Loss {
+    fn from(l: LossArg) -> Self {
+        match l {
+            LossArg::Kl => Loss::Kl,
+            LossArg::Variance => Loss::Variance,
+        }
+    }
+}
+
+/// The training modes (`--mode`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeArg {
+    /// A fresh batch for every step.
+    Online,
+    /// A fresh batch every --reuse steps, reused (reweighted) in between.
+    Buffered,
+}
+
+impl From<ModeArg> for TrainMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Online => TrainMode::Online,
+            ModeArg::Buffered => TrainMode::Buffered,
+        }
+    }
+}
+
+/// Arguments of `flowinfer integrate`.
 #[derive(clap::Args)]
 pub struct IntegrateArgs {
     /// Integration spec (TOML, see models/integrate-*.toml and docs/INTEGRATION.md);
@@ -28,12 +74,12 @@ pub struct IntegrateArgs {
     /// External integrand: points per program run (default 1000).
     #[arg(long)]
     command_batch: Option<usize>,
-    /// Training loss: kl or variance (default kl).
-    #[arg(long)]
-    loss: Option<String>,
-    /// Training mode: online or buffered (default online).
-    #[arg(long)]
-    mode: Option<String>,
+    /// Training loss (default kl).
+    #[arg(long, value_enum, ignore_case = true)]
+    loss: Option<LossArg>,
+    /// Training mode (default online).
+    #[arg(long, value_enum, ignore_case = true)]
+    mode: Option<ModeArg>,
     /// Buffered mode: optimizer steps per fresh batch (default 4).
     #[arg(long)]
     reuse: Option<usize>,
@@ -74,9 +120,9 @@ pub struct IntegrateArgs {
     /// Coupling layers (default max(4, 2⌈log2 d⌉)).
     #[arg(long)]
     couplings: Option<usize>,
-    /// Flow dtype: f32 or f64 (weights are always f64).
-    #[arg(long)]
-    dtype: Option<String>,
+    /// Flow dtype (default f32; weights are always f64).
+    #[arg(long, value_enum)]
+    dtype: Option<DtypeArg>,
     /// Fresh samples for the final estimate (default 100000).
     #[arg(long)]
     eval_samples: Option<usize>,
@@ -100,19 +146,19 @@ pub struct IntegrateArgs {
     /// Count non-finite and negative integrand values as zero instead of failing.
     #[arg(long)]
     allow_invalid: bool,
-    /// Device: cpu (cuda needs the `cuda` feature).
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    /// The device (`--device`).
+    #[command(flatten)]
+    device: DeviceArg,
     /// Output directory (result.json, report.json, history.csv, plots, spec.toml,
     /// model/; see docs/INTEGRATION.md).
     #[arg(long, default_value = "runs/integrate")]
     out: PathBuf,
-    /// Seed.
+    /// Seed (default: the spec's, else 0).
     #[arg(long)]
     seed: Option<u64>,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
+    /// `--quiet`.
+    #[command(flatten)]
+    quiet: QuietArg,
 }
 
 /// The spec with the command-line overrides applied.
@@ -143,11 +189,11 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
         i.batch_size = a.command_batch;
     }
     let t = &mut s.train;
-    if let Some(l) = &a.loss {
-        t.loss = Loss::parse(l)?;
+    if let Some(l) = a.loss {
+        t.loss = l.into();
     }
-    if let Some(m) = &a.mode {
-        t.mode = TrainMode::parse(m)?;
+    if let Some(m) = a.mode {
+        t.mode = m.into();
     }
     macro_rules! set {
         ($dst:expr, $src:expr) => {
@@ -167,7 +213,9 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     set!(s.flow.bins, a.bins);
     set!(s.flow.hidden, a.hidden);
     set!(s.flow.layers, a.layers);
-    set!(s.flow.dtype, a.dtype);
+    if let Some(d) = a.dtype {
+        s.flow.dtype = d.name().to_string();
+    }
     set!(s.eval.samples, a.eval_samples);
     set!(s.seed, a.seed);
     if a.couplings.is_some() {
@@ -185,22 +233,9 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     Ok(s)
 }
 
-fn bar(steps: usize, quiet: bool) -> anyhow::Result<indicatif::ProgressBar> {
-    let b = if quiet {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(steps as u64)
-    };
-    b.set_style(
-        indicatif::ProgressStyle::with_template("step {pos}/{len} [{bar:30}] {msg} (ETA {eta})")?
-            .progress_chars("=> "),
-    );
-    Ok(b)
-}
-
 /// Check that `path` (given as option `flag`) can become a CSV file: not a directory,
 /// in a directory that exists.
-pub(crate) fn check_csv_output(flag: &str, path: &Path) -> anyhow::Result<()> {
+fn check_csv_output(flag: &str, path: &Path) -> anyhow::Result<()> {
     if path.is_dir() {
         anyhow::bail!(
             "{flag} {} is a directory; expected a CSV file name",
@@ -219,10 +254,11 @@ pub(crate) fn check_csv_output(flag: &str, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `flowinfer integrate`: train the proposal, estimate, write the run.
 pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     let spec = build_spec(&a)?;
     let integrand = spec.build_integrand()?;
-    let cfg = spec.clone();
+    let cfg = &spec;
     cfg.validate_for(integrand.dim())?;
     if let Some(p) = &a.events_out {
         check_csv_output("--events-out", p)?;
@@ -230,7 +266,7 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     if a.out.is_file() {
         anyhow::bail!("--out {} is a file; expected a directory", a.out.display());
     }
-    let device = flowinfer::device::parse_device(&a.device)?;
+    let device = a.device.open(cfg.device.as_deref())?;
     eprintln!(
         "integrating {} in d = {} ({} loss, {}, {} steps × {}) ...",
         integrand.name(),
@@ -240,8 +276,8 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
         cfg.train.steps,
         cfg.train.batch
     );
-    let pb = bar(cfg.train.steps, a.quiet)?;
-    let quiet = a.quiet;
+    let quiet = a.quiet.quiet;
+    let pb = progress::bar("step", cfg.train.steps, quiet)?;
     let outcome = integrate(
         integrand.as_ref(),
         &cfg,
@@ -298,5 +334,90 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
         "written:               {}/{{result.json, report.json, history.csv, weights.png, training.png, marginals.png, spec.toml, model/}}",
         a.out.display()
     );
+    Ok(())
+}
+
+/// Arguments of `flowinfer unweight`.
+#[derive(clap::Args)]
+pub struct UnweightArgs {
+    /// Run directory written by `flowinfer integrate --out DIR`.
+    #[arg(long)]
+    run: PathBuf,
+    /// Number of unweighted events.
+    #[arg(short = 'n', long = "events")]
+    events: usize,
+    /// Output CSV (x1..xd, weight; weight is 1 except for over-weight events, which
+    /// carry w/w_max).
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed of the draws (default: the run's seed + 1, so the events differ from any
+    /// made during the run).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Points per flow batch.
+    #[arg(long, default_value_t = 16_384)]
+    batch: usize,
+    /// The device (`--device`).
+    #[command(flatten)]
+    device: DeviceArg,
+    /// Count non-finite and negative integrand values as zero instead of failing.
+    #[arg(long)]
+    allow_invalid: bool,
+}
+
+/// `flowinfer unweight`: hit-or-miss events against the run's bootstrap maximum weight.
+pub fn run_unweight(a: UnweightArgs) -> anyhow::Result<()> {
+    if a.events == 0 {
+        anyhow::bail!("-n must be at least 1 event");
+    }
+    if a.batch == 0 {
+        anyhow::bail!("--batch must be at least 1");
+    }
+    check_csv_output("--out", &a.out)?;
+    let device = a.device.open(None)?;
+    let run = IntegrationRun::load(&a.run, &device)?;
+    let user = run.spec.build_integrand()?;
+    let target = run.target(user.as_ref())?;
+    let opts = EvalOptions {
+        allow_invalid: a.allow_invalid || run.spec.eval.allow_invalid,
+        ..run.spec.eval_options()
+    };
+    let r = &run.result.flow;
+    let request = UnweightRequest {
+        events: a.events,
+        max_weight: r.bootstrap_max_weight,
+        efficiency: r.unweighting_efficiency_bootstrap,
+        batch: a.batch,
+        seed: a.seed.unwrap_or(run.spec.seed.wrapping_add(1)),
+    };
+    eprintln!(
+        "unweighting {} (d = {}) against w_max = {:.4e}, expected acceptance {:.3} ...",
+        user.name(),
+        user.dim(),
+        request.max_weight,
+        request.efficiency
+    );
+    let mut invalid = InvalidCounts::default();
+    let (u, table) = unweighted_events(&run.flow, &target, &request, &opts, &mut invalid)?;
+    write_events_csv(&a.out, &table.columns, &table.points, &table.weights)?;
+    println!(
+        "events:                {} ({} trials, acceptance {:.4})",
+        u.events, u.trials, u.acceptance
+    );
+    println!(
+        "over-weight events:    {} ({:.2e} of the events; excess weight {:.2e})",
+        u.over_weight_events, u.over_weight_fraction, u.excess_weight_fraction
+    );
+    println!(
+        "max weight seen/used:  {:.4e} / {:.4e}",
+        u.max_weight_seen, u.max_weight_used
+    );
+    if invalid.non_finite + invalid.negative > 0 {
+        println!(
+            "invalid values:        {} non-finite, {} negative (counted as zero)",
+            invalid.non_finite, invalid.negative
+        );
+    }
+    println!("written:               {}", a.out.display());
     Ok(())
 }

@@ -1,23 +1,26 @@
 //! The `sbi`, `posterior` and `diagnose` verbs of the command line.
 
+use crate::args::{DeviceArg, QuietArg, SeedArg};
 use crate::progress;
+use clap::builder::PossibleValuesParser;
 use flowinfer::config::JobConfig;
 use flowinfer::data::{read_table, ReadOptions, Table};
 use flowinfer::sbi::diagnostics::{diagnose, DiagnoseOptions};
+use flowinfer::sbi::spec::BUILTIN_SIMULATORS;
 use flowinfer::sbi::{load_sbi_run, run_sbi, SbiConfig};
 use std::path::PathBuf;
 
 /// Acceptance rates below this draw a warning.
 const LOW_ACCEPTANCE: f64 = 0.05;
 
+/// Arguments of `flowinfer sbi`.
 #[derive(clap::Args)]
 pub struct SbiArgs {
     /// SBI spec (TOML, see models/sbibm-*.toml, models/sir-*.toml and docs/SPECS.md).
     #[arg(long, conflicts_with = "task")]
     spec: Option<PathBuf>,
-    /// Built-in simulator with default settings instead of a spec (two_moons,
-    /// gaussian_linear, slcp, sir, lotka_volterra, sir_seed, sir_degenerate).
-    #[arg(long)]
+    /// Built-in simulator with default settings instead of a spec.
+    #[arg(long, value_parser = PossibleValuesParser::new(BUILTIN_SIMULATORS))]
     task: Option<String>,
     /// Simulation budget (overrides the spec).
     #[arg(long)]
@@ -25,18 +28,24 @@ pub struct SbiArgs {
     /// Training epochs (overrides the spec).
     #[arg(long)]
     epochs: Option<usize>,
+    /// Run seed (overrides the spec's top-level `seed`, which is added to the seeds of
+    /// [npe], [flow], [train] and [diagnose]).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Output directory.
     #[arg(long, default_value = "runs/sbi")]
     out: PathBuf,
-    /// Device: cpu, cuda or cuda:N (default: the spec's `device`, else cpu).
-    #[arg(long)]
-    device: Option<String>,
-    /// No progress bar.
-    #[arg(long)]
-    quiet: bool,
+    /// The device (`--device`).
+    #[command(flatten)]
+    device: DeviceArg,
+    /// `--quiet`.
+    #[command(flatten)]
+    quiet: QuietArg,
 }
 
+/// Arguments of `flowinfer posterior`.
 #[derive(clap::Args)]
+#[command(mut_arg("seed", |a| a.help("Sampling seed")))]
 pub struct PosteriorArgs {
     /// Run directory written by `sbi`.
     #[arg(long)]
@@ -51,17 +60,18 @@ pub struct PosteriorArgs {
     /// file holds several observations).
     #[arg(long)]
     out: PathBuf,
-    /// Sampling seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// The seed (`--seed`).
+    #[command(flatten)]
+    seed: SeedArg,
     /// Most sampling rounds before giving up on the prior-support rejection.
     #[arg(long, default_value_t = 100)]
     max_rounds: usize,
-    /// Device: cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    /// The device (`--device`).
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
+/// Arguments of `flowinfer diagnose`.
 #[derive(clap::Args)]
 pub struct DiagnoseArgs {
     /// Run directory written by `sbi`.
@@ -89,11 +99,12 @@ pub struct DiagnoseArgs {
     /// Output directory (default: RUN/diagnostics).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Device: cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    /// The device (`--device`).
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
+/// `flowinfer sbi`: simulate, train the posterior estimator, write the run.
 pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
     let mut spec = match (&a.spec, &a.task) {
         (Some(p), _) => SbiConfig::load(p)?,
@@ -106,7 +117,10 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
     if let Some(e) = a.epochs {
         spec.train.epochs = e;
     }
-    if let Some(d) = &a.device {
+    if let Some(s) = a.seed {
+        spec.seed = s;
+    }
+    if let Some(d) = &a.device.device {
         spec.device = Some(d.clone());
     }
     spec.device()?;
@@ -120,7 +134,7 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         spec.npe.simulations,
         spec.simulator()?.name
     );
-    let bar = progress(spec.train.epochs, a.quiet)?;
+    let bar = progress::bar("epoch", spec.train.epochs, a.quiet.quiet)?;
     let info = run_sbi(&spec, &a.out, |rec| {
         bar.inc(1);
         bar.set_message(format!(
@@ -163,6 +177,7 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The observations in `path` (CSV, one row each), checked against the run's `dim`.
 fn read_observations(path: &std::path::Path, dim: usize) -> anyhow::Result<Table> {
     let (t, _) = read_table(path, &ReadOptions::default())?;
     if t.cols() != dim {
@@ -178,8 +193,9 @@ fn read_observations(path: &std::path::Path, dim: usize) -> anyhow::Result<Table
     Ok(t)
 }
 
+/// `flowinfer posterior`: posterior draws for each observation.
 pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
-    let run = load_sbi_run(&a.run, &flowinfer::device::parse_device(&a.device)?)?;
+    let run = load_sbi_run(&a.run, &a.device.open(None)?)?;
     let obs = read_observations(&a.observation, run.info.obs_dim)?;
     let several = obs.rows() > 1;
     let mut columns = run.info.param_names.clone();
@@ -192,7 +208,7 @@ pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
             run.simulator.as_ref(),
             obs.row(i),
             a.n,
-            a.seed.wrapping_add(i as u64),
+            a.seed.seed.wrapping_add(i as u64),
             a.max_rounds,
         )?;
         if s.acceptance < LOW_ACCEPTANCE {
@@ -226,8 +242,9 @@ pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `flowinfer diagnose`: SBC, coverage, predictive check, reference C2ST.
 pub fn run_diagnose(a: DiagnoseArgs) -> anyhow::Result<()> {
-    let run = load_sbi_run(&a.run, &flowinfer::device::parse_device(&a.device)?)?;
+    let run = load_sbi_run(&a.run, &a.device.open(None)?)?;
     let d = &run.info.spec.diagnose;
     let observation = match &a.observation {
         Some(p) => Some(read_observations(p, run.info.obs_dim)?.row(0).to_vec()),

@@ -1,5 +1,7 @@
 //! The `bands` verb (histogram bands of a Bayesian run) and `sample --draws`.
 
+use crate::args::{DeviceArg, SeedArg};
+use candle_core::Device;
 use flowinfer::bayes::bands::{bands_csv, bins_for, compute_bands, data_pulls};
 
 use flowinfer::bayes::predict::{log_prob_spread, BayesModel};
@@ -10,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 /// Arguments of `flowinfer bands`.
 #[derive(clap::Args)]
-pub(crate) struct BandsArgs {
+#[command(mut_arg("seed", |a| a.help("Seed of the weight draws and latent points")))]
+pub struct BandsArgs {
     /// Run directory written by `fit` with a `[bayes]` section.
     #[arg(long)]
     run: PathBuf,
@@ -36,17 +39,18 @@ pub(crate) struct BandsArgs {
     /// Bins per axis of the 2-D pair bands (0 = none).
     #[arg(long, default_value_t = 6)]
     pair_bins: usize,
-    /// Seed of the weight draws and latent points.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Device: cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    /// The seed (`--seed`).
+    #[command(flatten)]
+    seed: SeedArg,
+    /// The device (`--device`).
+    #[command(flatten)]
+    device: DeviceArg,
     /// A different latent sample for every draw (default: the same latent points).
     #[arg(long)]
     independent_latents: bool,
 }
 
+/// The reference events: `--data`, the run's test split (`--test`), or none.
 fn reference(
     a: &BandsArgs,
     model_columns: &[String],
@@ -68,8 +72,10 @@ fn reference(
     })
 }
 
-pub(crate) fn run_bands(a: BandsArgs) -> anyhow::Result<()> {
-    let (info, model) = BayesModel::load_on(&a.run, &flowinfer::device::parse_device(&a.device)?)?;
+/// `flowinfer bands`: per-bin bands over weight draws, pulls, plots.
+pub fn run_bands(a: BandsArgs) -> anyhow::Result<()> {
+    let seed = a.seed.seed;
+    let (info, model) = BayesModel::load_on(&a.run, &a.device.open(None)?)?;
     let draws = a
         .draws
         .unwrap_or_else(|| info.spec.bayes.as_ref().map_or(1, |b| b.draws));
@@ -79,7 +85,7 @@ pub(crate) fn run_bands(a: BandsArgs) -> anyhow::Result<()> {
     };
     model.check_draws(draws)?;
     let refdata = reference(&a, &info.columns, &info)?;
-    let events = model.generate(a.n, draws, a.seed, !a.independent_latents)?;
+    let events = model.generate(a.n, draws, seed, !a.independent_latents)?;
     let bins = match &refdata {
         Some(t) => bins_for(&t.to_rows(), info.columns.len(), a.bins)?,
         None => bins_for(&events[0], info.columns.len(), a.bins)?,
@@ -89,7 +95,7 @@ pub(crate) fn run_bands(a: BandsArgs) -> anyhow::Result<()> {
     let spread = match &refdata {
         Some(t) => {
             let x = t.to_tensor(model.flow.dtype(), model.flow.device())?;
-            Some(log_prob_spread(&model.log_prob_draws(&x, draws, a.seed)?))
+            Some(log_prob_spread(&model.log_prob_draws(&x, draws, seed)?))
         }
         None => None,
     };
@@ -156,15 +162,15 @@ pub(crate) fn run_bands(a: BandsArgs) -> anyhow::Result<()> {
 }
 
 /// `sample --draws M`: `n` events from each of `M` weight draws, with a `draw` column.
-pub(crate) fn run_sample_draws(
+pub fn run_sample_draws(
     run: &Path,
     n: usize,
     draws: usize,
     seed: u64,
     out: &Path,
-    device: &str,
+    device: &Device,
 ) -> anyhow::Result<()> {
-    let (info, model) = BayesModel::load_on(run, &flowinfer::device::parse_device(device)?)?;
+    let (info, model) = BayesModel::load_on(run, device)?;
     let events = model.generate(n, draws, seed, false)?;
     let mut cols = info.columns.clone();
     cols.push("draw".into());
