@@ -82,37 +82,26 @@ impl DataSource {
                     origin: DataOrigin::File(path.clone()),
                 })
             }
-            DataSource::Table(t) => {
-                let table = match &columns {
+            DataSource::Table(t) => Ok(Loaded::whole(
+                match &columns {
                     Some(c) => select_columns(t, c)?,
                     None => t.clone(),
-                };
-                Ok(Loaded {
-                    report: ReadReport {
-                        rows_read: table.rows(),
-                        rows_dropped: 0,
-                        ..Default::default()
-                    },
-                    table,
-                    origin: DataOrigin::Memory,
-                })
-            }
+                },
+                DataOrigin::Memory,
+            )),
             DataSource::Toy { set, n, seed } => {
                 let values: Vec<f64> = set.generate(*n, *seed).into_iter().flatten().collect();
                 let table = Table::new(vec!["x1".into(), "x2".into()], values)?;
-                Ok(Loaded {
-                    report: ReadReport {
-                        rows_read: table.rows(),
-                        rows_dropped: 0,
-                        ..Default::default()
-                    },
-                    table,
-                    origin: DataOrigin::Toy {
-                        toy: set.name(),
-                        n: *n,
-                        seed: *seed,
-                    },
-                })
+                let origin = DataOrigin::Toy {
+                    toy: set.name(),
+                    n: *n,
+                    seed: *seed,
+                };
+                let table = match &columns {
+                    Some(c) => select_columns(&table, c)?,
+                    None => table,
+                };
+                Ok(Loaded::whole(table, origin))
             }
         }
     }
@@ -156,6 +145,21 @@ pub struct Loaded {
     pub report: ReadReport,
     /// Where they came from.
     pub origin: DataOrigin,
+}
+
+impl Loaded {
+    /// A table of which no row was dropped.
+    fn whole(table: Table, origin: DataOrigin) -> Self {
+        Self {
+            report: ReadReport {
+                rows_read: table.rows(),
+                rows_dropped: 0,
+                ..Default::default()
+            },
+            table,
+            origin,
+        }
+    }
 }
 
 /// Where a run's events came from, as `run.json` records it. Runs written before toy

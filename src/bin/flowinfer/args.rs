@@ -59,3 +59,10 @@ impl DtypeArg {
         }
     }
 }
+
+/// Override a spec value with a command-line option when the option was given.
+pub fn set<T: Clone>(dst: &mut T, option: &Option<T>) {
+    if let Some(v) = option {
+        *dst = v.clone();
+    }
+}

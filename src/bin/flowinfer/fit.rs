@@ -1,6 +1,6 @@
 //! The `fit`, `sample` and `eval` verbs (density estimation).
 
-use crate::args::{DeviceArg, DtypeArg, QuietArg, SeedArg};
+use crate::args::{set, DeviceArg, DtypeArg, QuietArg, SeedArg};
 use crate::progress;
 use flowinfer::config::{FitConfig, JobConfig};
 use flowinfer::density::{eval_run, fit, sample_run, DataSource, Output};
@@ -115,27 +115,15 @@ fn build_spec(a: &FitArgs) -> anyhow::Result<FitConfig> {
     if let Some(k) = a.flow {
         spec.flow.kind = k.kind();
     }
-    if let Some(b) = a.blocks {
-        spec.flow.blocks = b;
-    }
-    if let Some(h) = a.hidden {
-        spec.flow.hidden = h;
-    }
+    set(&mut spec.flow.blocks, &a.blocks);
+    set(&mut spec.flow.hidden, &a.hidden);
     if let Some(d) = a.dtype {
         spec.flow.dtype = d.name().into();
     }
-    if let Some(e) = a.epochs {
-        spec.train.epochs = e;
-    }
-    if let Some(b) = a.batch_size {
-        spec.train.batch_size = b;
-    }
-    if let Some(lr) = a.lr {
-        spec.train.lr = lr;
-    }
-    if let Some(s) = a.seed {
-        spec.seed = s;
-    }
+    set(&mut spec.train.epochs, &a.epochs);
+    set(&mut spec.train.batch_size, &a.batch_size);
+    set(&mut spec.train.lr, &a.lr);
+    set(&mut spec.seed, &a.seed);
     spec.validate()?;
     spec.device()?;
     Ok(spec)

@@ -1,7 +1,7 @@
 //! The `integrate` verb (importance-sampled Monte Carlo integration with a flow) and
 //! the `unweight` verb (more unweighted events from a finished `integrate` run).
 
-use crate::args::{DeviceArg, DtypeArg, QuietArg};
+use crate::args::{set, DeviceArg, DtypeArg, QuietArg};
 use crate::progress;
 use flowinfer::integrate::{
     integrate,
@@ -195,29 +195,22 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     if let Some(m) = a.mode {
         t.mode = m.into();
     }
-    macro_rules! set {
-        ($dst:expr, $src:expr) => {
-            if let Some(v) = $src.clone() {
-                $dst = v;
-            }
-        };
-    }
-    set!(t.reuse, a.reuse);
-    set!(t.steps, a.steps);
-    set!(t.batch, a.batch);
-    set!(t.lr, a.lr);
-    set!(t.min_lr, a.min_lr);
-    set!(t.anneal, a.anneal);
-    set!(t.anneal_ess, a.anneal_ess);
-    set!(t.beta_start, a.beta_start);
-    set!(s.flow.bins, a.bins);
-    set!(s.flow.hidden, a.hidden);
-    set!(s.flow.layers, a.layers);
+    set(&mut t.reuse, &a.reuse);
+    set(&mut t.steps, &a.steps);
+    set(&mut t.batch, &a.batch);
+    set(&mut t.lr, &a.lr);
+    set(&mut t.min_lr, &a.min_lr);
+    set(&mut t.anneal, &a.anneal);
+    set(&mut t.anneal_ess, &a.anneal_ess);
+    set(&mut t.beta_start, &a.beta_start);
+    set(&mut s.flow.bins, &a.bins);
+    set(&mut s.flow.hidden, &a.hidden);
+    set(&mut s.flow.layers, &a.layers);
     if let Some(d) = a.dtype {
         s.flow.dtype = d.name().to_string();
     }
-    set!(s.eval.samples, a.eval_samples);
-    set!(s.seed, a.seed);
+    set(&mut s.eval.samples, &a.eval_samples);
+    set(&mut s.seed, &a.seed);
     if a.couplings.is_some() {
         s.flow.couplings = a.couplings;
     }

@@ -1,6 +1,6 @@
 //! The `sbi`, `posterior` and `diagnose` verbs of the command line.
 
-use crate::args::{DeviceArg, QuietArg, SeedArg};
+use crate::args::{set, DeviceArg, QuietArg, SeedArg};
 use crate::progress;
 use clap::builder::PossibleValuesParser;
 use flowinfer::config::JobConfig;
@@ -111,15 +111,9 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         (None, Some(t)) => SbiConfig::for_simulator(t),
         (None, None) => anyhow::bail!("give --spec FILE (see models/) or --task NAME"),
     };
-    if let Some(n) = a.simulations {
-        spec.npe.simulations = n;
-    }
-    if let Some(e) = a.epochs {
-        spec.train.epochs = e;
-    }
-    if let Some(s) = a.seed {
-        spec.seed = s;
-    }
+    set(&mut spec.npe.simulations, &a.simulations);
+    set(&mut spec.train.epochs, &a.epochs);
+    set(&mut spec.seed, &a.seed);
     if let Some(d) = &a.device.device {
         spec.device = Some(d.clone());
     }
