@@ -21,7 +21,6 @@
 
 pub mod adapters;
 pub mod batch;
-pub mod error;
 pub mod estimate;
 pub mod flow_proposal;
 pub mod loss;
@@ -33,9 +32,9 @@ pub mod train;
 pub mod unweight;
 pub mod vegas_baseline;
 
+pub use crate::error::Result;
 pub use adapters::Target;
 pub use batch::{EvalOptions, InvalidCounts};
-pub use error::{IntegrateError, Result};
 pub use estimate::{estimate, WeightStats};
 pub use flow_proposal::{binary_masks, UnitFlow, UnitFlowConfig};
 pub use loss::Loss;
@@ -46,8 +45,8 @@ pub use train::{train_flow, RunningEstimate, StepRecord, TrainConfig, TrainHisto
 pub use unweight::{unweight, EventTable, UnweightConfig, UnweightRequest, UnweightedEvents};
 pub use vegas_baseline::{compare_vegas, VegasComparison};
 
+use crate::error::Error;
 use candle_core::{DType, Device};
-use error::setting;
 use flowinfer_simulators::{row_seed, Integrand};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -111,29 +110,31 @@ impl IntegrateConfig {
     /// Check the settings for an integrand of dimension `dim`.
     pub fn validate(&self, dim: usize) -> Result<()> {
         if dim == 0 {
-            return Err(setting("the integrand's dimension must be at least 1"));
+            return Err(Error::config(
+                "the integrand's dimension must be at least 1",
+            ));
         }
         self.flow.validate(dim.max(2))?;
         self.train.validate()?;
         if self.eval_samples < 2 || self.eval_batch == 0 {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "evaluation needs at least 2 samples and a batch ≥ 1, got {} and {}",
                 self.eval_samples, self.eval_batch
             )));
         }
         if self.unweighted_events == Some(0) {
-            return Err(setting(
+            return Err(Error::config(
                 "the number of unweighted events must be at least 1",
             ));
         }
         if !matches!(self.dtype, DType::F32 | DType::F64) {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "flow dtype must be f32 or f64, got {:?}",
                 self.dtype
             )));
         }
         if self.vegas_warm_start && self.warm_start_calls.is_some_and(|c| c < 4) {
-            return Err(setting("the VEGAS warm start needs at least 4 calls"));
+            return Err(Error::config("the VEGAS warm start needs at least 4 calls"));
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 //! proposal against the weighted (integrand) marginals (`marginals.png`). PNGs are written
 //! atomically (a temporary file beside the target, then renamed).
 
-use super::error::{IntegrateError, Result};
+use crate::error::{Error, Result};
 use plotters::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -35,7 +35,7 @@ fn write_png(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> DrawResult,
 ) -> Result<()> {
-    let err = |m: String| IntegrateError::File {
+    let err = |m: String| Error::File {
         path: path.to_path_buf(),
         message: m,
     };

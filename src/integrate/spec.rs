@@ -24,10 +24,10 @@
 //! ```
 
 use super::batch::EvalOptions;
-use super::error::{setting, Result};
 use super::flow_proposal::UnitFlowConfig;
 use super::train::TrainConfig;
 use super::IntegrateConfig;
+use crate::error::{Error, Result};
 use flowinfer_simulators::{integrand_by_name, ExternalIntegrand, Integrand, IntegrandOptions};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -145,8 +145,8 @@ impl IntegrateSpec {
     /// Read a spec file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| setting(format!("{}: cannot read spec: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| setting(format!("{}: {e}", path.display())))
+            .map_err(|e| Error::config(format!("{}: cannot read spec: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| Error::config(format!("{}: {e}", path.display())))
     }
 
     /// Build the integrand (errors name what was wrong: unknown name, wrong or missing
@@ -154,15 +154,15 @@ impl IntegrateSpec {
     pub fn build_integrand(&self) -> Result<Box<dyn Integrand>> {
         let s = &self.integrand;
         match (&s.name, &s.command) {
-            (Some(_), Some(_)) => Err(setting(
+            (Some(_), Some(_)) => Err(Error::config(
                 "give either a built-in integrand name or an integrand command, not both",
             )),
-            (None, None) => Err(setting(
+            (None, None) => Err(Error::config(
                 "no integrand: give a built-in name (--integrand NAME) or --integrand-command \"CMD ARGS\" with --dim",
             )),
             (Some(name), None) => {
                 if s.batch_size.is_some() || s.timeout_s.is_some() {
-                    return Err(setting(
+                    return Err(Error::config(
                         "batch_size and timeout_s apply to an integrand command only",
                     ));
                 }
@@ -172,7 +172,7 @@ impl IntegrateSpec {
                     ("ee_qqg", d) => d.unwrap_or(5),
                     (_, Some(d)) => d,
                     (_, None) => {
-                        return Err(setting(format!(
+                        return Err(Error::config(format!(
                             "integrand `{name}` needs a dimension (--dim)"
                         )))
                     }
@@ -185,16 +185,16 @@ impl IntegrateSpec {
             }
             (None, Some(cmd)) => {
                 if s.alpha.is_some() || s.y_cut.is_some() {
-                    return Err(setting(
+                    return Err(Error::config(
                         "alpha and y_cut apply to built-in integrands only",
                     ));
                 }
                 let words: Vec<String> = cmd.split_whitespace().map(String::from).collect();
                 if words.is_empty() {
-                    return Err(setting("the integrand command is empty"));
+                    return Err(Error::config("the integrand command is empty"));
                 }
                 let dim = s.dim.ok_or_else(|| {
-                    setting("an integrand command needs its dimension (--dim)")
+                    Error::config("an integrand command needs its dimension (--dim)")
                 })?;
                 let mut e = ExternalIntegrand::new(words, dim);
                 if let Some(b) = s.batch_size {
@@ -215,8 +215,8 @@ impl IntegrateSpec {
     /// The integrator settings.
     pub fn to_config(&self) -> Result<IntegrateConfig> {
         let f = &self.flow;
-        let dtype =
-            crate::flow::io::parse_dtype(&f.dtype).map_err(|e| setting(format!("[flow] {e}")))?;
+        let dtype = crate::flow::io::parse_dtype(&f.dtype)
+            .map_err(|e| Error::config(format!("[flow] {e}")))?;
         let e = &self.eval;
         Ok(IntegrateConfig {
             flow: UnitFlowConfig {

@@ -11,8 +11,8 @@
 
 use super::adapters::Target;
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
-use super::error::{setting, IntegrateError, Result};
 use super::flow_proposal::UnitFlow;
+use crate::error::{Error, Result};
 use flowinfer_simulators::{row_seed, Integrand};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -75,13 +75,13 @@ pub fn unweight(
     invalid: &mut InvalidCounts,
 ) -> Result<UnweightedEvents> {
     if cfg.events == 0 || cfg.batch == 0 {
-        return Err(setting(format!(
+        return Err(Error::config(format!(
             "unweighting needs events ≥ 1 and batch ≥ 1, got {} and {}",
             cfg.events, cfg.batch
         )));
     }
     if !(cfg.max_weight.is_finite() && cfg.max_weight > 0.0) {
-        return Err(setting(format!(
+        return Err(Error::config(format!(
             "unweighting needs a positive finite maximum weight, got {} (is the integrand zero everywhere?)",
             cfg.max_weight
         )));
@@ -104,7 +104,7 @@ pub fn unweight(
     let mut excess = 0.0;
     'outer: while out.events < cfg.events {
         if out.trials >= cfg.max_trials {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "unweighting gave up after {} trials with {} of {} events (acceptance {:.2e}); \
                  train the flow longer or ask for fewer events",
                 out.trials,
@@ -185,7 +185,7 @@ pub fn unweighted_events(
     invalid: &mut InvalidCounts,
 ) -> Result<(UnweightedEvents, EventTable)> {
     if req.efficiency.is_nan() || req.efficiency <= 0.0 {
-        return Err(setting(
+        return Err(Error::config(
             "cannot unweight: every evaluation weight was zero (is the integrand zero everywhere?)",
         ));
     }
@@ -225,13 +225,13 @@ pub fn write_events_csv(
 ) -> Result<()> {
     let d = columns.len();
     if d == 0 || points.len() != weights.len() * d {
-        return Err(setting(format!(
+        return Err(Error::config(format!(
             "events: {} values for {} events of {d} columns",
             points.len(),
             weights.len()
         )));
     }
-    let file_err = |p: &Path, e: std::io::Error| IntegrateError::File {
+    let file_err = |p: &Path, e: std::io::Error| Error::File {
         path: p.to_path_buf(),
         message: e.to_string(),
     };

@@ -65,7 +65,6 @@ pub struct SimulatorSpec {
 impl SimulatorSpec {
     /// Build the simulator.
     pub fn build(&self) -> Result<Box<dyn Simulator>> {
-        let sim_err = |e: flowinfer_simulators::SimulationError| Error::config(e.to_string());
         if self.noise.is_some() && !matches!(self.name.as_str(), "sir_seed" | "sir_degenerate") {
             return Err(Error::config(format!(
                 "[simulator] noise applies to sir_seed and sir_degenerate only, not {:?}",
@@ -84,11 +83,11 @@ impl SimulatorSpec {
             "sir" => Box::new(SbibmSir),
             "lotka_volterra" => Box::new(LotkaVolterra),
             "sir_seed" => match self.noise {
-                Some(s) => Box::new(Sir::with_noise(s).map_err(sim_err)?),
+                Some(s) => Box::new(Sir::with_noise(s)?),
                 None => Box::new(Sir::new()),
             },
             "sir_degenerate" => match self.noise {
-                Some(s) => Box::new(DegenerateSir::with_noise(s).map_err(sim_err)?),
+                Some(s) => Box::new(DegenerateSir::with_noise(s)?),
                 None => Box::new(DegenerateSir::new()),
             },
             "external" => {
@@ -97,7 +96,7 @@ impl SimulatorSpec {
                         "[simulator] name = \"external\" needs an `external` table (command, param_names, prior, obs_dim)",
                     )
                 })?;
-                Box::new(ExternalSimulator::new(cfg).map_err(sim_err)?)
+                Box::new(ExternalSimulator::new(cfg)?)
             }
             other => {
                 return Err(Error::config(format!(
