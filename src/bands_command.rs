@@ -1,10 +1,10 @@
 //! The `bands` verb (histogram bands of a Bayesian run) and `sample --draws`.
 
+use flowinfer::atomic::{write_atomic, write_dir_atomic};
 use flowinfer::bayes::bands::{bands_csv, bins_for, compute_bands, data_pulls};
 use flowinfer::bayes::fit::test_split;
 use flowinfer::bayes::predict::{log_prob_spread, BayesModel};
 use flowinfer::data::{read_table, ReadOptions, Table};
-use flowinfer::flow::io::{write_atomic, write_dir_atomic};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

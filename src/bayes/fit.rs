@@ -8,6 +8,7 @@
 //! member 0), `bayes/samples.safetensors` (SGLD samples / ensemble members),
 //! `bayes/report.json`, `run.json`, `report.json`, `history.csv`, `plots/`.
 
+use crate::atomic::{write_atomic, write_dir_atomic};
 use crate::bayes::bands::{bins_for, compute_bands, data_pulls, DataPulls};
 use crate::bayes::ensemble::train_ensemble;
 use crate::bayes::predict::{log_prob_spread, BayesModel, Posterior, SAMPLES_FILE};
@@ -18,7 +19,7 @@ use crate::config::RunSpec;
 use crate::data::{read_table, split_indices, ReadOptions, Scaler, Table};
 use crate::density::{Evaluation, FitReport, RunInfo};
 use crate::error::{Error, Result};
-use crate::flow::io::{parse_dtype, write_atomic, write_dir_atomic};
+use crate::flow::io::parse_dtype;
 use crate::flow::Flow;
 use crate::metrics::{c2st, gaussian_baseline_nll, kde_overlap, C2stConfig};
 use crate::nn::{NoiseControl, WeightNoise};

@@ -5,10 +5,11 @@
 //! standardisation included as its first layer), `run.json` (columns, data file, spec),
 //! `history.csv`, `report.json`, `plots/*.png`, `checkpoint/` (for `--resume`).
 
+use crate::atomic::write_atomic;
 use crate::config::RunSpec;
 use crate::data::{read_table, split_indices, ReadOptions, Scaler, Table};
 use crate::error::{Error, Result};
-use crate::flow::io::{parse_dtype, write_atomic};
+use crate::flow::io::parse_dtype;
 use crate::flow::Flow;
 use crate::metrics::{
     c2st, gaussian_baseline_nll, kde_overlap, C2stConfig, C2stResult, KdeOverlap,

@@ -1,8 +1,8 @@
 //! Fit a flow to a built-in toy data set (seeded split 70/15/15, standardisation fitted
 //! on the training split and stored in the model as its first layer).
 
+use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
-use crate::flow::io::write_atomic;
 use crate::flow::{Flow, FlowBuilder, FlowKind};
 use crate::metrics::gaussian_baseline_nll;
 use crate::train::{fit_nll_with_progress, mean_nll, FitConfig, FitHistory};

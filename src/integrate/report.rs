@@ -339,5 +339,5 @@ pub fn write_history_csv(path: &Path, h: &TrainHistory) -> Result<()> {
             r.skipped
         );
     }
-    crate::flow::io::write_atomic(path, s.as_bytes())
+    crate::atomic::write_atomic(path, s.as_bytes())
 }

@@ -231,15 +231,8 @@ pub fn write_events_csv(
             weights.len()
         )));
     }
-    let file_err = |p: &Path, e: std::io::Error| Error::File {
-        path: p.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(name);
-    let write = || -> std::io::Result<()> {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    let write = |tmp: &Path| -> std::io::Result<()> {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(tmp)?);
         writeln!(f, "{},weight", columns.join(","))?;
         for (row, w) in points.chunks_exact(d).zip(weights) {
             for v in row {
@@ -249,12 +242,7 @@ pub fn write_events_csv(
         }
         f.into_inner().map_err(|e| e.into_error())?.sync_all()
     };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(file_err(&tmp, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        file_err(path, e)
+    crate::atomic::write_atomic_with(path, |tmp| {
+        write(tmp).map_err(|e| Error::file(path, e.to_string()))
     })
 }

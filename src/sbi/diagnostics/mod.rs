@@ -11,8 +11,8 @@ pub use predictive::{observation_segments, predictive_check, PredictiveResult};
 pub use reference::{c2st_against_reference, reference_observation, ReferenceC2st};
 pub use sbc::{sbc, SbcResult};
 
+use crate::atomic::{write_atomic, write_dir_atomic};
 use crate::error::Result;
-use crate::flow::io::{write_atomic, write_dir_atomic};
 use crate::sbi::run::SbiRun;
 use flowinfer_simulators::{RowFailure, SimulationError};
 use rand::SeedableRng;
