@@ -30,23 +30,15 @@ use crate::config::FlowSection;
 use crate::error::{Error, Result};
 use crate::flow::EmbeddingSpec;
 use crate::train::TrainerConfig;
-use flowinfer_simulators::external::{ExternalSimulator, ExternalSimulatorConfig};
+use flowinfer_simulators::external::ExternalSimulatorConfig;
 use flowinfer_simulators::{
-    DegenerateSir, GaussianLinear, LotkaVolterra, SbibmSir, Simulator, Sir, Slcp, TwoMoons,
+    check_simulator_options, simulator_by_name, Simulator, SimulatorOptions, SIMULATOR_NAMES,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// The built-in simulators, by spec name.
-pub const BUILTIN_SIMULATORS: [&str; 7] = [
-    "two_moons",
-    "gaussian_linear",
-    "slcp",
-    "sir",
-    "lotka_volterra",
-    "sir_seed",
-    "sir_degenerate",
-];
+/// The built-in simulators, by spec name ([`flowinfer_simulators::SIMULATOR_NAMES`]).
+pub const BUILTIN_SIMULATORS: [&str; 7] = SIMULATOR_NAMES;
 
 /// The `[simulator]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,48 +55,17 @@ pub struct SimulatorSpec {
 }
 
 impl SimulatorSpec {
-    /// Build the simulator.
+    /// Build the simulator ([`simulator_by_name`]). A name or table that does not fit is
+    /// an [`Error::Config`]; an invalid simulator setting (a negative noise, a bad
+    /// external configuration) an [`Error::Simulation`].
     pub fn build(&self) -> Result<Box<dyn Simulator>> {
-        if self.noise.is_some() && !matches!(self.name.as_str(), "sir_seed" | "sir_degenerate") {
-            return Err(Error::config(format!(
-                "[simulator] noise applies to sir_seed and sir_degenerate only, not {:?}",
-                self.name
-            )));
-        }
-        if self.external.is_some() && self.name != "external" {
-            return Err(Error::config(
-                "[simulator] an `external` table needs name = \"external\"",
-            ));
-        }
-        Ok(match self.name.as_str() {
-            "two_moons" => Box::new(TwoMoons),
-            "gaussian_linear" => Box::new(GaussianLinear),
-            "slcp" => Box::new(Slcp),
-            "sir" => Box::new(SbibmSir),
-            "lotka_volterra" => Box::new(LotkaVolterra),
-            "sir_seed" => match self.noise {
-                Some(s) => Box::new(Sir::with_noise(s)?),
-                None => Box::new(Sir::new()),
-            },
-            "sir_degenerate" => match self.noise {
-                Some(s) => Box::new(DegenerateSir::with_noise(s)?),
-                None => Box::new(DegenerateSir::new()),
-            },
-            "external" => {
-                let cfg = self.external.clone().ok_or_else(|| {
-                    Error::config(
-                        "[simulator] name = \"external\" needs an `external` table (command, param_names, prior, obs_dim)",
-                    )
-                })?;
-                Box::new(ExternalSimulator::new(cfg)?)
-            }
-            other => {
-                return Err(Error::config(format!(
-                    "[simulator] unknown name {other:?}; expected one of {} or external",
-                    BUILTIN_SIMULATORS.join(", ")
-                )))
-            }
-        })
+        let options = SimulatorOptions {
+            noise: self.noise,
+            external: self.external.clone(),
+        };
+        check_simulator_options(&self.name, &options)
+            .map_err(|m| Error::config(format!("[simulator] {m}")))?;
+        Ok(simulator_by_name(&self.name, options)?)
     }
 }
 
