@@ -193,7 +193,7 @@ fn main() -> flowinfer::Result<()> {
         ));
     }
     if let Some(p) = json_out {
-        flowinfer::flow::io::write_atomic(
+        flowinfer::atomic::write_atomic(
             std::path::Path::new(&p),
             format!("[{}]\n", rows.join(",\n")).as_bytes(),
         )?;

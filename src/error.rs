@@ -34,9 +34,43 @@ pub enum Error {
         /// What was expected and what came.
         message: String,
     },
-    /// An invalid configuration value.
+    /// An invalid configuration value: a spec entry or an argument.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A simulator failed: an invalid simulator setting, a non-finite or malformed
+    /// output, an external program that could not be started or exited with an
+    /// error (the message names the program and quotes its stderr), too many failed
+    /// rows.
+    #[error("simulation failed: {0}")]
+    Simulation(#[from] flowinfer_simulators::SimulationError),
+    /// An integrand failed on a whole batch (an external command failed, wrong
+    /// shape) or was set up wrongly.
+    #[error(transparent)]
+    Integrand(#[from] flowinfer_simulators::IntegrandError),
+    /// The VEGAS baseline or warm start failed.
+    #[error(transparent)]
+    Vegas(#[from] flowinfer_simulators::VegasError),
+    /// The integrand returned non-finite or negative values and invalid values were
+    /// not allowed.
+    #[error(
+        "integrand `{integrand}` returned {non_finite} non-finite and {negative} negative \
+         values during {stage}; first: f({point:?}) = {value}; an integrand must be finite \
+         and ≥ 0 (pass --allow-invalid to count such values as zero)"
+    )]
+    InvalidValues {
+        /// Integrand name.
+        integrand: String,
+        /// Training, evaluation, unweighting or VEGAS.
+        stage: String,
+        /// Non-finite values seen so far.
+        non_finite: usize,
+        /// Negative values seen so far.
+        negative: usize,
+        /// The first offending point.
+        point: Vec<f64>,
+        /// Its value.
+        value: f64,
+    },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     File {
@@ -72,4 +106,39 @@ impl Error {
             message: msg.into(),
         }
     }
+}
+
+/// One line for an error and its [`source`](std::error::Error::source) chain, the
+/// messages joined by `": "` (as `anyhow`'s `{:#}`), except that a source whose
+/// message the text so far already ends with is not repeated: [`Error::Simulation`]
+/// shows its [`SimulationError`](flowinfer_simulators::SimulationError) once.
+///
+/// ```
+/// use flowinfer::error::{chain_message, Error};
+/// use flowinfer_simulators::SimulationError;
+///
+/// let e = Error::from(SimulationError::External {
+///     simulator: "sim".into(),
+///     message: "cannot start `./sim`".into(),
+/// });
+/// let chain = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source());
+/// assert_eq!(
+///     chain_message(chain),
+///     "simulation failed: simulator `sim`: cannot start `./sim`"
+/// );
+/// ```
+pub fn chain_message<'a>(
+    chain: impl IntoIterator<Item = &'a (dyn std::error::Error + 'static)>,
+) -> String {
+    let mut message = String::new();
+    for e in chain {
+        let text = e.to_string();
+        if message.is_empty() {
+            message = text;
+        } else if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
 }

@@ -101,6 +101,7 @@
 
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod bayes;
 pub mod checks;
 pub mod cnf;

@@ -1,7 +1,8 @@
 //! The SBI verbs end to end: `sbi` → `posterior` → `diagnose` on a tiny budget, an
 //! external simulator (a shell script) with failing rows dropped and counted, and bad
 //! input (wrong observation width, non-finite values, a failing program): one clear
-//! error, non-zero exit, nothing written.
+//! error, non-zero exit, nothing written. A failing simulator program is a simulation
+//! error naming the program and quoting its stderr, from the library and the CLI.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -242,6 +243,69 @@ fn failing_external_simulators_are_errors_and_write_nothing() {
         );
         assert!(!out.exists(), "{name}: output written");
     }
+}
+
+/// A spec whose external simulator is `sh <dir>/boom.sh`, which writes `boom` to
+/// stderr and exits with status 3 on every batch.
+fn crashing_spec(dir: &Path) -> (PathBuf, PathBuf) {
+    let script = dir.join("boom.sh");
+    std::fs::write(&script, "echo boom >&2; exit 3\n").unwrap();
+    let spec = external_spec(dir, "{ print }");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let text = text.replace(s(&dir.join("sim.sh")), s(&script));
+    std::fs::write(&spec, text).unwrap();
+    (spec, script)
+}
+
+#[test]
+fn a_crashing_simulator_is_a_simulation_error_from_the_library() {
+    use flowinfer::sbi::{train_npe, SbiConfig};
+    use flowinfer_simulators::{ExternalSimulator, ExternalSimulatorConfig, PriorSpec};
+    let dir = tmp("lib-crash");
+    let script = dir.join("boom.sh");
+    std::fs::write(&script, "echo boom >&2; exit 3\n").unwrap();
+    let mut config = ExternalSimulatorConfig::new(
+        vec!["sh".into(), s(&script).into()],
+        vec!["a".into()],
+        vec![PriorSpec::Uniform {
+            low: 0.0,
+            high: 1.0,
+        }],
+        1,
+    );
+    config.batch_size = 10;
+    let sim = ExternalSimulator::new(config).unwrap();
+    let mut cfg = SbiConfig::default();
+    cfg.npe.simulations = 40;
+    let err = match train_npe(&sim, &cfg, |_| {}) {
+        Ok(_) => panic!("a crashing simulator trained"),
+        Err(e) => e,
+    };
+    let msg = err.to_string();
+    assert!(matches!(err, flowinfer::Error::Simulation(_)), "{err:?}");
+    assert!(msg.starts_with("simulation failed: "), "{msg}");
+    assert!(
+        msg.contains(s(&script)) && msg.contains("stderr: boom"),
+        "{msg}"
+    );
+    assert!(msg.contains("exit status 3"), "{msg}");
+}
+
+#[test]
+fn a_crashing_simulator_names_the_program_in_the_cli_error() {
+    let dir = tmp("cli-crash");
+    let (spec, script) = crashing_spec(&dir);
+    let out = dir.join("run");
+    let o = run(&["sbi", "--spec", s(&spec), "--out", s(&out), "--quiet"]);
+    let (_, se) = text(&o);
+    assert!(!o.status.success(), "{se}");
+    assert!(se.contains(s(&script)), "{se}");
+    assert!(se.contains("stderr: boom"), "{se}");
+    assert!(se.contains("simulation failed"), "{se}");
+    assert!(!se.contains("invalid configuration"), "{se}");
+    // The simulator's message is shown once, not repeated by the error chain.
+    assert_eq!(se.matches("stderr: boom").count(), 1, "{se}");
+    assert!(!out.exists(), "output written");
 }
 
 #[test]

@@ -7,8 +7,8 @@
 use candle_core::{DType, Device, Tensor, Var};
 use flowinfer::integrate::{
     estimate, integrate, train_flow, unweight, write_run, EvalOptions, IntegrateConfig,
-    IntegrateError, IntegrationRun, InvalidCounts, Loss, TrainConfig, TrainMode, UnitFlow,
-    UnitFlowConfig, UnweightConfig,
+    IntegrationRun, InvalidCounts, Loss, TrainConfig, TrainMode, UnitFlow, UnitFlowConfig,
+    UnweightConfig,
 };
 use flowinfer::testing::{check_extremes, check_transform, perturb_params, test_device};
 use flowinfer::transforms::elementwise::{ElementwiseMap, UnitIntervalSpline};
@@ -484,7 +484,10 @@ fn invalid_values_are_counted_and_an_error_unless_allowed() {
     let cfg = tiny_config();
     let err = integrate(&Broken, &cfg, &test_device(), &mut |_| {}).unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, IntegrateError::InvalidValues { .. }), "{msg}");
+    assert!(
+        matches!(err, flowinfer::Error::InvalidValues { .. }),
+        "{msg}"
+    );
     assert!(
         msg.contains("broken") && msg.contains("non-finite") && msg.contains("--allow-invalid"),
         "{msg}"

@@ -33,7 +33,8 @@
 //! Models: the seed SIR epidemic [`Sir`], its non-identifiable variant
 //! [`DegenerateSir`], and the `sbibm` benchmarks in [`benchmarks`]
 //! ([`TwoMoons`], [`GaussianLinear`], [`Slcp`], [`SbibmSir`],
-//! [`LotkaVolterra`]).
+//! [`LotkaVolterra`]), and programs in any language ([`ExternalSimulator`]); built by
+//! name with [`simulator_by_name`].
 //!
 //! ```
 //! use flowinfer_simulators::{simulate_dataset, Simulator, TwoMoons};
@@ -63,6 +64,7 @@ pub mod benchmarks;
 pub mod external;
 pub mod integrands;
 pub mod lenient;
+pub mod registry;
 pub mod simulator;
 pub mod sir;
 pub mod sir_degenerate;
@@ -74,6 +76,7 @@ pub use external::{ExternalIntegrand, ExternalSimulator, ExternalSimulatorConfig
 pub use integrands::{integrand_by_name, IntegrandOptions};
 pub use integrands::{FnIntegrand, Integrand, IntegrandError};
 pub use lenient::{simulate_dataset_lenient, LenientDataset, RowFailure};
+pub use registry::{check_simulator_options, simulator_by_name, SimulatorOptions, SIMULATOR_NAMES};
 pub use simulator::{
     row_seed, simulate_batch, simulate_dataset, Dataset, SimulationError, Simulator,
 };

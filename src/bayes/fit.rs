@@ -8,6 +8,7 @@
 //! member 0), `bayes/samples.safetensors` (SGLD samples / ensemble members),
 //! `bayes/report.json`, `run.json`, `report.json`, `history.csv`, `plots/`.
 
+use crate::atomic::{write_atomic, write_dir_atomic};
 use crate::bayes::bands::{bins_for, compute_bands, data_pulls, DataPulls};
 use crate::bayes::ensemble::train_ensemble;
 use crate::bayes::predict::{log_prob_spread, BayesModel, Posterior, SAMPLES_FILE};
@@ -16,7 +17,6 @@ use crate::bayes::svi::Elbo;
 use crate::bayes::{bayesify, BayesConfig, Method};
 use crate::config::FitConfig;
 use crate::error::{Error, Result};
-use crate::flow::io::{write_atomic, write_dir_atomic};
 use crate::flow::{Flow, FlowBuilder};
 use crate::metrics::gaussian_baseline_nll;
 use crate::nn::{NoiseControl, WeightNoise};

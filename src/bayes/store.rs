@@ -99,11 +99,9 @@ impl SampleStore {
                 map.insert(format!("s{i:04}.{name}"), t.clone());
             }
         }
-        let mut tmp = path.as_os_str().to_os_string();
-        tmp.push(format!(".tmp{}", std::process::id()));
-        let tmp = std::path::PathBuf::from(tmp);
-        candle_core::safetensors::save(&map, &tmp).map_err(|e| Error::file(&tmp, e.to_string()))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::file(path, e.to_string()))
+        crate::atomic::write_atomic_with(path, |tmp| {
+            candle_core::safetensors::save(&map, tmp).map_err(|e| Error::file(path, e.to_string()))
+        })
     }
 
     /// Read a store written by [`SampleStore::save`].

@@ -175,7 +175,7 @@ impl Table {
         let bytes = w
             .into_inner()
             .map_err(|e| Error::file(path, format!("cannot encode CSV: {e}")))?;
-        crate::flow::io::write_atomic(path, &bytes)
+        crate::atomic::write_atomic(path, &bytes)
     }
 }
 

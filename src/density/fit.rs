@@ -7,10 +7,10 @@
 //! standardisation included as its first layer), `run.json` (columns, data source,
 //! spec), `history.csv`, `report.json`, `plots/*.png`, `checkpoint/` (for `--resume`).
 
+use crate::atomic::write_atomic;
 use crate::config::{FitConfig, JobConfig};
 use crate::data::Table;
 use crate::error::{Error, Result};
-use crate::flow::io::write_atomic;
 use crate::flow::Flow;
 use crate::metrics::gaussian_baseline_nll;
 use crate::pipeline::{

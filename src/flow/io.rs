@@ -1,12 +1,13 @@
 //! Saving and loading flows: `flow.json` (architecture, dtype, format version) and
 //! `flow.safetensors` (weights) in one directory, each written atomically.
 
+use crate::atomic::{write_atomic, write_atomic_with};
 use crate::error::{Error, Result};
 use crate::flow::{Flow, FlowSpec};
 use crate::params::Params;
 use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Format version written into `flow.json`.
 pub const FORMAT_VERSION: u32 = 1;
@@ -22,41 +23,6 @@ pub struct SavedFlow {
     pub dtype: String,
     /// The architecture.
     pub spec: FlowSpec,
-}
-
-/// Write `bytes` to `path` atomically (temporary file in the same directory, then rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_path(path);
-    std::fs::write(&tmp, bytes).map_err(|e| Error::file(&tmp, e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::file(path, e.to_string()))
-}
-
-/// Build a whole output directory in a staging directory beside `out` and move it into
-/// place only when `build` succeeds: a failed job leaves no half-written output (and an
-/// earlier complete result at `out` is replaced only by a complete one).
-pub fn write_dir_atomic<T>(out: &Path, build: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
-    let stage = tmp_path(out);
-    let _ = std::fs::remove_dir_all(&stage);
-    std::fs::create_dir_all(&stage).map_err(|e| Error::file(&stage, e.to_string()))?;
-    let value = match build(&stage) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&stage);
-            return Err(e);
-        }
-    };
-    if out.exists() {
-        std::fs::remove_dir_all(out)
-            .map_err(|e| Error::file(out, format!("cannot replace the previous output: {e}")))?;
-    }
-    std::fs::rename(&stage, out).map_err(|e| Error::file(out, e.to_string()))?;
-    Ok(value)
-}
-
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(name)
 }
 
 /// Parse a dtype name ("f32" or "f64").
@@ -85,12 +51,12 @@ impl Flow {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e.to_string()))?;
         let weights = dir.join("flow.safetensors");
-        let tmp = tmp_path(&weights);
-        self.params()
-            .varmap()
-            .save(&tmp)
-            .map_err(|e| Error::file(&tmp, e.to_string()))?;
-        std::fs::rename(&tmp, &weights).map_err(|e| Error::file(&weights, e.to_string()))?;
+        write_atomic_with(&weights, |tmp| {
+            self.params()
+                .varmap()
+                .save(tmp)
+                .map_err(|e| Error::file(&weights, e.to_string()))
+        })?;
         let saved = SavedFlow {
             format_version: FORMAT_VERSION,
             flowinfer_version: env!("CARGO_PKG_VERSION").to_string(),

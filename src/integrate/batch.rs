@@ -3,8 +3,8 @@
 //! `w = f/q` in f64. Non-finite and negative integrand values are counted
 //! ([`InvalidCounts`]) and either set to zero or turned into an error.
 
-use super::error::{IntegrateError, Result};
 use super::flow_proposal::UnitFlow;
+use crate::error::{Error, Result};
 use candle_core::{DType, Tensor};
 use flowinfer_simulators::Integrand;
 use rand::RngCore;
@@ -56,7 +56,7 @@ impl InvalidCounts {
         }
         if !allow && self.total() > 0 {
             let (point, value) = self.first.clone().unwrap_or_default();
-            return Err(IntegrateError::InvalidValues {
+            return Err(Error::InvalidValues {
                 integrand: integrand.to_string(),
                 stage: stage.to_string(),
                 non_finite: self.non_finite,

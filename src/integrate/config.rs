@@ -27,10 +27,10 @@
 //! ```
 
 use super::batch::EvalOptions;
-use super::error::{setting, Result};
 use super::flow_proposal::UnitFlowConfig;
 use super::train::TrainConfig;
 use crate::config::JobConfig;
+use crate::error::{Error, Result};
 use flowinfer_simulators::{integrand_by_name, ExternalIntegrand, Integrand, IntegrandOptions};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -120,28 +120,23 @@ pub struct IntegrateConfig {
 impl JobConfig for IntegrateConfig {
     /// Checks that need no integrand (its dimension is checked by
     /// [`IntegrateConfig::validate_for`]).
-    fn validate(&self) -> crate::Result<()> {
-        use crate::Error;
+    fn validate(&self) -> Result<()> {
         self.flow.dtype()?;
-        self.train
-            .validate()
-            .map_err(|e| Error::config(e.to_string()))?;
+        self.train.validate()?;
         let e = &self.eval;
         if e.samples < 2 || e.batch == 0 {
             return Err(Error::config(format!(
-                "integrate: evaluation needs at least 2 samples and a batch ≥ 1, got {} and {}",
+                "evaluation needs at least 2 samples and a batch ≥ 1, got {} and {}",
                 e.samples, e.batch
             )));
         }
         if e.unweighted == Some(0) {
             return Err(Error::config(
-                "integrate: the number of unweighted events must be at least 1",
+                "the number of unweighted events must be at least 1",
             ));
         }
         if e.vegas_warm_start && e.warm_start_calls.is_some_and(|c| c < 4) {
-            return Err(Error::config(
-                "integrate: the VEGAS warm start needs at least 4 calls",
-            ));
+            return Err(Error::config("the VEGAS warm start needs at least 4 calls"));
         }
         Ok(())
     }
@@ -158,20 +153,19 @@ impl JobConfig for IntegrateConfig {
 
 impl IntegrateConfig {
     /// Read and validate a spec file.
-    pub fn load(path: &Path) -> crate::Result<Self> {
+    pub fn load(path: &Path) -> Result<Self> {
         crate::config::load(path)
     }
 
     /// Check the settings for an integrand of dimension `dim`.
     pub fn validate_for(&self, dim: usize) -> Result<()> {
         if dim == 0 {
-            return Err(setting("the integrand's dimension must be at least 1"));
+            return Err(Error::config(
+                "the integrand's dimension must be at least 1",
+            ));
         }
         self.flow.validate(dim.max(2))?;
-        JobConfig::validate(self).map_err(|e| match e {
-            crate::Error::Config(m) => setting(m.trim_start_matches("integrate: ")),
-            other => other.into(),
-        })
+        JobConfig::validate(self)
     }
 
     /// The warm-start budget (see [`EvalConfig::warm_start_calls`]).
@@ -199,15 +193,15 @@ impl IntegrateConfig {
     pub fn build_integrand(&self) -> Result<Box<dyn Integrand>> {
         let s = &self.integrand;
         match (&s.name, &s.command) {
-            (Some(_), Some(_)) => Err(setting(
+            (Some(_), Some(_)) => Err(Error::config(
                 "give either a built-in integrand name or an integrand command, not both",
             )),
-            (None, None) => Err(setting(
+            (None, None) => Err(Error::config(
                 "no integrand: give a built-in name (--integrand NAME) or --integrand-command \"CMD ARGS\" with --dim",
             )),
             (Some(name), None) => {
                 if s.batch_size.is_some() || s.timeout_s.is_some() {
-                    return Err(setting(
+                    return Err(Error::config(
                         "batch_size and timeout_s apply to an integrand command only",
                     ));
                 }
@@ -217,7 +211,7 @@ impl IntegrateConfig {
                     ("ee_qqg", d) => d.unwrap_or(5),
                     (_, Some(d)) => d,
                     (_, None) => {
-                        return Err(setting(format!(
+                        return Err(Error::config(format!(
                             "integrand `{name}` needs a dimension (--dim)"
                         )))
                     }
@@ -230,16 +224,16 @@ impl IntegrateConfig {
             }
             (None, Some(cmd)) => {
                 if s.alpha.is_some() || s.y_cut.is_some() {
-                    return Err(setting(
+                    return Err(Error::config(
                         "alpha and y_cut apply to built-in integrands only",
                     ));
                 }
                 let words: Vec<String> = cmd.split_whitespace().map(String::from).collect();
                 if words.is_empty() {
-                    return Err(setting("the integrand command is empty"));
+                    return Err(Error::config("the integrand command is empty"));
                 }
                 let dim = s.dim.ok_or_else(|| {
-                    setting("an integrand command needs its dimension (--dim)")
+                    Error::config("an integrand command needs its dimension (--dim)")
                 })?;
                 let mut e = ExternalIntegrand::new(words, dim);
                 if let Some(b) = s.batch_size {

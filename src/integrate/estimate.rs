@@ -23,8 +23,8 @@
 //!   large; the report then warns that σ itself is poorly determined.
 
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
-use super::error::{setting, Result};
 use super::flow_proposal::UnitFlow;
+use crate::error::{Error, Result};
 use flowinfer_simulators::Integrand;
 use rand::RngCore;
 use serde::Serialize;
@@ -83,12 +83,12 @@ impl WeightStats {
     pub fn from_weights(w: &[f64]) -> Result<Self> {
         let n = w.len();
         if n < 2 {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "weight statistics need at least 2 weights, got {n}"
             )));
         }
         if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "weight {i} is {}; weights must be finite and ≥ 0",
                 w[i]
             )));
@@ -182,7 +182,7 @@ pub fn estimate_keeping(
     invalid: &mut InvalidCounts,
 ) -> Result<(WeightStats, Vec<f64>, Vec<f64>)> {
     if batch == 0 {
-        return Err(setting("evaluation batch size must be at least 1"));
+        return Err(Error::config("evaluation batch size must be at least 1"));
     }
     let d = flow.dim();
     let keep = keep.min(n);

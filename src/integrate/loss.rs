@@ -16,7 +16,7 @@
 //! Both are dimensionless (scale-free in `f`), so one learning rate fits all
 //! integrands. Points with `f = 0` carry no weight.
 
-use super::error::{setting, Result};
+use crate::error::{Error, Result};
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +38,7 @@ impl Loss {
         match s.trim().to_ascii_lowercase().as_str() {
             "kl" => Ok(Loss::Kl),
             "variance" | "chi2" => Ok(Loss::Variance),
-            other => Err(setting(format!(
+            other => Err(Error::config(format!(
                 "loss must be `kl` or `variance`, got `{other}`"
             ))),
         }

@@ -22,7 +22,6 @@
 pub mod adapters;
 pub mod batch;
 pub mod config;
-pub mod error;
 pub mod estimate;
 pub mod flow_proposal;
 pub mod loss;
@@ -33,10 +32,10 @@ pub mod train;
 pub mod unweight;
 pub mod vegas_baseline;
 
+pub use crate::error::Result;
 pub use adapters::Target;
 pub use batch::{EvalOptions, InvalidCounts};
 pub use config::{EvalConfig, IntegrandConfig, IntegrateConfig};
-pub use error::{IntegrateError, Result};
 pub use estimate::{estimate, WeightStats};
 pub use flow_proposal::{binary_masks, UnitFlow, UnitFlowConfig};
 pub use loss::Loss;

@@ -4,63 +4,13 @@
 //! proposal against the weighted (integrand) marginals (`marginals.png`). PNGs are written
 //! atomically (a temporary file beside the target, then renamed).
 
-use super::error::{IntegrateError, Result};
+use crate::error::Result;
+use crate::plot::render::{write_png, FONT, PALETTE};
 use plotters::prelude::*;
 use std::path::Path;
-use std::sync::OnceLock;
 
-/// The repository's embedded plot font (DejaVu Sans, see `src/plot/`).
-static FONT_TTF: &[u8] = include_bytes!("../plot/DejaVuSans.ttf");
-const FONT: &str = "sans-serif";
-const COLORS: [RGBColor; 3] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-];
-
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
-
-fn ensure_font() -> std::result::Result<(), String> {
-    static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
-    DONE.get_or_init(|| {
-        plotters::style::register_font(FONT, FontStyle::Normal, FONT_TTF)
-            .map_err(|_| "the embedded plot font could not be parsed".to_string())
-    })
-    .clone()
-}
-
-/// Render into a temporary PNG beside `path` and rename it into place.
-fn write_png(
-    path: &Path,
-    size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> DrawResult,
-) -> Result<()> {
-    let err = |m: String| IntegrateError::File {
-        path: path.to_path_buf(),
-        message: m,
-    };
-    ensure_font().map_err(err)?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp.png", std::process::id()));
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> DrawResult {
-        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
-        root.fill(&WHITE)?;
-        draw(&root)?;
-        root.present()?;
-        Ok(())
-    }));
-    let result = match outcome {
-        Ok(Ok(())) => std::fs::rename(&tmp, path).map_err(|e| err(e.to_string())),
-        Ok(Err(e)) => Err(err(format!("could not render the plot: {e}"))),
-        Err(_) => Err(err(
-            "could not render the plot (plotting library panicked)".into()
-        )),
-    };
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
+/// Line colours: the first three of the plots' tab10 cycle (blue, orange, green).
+const COLORS: [RGBColor; 3] = [PALETTE[0], PALETTE[1], PALETTE[2]];
 
 /// Bin `log10(w/mean w)` of the positive weights: `(edges lo, hi, fraction per bin)`.
 fn log_histogram(w: &[f64], lo: f64, hi: f64, bins: usize) -> Vec<f64> {

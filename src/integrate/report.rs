@@ -1,11 +1,11 @@
 //! The integration report (`report.json`), its readable summary and `history.csv`.
 
 use super::batch::InvalidCounts;
-use super::error::{IntegrateError, Result};
 use super::estimate::WeightStats;
 use super::train::TrainHistory;
 use super::unweight::UnweightedEvents;
 use super::vegas_baseline::VegasAdaptive;
+use crate::error::Result;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -339,5 +339,5 @@ pub fn write_history_csv(path: &Path, h: &TrainHistory) -> Result<()> {
             r.skipped
         );
     }
-    crate::flow::io::write_atomic(path, s.as_bytes()).map_err(IntegrateError::from)
+    crate::atomic::write_atomic(path, s.as_bytes())
 }

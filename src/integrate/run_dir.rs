@@ -20,11 +20,11 @@
 
 use super::adapters::Target;
 use super::config::IntegrateConfig;
-use super::error::{setting, IntegrateError, Result};
 use super::estimate::WeightStats;
 use super::flow_proposal::UnitFlow;
 use super::{plots, report, unweight, IntegrationOutcome};
-use crate::flow::io::{write_atomic, write_dir_atomic};
+use crate::atomic::{write_atomic, write_dir_atomic};
+use crate::error::{Error, Result};
 use crate::flow::Flow;
 use candle_core::Device;
 use flowinfer_simulators::VegasGrid;
@@ -128,17 +128,9 @@ pub fn write_run(
     dir: &Path,
     events_out: Option<&Path>,
 ) -> Result<()> {
-    let mut failure = None;
-    let staged = write_dir_atomic(dir, |stage| {
-        fill_run_dir(outcome, spec, stage, events_out.is_none()).map_err(|e| {
-            let message = e.to_string();
-            failure = Some(e);
-            crate::Error::Config(message)
-        })
-    });
-    if let Err(e) = staged {
-        return Err(failure.unwrap_or(IntegrateError::Flow(e)));
-    }
+    write_dir_atomic(dir, |stage| {
+        fill_run_dir(outcome, spec, stage, events_out.is_none())
+    })?;
     if let (Some(path), Some(ev)) = (events_out, &outcome.events) {
         unweight::write_events_csv(path, &ev.columns, &ev.points, &ev.weights)?;
     }
@@ -157,7 +149,7 @@ fn fill_run_dir(
     )?;
     write_atomic(&dir.join("report.json"), &json(&outcome.report)?)?;
     let spec_text = toml::to_string_pretty(spec)
-        .map_err(|e| setting(format!("cannot write the effective spec: {e}")))?;
+        .map_err(|e| Error::config(format!("cannot write the effective spec: {e}")))?;
     write_atomic(&dir.join("spec.toml"), spec_text.as_bytes())?;
     outcome.flow.flow().save(dir.join("model"))?;
     if let Some(g) = &outcome.grid {
@@ -209,7 +201,7 @@ fn fill_run_dir(
 
 /// Pretty JSON bytes of `v`.
 fn json<T: Serialize + ?Sized>(v: &T) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(v).map_err(|e| IntegrateError::Flow(e.into()))?;
+    let mut bytes = serde_json::to_vec_pretty(v)?;
     bytes.push(b'\n');
     Ok(bytes)
 }
@@ -234,7 +226,7 @@ impl IntegrationRun {
     /// missing or malformed.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "{}: no such run directory (write one with `flowinfer integrate --out {}`)",
                 dir.display(),
                 dir.display()
@@ -242,14 +234,14 @@ impl IntegrationRun {
         }
         let read = |name: &str| -> Result<String> {
             let p = dir.join(name);
-            std::fs::read_to_string(&p).map_err(|e| IntegrateError::File {
+            std::fs::read_to_string(&p).map_err(|e| Error::File {
                 path: p.clone(),
                 message: format!(
                     "cannot read ({e}); is this a directory written by `flowinfer integrate`?"
                 ),
             })
         };
-        let malformed = |name: &str, e: &dyn std::fmt::Display| IntegrateError::File {
+        let malformed = |name: &str, e: &dyn std::fmt::Display| Error::File {
             path: dir.join(name),
             message: format!("malformed: {e}"),
         };
@@ -286,7 +278,7 @@ impl IntegrationRun {
             None => t,
         };
         if t.dim() != self.flow.dim() {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "{}: the flow has dimension {} but the integrand of spec.toml needs {}",
                 self.dir.display(),
                 self.flow.dim(),

@@ -40,9 +40,9 @@
 //! norm of [`TrainConfig::clip`].
 
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
-use super::error::{setting, Result};
 use super::flow_proposal::UnitFlow;
 use super::loss::Loss;
+use crate::error::{Error, Result};
 use crate::train::{Adam, AdamConfig, LrSchedule};
 use candle_core::Tensor;
 use flowinfer_simulators::Integrand;
@@ -66,7 +66,7 @@ impl TrainMode {
         match s.trim().to_ascii_lowercase().as_str() {
             "online" => Ok(TrainMode::Online),
             "buffered" => Ok(TrainMode::Buffered),
-            other => Err(setting(format!(
+            other => Err(Error::config(format!(
                 "mode must be `online` or `buffered`, got `{other}`"
             ))),
         }
@@ -136,41 +136,41 @@ impl TrainConfig {
     /// Check the settings.
     pub fn validate(&self) -> Result<()> {
         if self.batch < 2 {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "training batch must be at least 2, got {}",
                 self.batch
             )));
         }
         if self.reuse == 0 {
-            return Err(setting("buffered reuse must be at least 1"));
+            return Err(Error::config("buffered reuse must be at least 1"));
         }
         let pos = |v: f64| v.is_finite() && v > 0.0;
         if !(pos(self.lr) && self.min_lr.is_finite() && self.min_lr >= 0.0) {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "learning rates must be finite with lr > 0 and min_lr ≥ 0, got {} and {}",
                 self.lr, self.min_lr
             )));
         }
         if !(self.anneal.is_finite() && (0.0..=1.0).contains(&self.anneal)) {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "anneal must be a fraction of the steps in [0, 1], got {}",
                 self.anneal
             )));
         }
         if !(self.beta_start.is_finite() && self.beta_start > 0.0 && self.beta_start <= 1.0) {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "beta_start must lie in (0, 1], got {}",
                 self.beta_start
             )));
         }
         if !(self.anneal_ess.is_finite() && (0.0..1.0).contains(&self.anneal_ess)) {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "anneal_ess must lie in [0, 1) (0 = off), got {}",
                 self.anneal_ess
             )));
         }
         if !pos(self.clip) {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "gradient clip must be positive, got {}",
                 self.clip
             )));

@@ -11,8 +11,8 @@
 
 use super::adapters::Target;
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
-use super::error::{setting, IntegrateError, Result};
 use super::flow_proposal::UnitFlow;
+use crate::error::{Error, Result};
 use flowinfer_simulators::{row_seed, Integrand};
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
@@ -75,13 +75,13 @@ pub fn unweight(
     invalid: &mut InvalidCounts,
 ) -> Result<UnweightedEvents> {
     if cfg.events == 0 || cfg.batch == 0 {
-        return Err(setting(format!(
+        return Err(Error::config(format!(
             "unweighting needs events ≥ 1 and batch ≥ 1, got {} and {}",
             cfg.events, cfg.batch
         )));
     }
     if !(cfg.max_weight.is_finite() && cfg.max_weight > 0.0) {
-        return Err(setting(format!(
+        return Err(Error::config(format!(
             "unweighting needs a positive finite maximum weight, got {} (is the integrand zero everywhere?)",
             cfg.max_weight
         )));
@@ -104,7 +104,7 @@ pub fn unweight(
     let mut excess = 0.0;
     'outer: while out.events < cfg.events {
         if out.trials >= cfg.max_trials {
-            return Err(setting(format!(
+            return Err(Error::config(format!(
                 "unweighting gave up after {} trials with {} of {} events (acceptance {:.2e}); \
                  train the flow longer or ask for fewer events",
                 out.trials,
@@ -185,7 +185,7 @@ pub fn unweighted_events(
     invalid: &mut InvalidCounts,
 ) -> Result<(UnweightedEvents, EventTable)> {
     if req.efficiency.is_nan() || req.efficiency <= 0.0 {
-        return Err(setting(
+        return Err(Error::config(
             "cannot unweight: every evaluation weight was zero (is the integrand zero everywhere?)",
         ));
     }
@@ -225,21 +225,14 @@ pub fn write_events_csv(
 ) -> Result<()> {
     let d = columns.len();
     if d == 0 || points.len() != weights.len() * d {
-        return Err(setting(format!(
+        return Err(Error::config(format!(
             "events: {} values for {} events of {d} columns",
             points.len(),
             weights.len()
         )));
     }
-    let file_err = |p: &Path, e: std::io::Error| IntegrateError::File {
-        path: p.to_path_buf(),
-        message: e.to_string(),
-    };
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(name);
-    let write = || -> std::io::Result<()> {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    let write = |tmp: &Path| -> std::io::Result<()> {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(tmp)?);
         writeln!(f, "{},weight", columns.join(","))?;
         for (row, w) in points.chunks_exact(d).zip(weights) {
             for v in row {
@@ -249,12 +242,7 @@ pub fn write_events_csv(
         }
         f.into_inner().map_err(|e| e.into_error())?.sync_all()
     };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(file_err(&tmp, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        file_err(path, e)
+    crate::atomic::write_atomic_with(path, |tmp| {
+        write(tmp).map_err(|e| Error::file(path, e.to_string()))
     })
 }

@@ -11,8 +11,8 @@
 //! adapted grid, which [`super::adapters::GridPullback`] composes with the flow.
 
 use super::batch::{evaluate, EvalOptions, InvalidCounts};
-use super::error::{setting, Result};
 use super::estimate::WeightStats;
+use crate::error::{Error, Result};
 use flowinfer_simulators::{vegas, Integrand, VegasConfig, VegasGrid, VegasResult};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -62,7 +62,7 @@ pub struct VegasComparison {
 /// The VEGAS settings for a budget of `calls` integrand calls.
 fn config_for(calls: usize, seed: u64, allow_invalid: bool) -> Result<VegasConfig> {
     if calls < 4 {
-        return Err(setting(format!(
+        return Err(Error::config(format!(
             "VEGAS needs a budget of at least 4 integrand calls, got {calls}"
         )));
     }

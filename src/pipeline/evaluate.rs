@@ -1,9 +1,9 @@
 //! Evaluation and records of a fit: generated events, sample-quality figures against
 //! real events (NLL, KDE overlap, C2ST), the report and the per-epoch history.
 
+use crate::atomic::write_atomic;
 use crate::data::Table;
 use crate::error::Result;
-use crate::flow::io::write_atomic;
 use crate::flow::Flow;
 use crate::metrics::{c2st, kde_overlap, C2stConfig, C2stResult, KdeOverlap};
 use crate::train::EpochRecord;

@@ -24,7 +24,7 @@
 //!   gives [`Error::File`] naming the path. Nothing panics.
 
 pub mod bands;
-mod render;
+pub(crate) mod render;
 mod sbi;
 mod stats;
 #[cfg(test)]

@@ -6,7 +6,6 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// A drawing area on the PNG bitmap.
@@ -72,8 +71,7 @@ where
     F: FnOnce(&Area<'_>) -> DrawResult,
 {
     ensure_font().map_err(|m| Error::file(path, m))?;
-    let file_name = path
-        .file_name()
+    path.file_name()
         .ok_or_else(|| Error::file(path, "not a file path (it has no file name)"))?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -94,29 +92,12 @@ where
             "cannot write the plot: this is a directory",
         ));
     }
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    // The temporary name ends in .png: plotters picks the image format from it.
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp.png",
-        file_name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let rendered = render(&tmp, size, draw);
-    let result = rendered
-        .map_err(|m| Error::file(path, format!("could not render the plot: {m}")))
-        .and_then(|()| {
-            std::fs::rename(&tmp, path).map_err(|e| {
-                Error::file(
-                    path,
-                    format!("could not move the rendered plot into place: {e}"),
-                )
-            })
-        });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    // The temporary name keeps the .png extension: plotters picks the image format
+    // from it.
+    crate::atomic::write_atomic_with_extension(path, Some("png".as_ref()), |tmp| {
+        render(tmp, size, draw)
+            .map_err(|m| Error::file(path, format!("could not render the plot: {m}")))
+    })
 }
 
 /// Draw onto a bitmap backed by `file` and save it, catching plotters' panics.

@@ -68,8 +68,7 @@ pub fn train_npe(
         thetas,
         xs,
         failures,
-    } = simulate_dataset_lenient(sim, cfg.npe.simulations, cfg.npe.seed)
-        .map_err(|e| Error::config(format!("simulation failed: {e}")))?;
+    } = simulate_dataset_lenient(sim, cfg.npe.simulations, cfg.npe.seed)?;
     let n = thetas.len();
     if n < 20 {
         return Err(Error::config(format!(

@@ -5,9 +5,9 @@
 //! and training figures; written last, so its presence marks a complete run),
 //! `history.csv` and `plots/loss.png`.
 
+use crate::atomic::{write_atomic, write_dir_atomic};
 use crate::config::JobConfig;
 use crate::error::{Error, Result};
-use crate::flow::io::{write_atomic, write_dir_atomic};
 use crate::flow::Flow;
 use crate::pipeline::write_history;
 use crate::sbi::{train_npe, NpePosterior, SbiConfig};

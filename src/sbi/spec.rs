@@ -34,23 +34,15 @@ use crate::config::JobConfig;
 use crate::error::{Error, Result};
 use crate::flow::{EmbeddingSpec, FlowConfig};
 use crate::train::TrainerConfig;
-use flowinfer_simulators::external::{ExternalSimulator, ExternalSimulatorConfig};
+use flowinfer_simulators::external::ExternalSimulatorConfig;
 use flowinfer_simulators::{
-    DegenerateSir, GaussianLinear, LotkaVolterra, SbibmSir, Simulator, Sir, Slcp, TwoMoons,
+    check_simulator_options, simulator_by_name, Simulator, SimulatorOptions, SIMULATOR_NAMES,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// The built-in simulators, by spec name.
-pub const BUILTIN_SIMULATORS: [&str; 7] = [
-    "two_moons",
-    "gaussian_linear",
-    "slcp",
-    "sir",
-    "lotka_volterra",
-    "sir_seed",
-    "sir_degenerate",
-];
+/// The built-in simulators, by spec name ([`flowinfer_simulators::SIMULATOR_NAMES`]).
+pub const BUILTIN_SIMULATORS: [&str; 7] = SIMULATOR_NAMES;
 
 /// The `[simulator]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,49 +59,17 @@ pub struct SimulatorConfig {
 }
 
 impl SimulatorConfig {
-    /// Build the simulator.
+    /// Build the simulator ([`simulator_by_name`]). A name or table that does not fit is
+    /// an [`Error::Config`]; an invalid simulator setting (a negative noise, a bad
+    /// external configuration) an [`Error::Simulation`].
     pub fn build(&self) -> Result<Box<dyn Simulator>> {
-        let sim_err = |e: flowinfer_simulators::SimulationError| Error::config(e.to_string());
-        if self.noise.is_some() && !matches!(self.name.as_str(), "sir_seed" | "sir_degenerate") {
-            return Err(Error::config(format!(
-                "[simulator] noise applies to sir_seed and sir_degenerate only, not {:?}",
-                self.name
-            )));
-        }
-        if self.external.is_some() && self.name != "external" {
-            return Err(Error::config(
-                "[simulator] an `external` table needs name = \"external\"",
-            ));
-        }
-        Ok(match self.name.as_str() {
-            "two_moons" => Box::new(TwoMoons),
-            "gaussian_linear" => Box::new(GaussianLinear),
-            "slcp" => Box::new(Slcp),
-            "sir" => Box::new(SbibmSir),
-            "lotka_volterra" => Box::new(LotkaVolterra),
-            "sir_seed" => match self.noise {
-                Some(s) => Box::new(Sir::with_noise(s).map_err(sim_err)?),
-                None => Box::new(Sir::new()),
-            },
-            "sir_degenerate" => match self.noise {
-                Some(s) => Box::new(DegenerateSir::with_noise(s).map_err(sim_err)?),
-                None => Box::new(DegenerateSir::new()),
-            },
-            "external" => {
-                let cfg = self.external.clone().ok_or_else(|| {
-                    Error::config(
-                        "[simulator] name = \"external\" needs an `external` table (command, param_names, prior, obs_dim)",
-                    )
-                })?;
-                Box::new(ExternalSimulator::new(cfg).map_err(sim_err)?)
-            }
-            other => {
-                return Err(Error::config(format!(
-                    "[simulator] unknown name {other:?}; expected one of {} or external",
-                    BUILTIN_SIMULATORS.join(", ")
-                )))
-            }
-        })
+        let options = SimulatorOptions {
+            noise: self.noise,
+            external: self.external.clone(),
+        };
+        check_simulator_options(&self.name, &options)
+            .map_err(|m| Error::config(format!("[simulator] {m}")))?;
+        Ok(simulator_by_name(&self.name, options)?)
     }
 }
 

@@ -3,6 +3,7 @@
 //! restores the best weights, rollback on non-finite losses, per-epoch atomic
 //! checkpoints and exact resume. Density fitting, SBI and Bayesian training reuse it.
 
+use crate::atomic::{previous_dir, write_dir_atomic};
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::train::{Adam, AdamConfig, LrSchedule};
@@ -409,8 +410,9 @@ fn load_tensors(path: &Path) -> Result<Vec<(String, Tensor)>> {
     Ok(v)
 }
 
-/// Write the checkpoint into `dir.tmp`, then swap it in for `dir`, so that a crash
-/// leaves either the old or the new checkpoint, never a mixture.
+/// Write the checkpoint into a staging directory, then swap it in for `dir`
+/// ([`write_dir_atomic`]), so that a crash leaves either the old or the new checkpoint,
+/// never a mixture.
 fn save_checkpoint(
     dir: &Path,
     st: &TrainerState,
@@ -418,34 +420,13 @@ fn save_checkpoint(
     opt: &Adam,
     best: &[(String, Tensor)],
 ) -> Result<()> {
-    let tmp = sibling(dir, "tmp");
-    let old = sibling(dir, "old");
-    // A crash between the two renames below leaves only `.old`: put it back first so
-    // that there is always one complete checkpoint on disk.
-    if !dir.exists() && old.exists() {
-        std::fs::rename(&old, dir).map_err(|e| Error::file(dir, e.to_string()))?;
-    }
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::file(&tmp, e.to_string()))?;
-    save_tensors(&tmp.join("weights.safetensors"), &params.snapshot()?)?;
-    save_tensors(&tmp.join("best.safetensors"), best)?;
-    save_tensors(&tmp.join("optimizer.safetensors"), &opt.state()?)?;
-    std::fs::write(tmp.join("trainer.json"), serde_json::to_string_pretty(st)?)
-        .map_err(|e| Error::file(tmp.join("trainer.json"), e.to_string()))?;
-    let _ = std::fs::remove_dir_all(&old);
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(|e| Error::file(dir, e.to_string()))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(|e| Error::file(dir, e.to_string()))?;
-    let _ = std::fs::remove_dir_all(&old);
-    Ok(())
-}
-
-/// `dir` with `.suffix` appended to its last component.
-fn sibling(dir: &Path, suffix: &str) -> PathBuf {
-    let mut name = dir.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{suffix}"));
-    dir.with_file_name(name)
+    write_dir_atomic(dir, |tmp| {
+        save_tensors(&tmp.join("weights.safetensors"), &params.snapshot()?)?;
+        save_tensors(&tmp.join("best.safetensors"), best)?;
+        save_tensors(&tmp.join("optimizer.safetensors"), &opt.state()?)?;
+        std::fs::write(tmp.join("trainer.json"), serde_json::to_string_pretty(st)?)
+            .map_err(|e| Error::file(tmp.join("trainer.json"), e.to_string()))
+    })
 }
 
 type Loaded = (TrainerState, Vec<(String, Tensor)>);
@@ -453,8 +434,8 @@ type Loaded = (TrainerState, Vec<(String, Tensor)>);
 fn load_checkpoint(dir: &Path, params: &Params, opt: &mut Adam) -> Result<Option<Loaded>> {
     let dir = if dir.exists() {
         dir.to_path_buf()
-    } else if sibling(dir, "old").exists() {
-        sibling(dir, "old")
+    } else if previous_dir(dir).exists() {
+        previous_dir(dir)
     } else {
         return Ok(None);
     };

@@ -36,7 +36,8 @@
 //!   naming the command and the operating-system error;
 //! * non-zero exit status, death by a signal, a timeout (`timeout_s`; the
 //!   program is killed) or the wrong number of output lines: every row of that
-//!   batch fails, with e.g. `batch 3: exit status 1; stderr: <last 10 lines>`
+//!   batch fails, with e.g.
+//!   `` batch 3: `python3 sim.py` failed: exit status 1; stderr: <last 10 lines> ``
 //!   or `` `python3 sim.py` wrote 7 lines for 10 parameter rows ``;
 //! * a line with the wrong number of columns, an unparsable or a non-finite
 //!   value: that row fails, naming the (1-based) column;

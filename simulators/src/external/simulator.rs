@@ -204,7 +204,10 @@ impl ExternalSimulator {
             Ok(rows.iter().map(|_| Err(reason.clone())).collect())
         };
         if let Some(reason) = finished.failure() {
-            return batch_failure(reason);
+            return batch_failure(format!(
+                "`{}` failed: {reason}",
+                describe_command(&self.config.command)
+            ));
         }
         let lines = output_lines(&finished.stdout);
         if lines.len() != rows.len() {

@@ -122,7 +122,7 @@ fn non_zero_exit_fails_the_batch_with_stderr() {
     for f in &data.failures {
         assert!(
             f.reason.contains("batch 1")
-                && f.reason.contains("exit status 3")
+                && f.reason.contains("sim.sh` failed: exit status 3")
                 && f.reason
                     .contains("loading model | model diverged in batch 1"),
             "{f}"
@@ -134,6 +134,26 @@ fn non_zero_exit_fails_the_batch_with_stderr() {
     for (theta, x) in data.thetas.iter().zip(&data.xs) {
         assert_eq!(x, &expected_double_and_sum(theta));
     }
+}
+
+#[test]
+fn a_program_failing_on_every_batch_fails_the_run_naming_it() {
+    let dir = ScriptDir::new("all-fail");
+    let s = sim(
+        config(dir.script("boom.sh", "echo boom >&2; exit 3\n", &[]), 2, 2),
+        4,
+        2,
+    );
+    let err = simulate_dataset_lenient(&s, 12, 0).unwrap_err();
+    assert!(
+        matches!(err, SimulationError::TooManyFailures { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("boom.sh` failed: exit status 3; stderr: boom"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -2,11 +2,11 @@
 
 use crate::args::{DeviceArg, SeedArg};
 use candle_core::Device;
+use flowinfer::atomic::{write_atomic, write_dir_atomic};
 use flowinfer::bayes::bands::{bands_csv, bins_for, compute_bands, data_pulls};
 
 use flowinfer::bayes::predict::{log_prob_spread, BayesModel};
 use flowinfer::data::{read_table, ReadOptions, Table};
-use flowinfer::flow::io::{write_atomic, write_dir_atomic};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

@@ -300,7 +300,7 @@ pub fn run_eval(a: EvalArgs) -> anyhow::Result<()> {
         );
     }
     let path = a.run.join("eval.json");
-    flowinfer::flow::io::write_atomic(&path, serde_json::to_string_pretty(&e)?.as_bytes())?;
+    flowinfer::atomic::write_atomic(&path, serde_json::to_string_pretty(&e)?.as_bytes())?;
     println!("written:               {}", path.display());
     Ok(())
 }

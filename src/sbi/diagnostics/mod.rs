@@ -11,9 +11,10 @@ pub use predictive::{observation_segments, predictive_check, PredictiveResult};
 pub use reference::{c2st_against_reference, reference_observation, ReferenceC2st};
 pub use sbc::{sbc, SbcResult};
 
-use crate::error::{Error, Result};
-use crate::flow::io::{write_atomic, write_dir_atomic};
+use crate::atomic::{write_atomic, write_dir_atomic};
+use crate::error::Result;
 use crate::sbi::run::SbiRun;
+use flowinfer_simulators::{RowFailure, SimulationError};
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -103,11 +104,18 @@ fn diagnose_into(
             let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed ^ 0x0b5);
             let theta = sim.sample_prior(1, &mut rng);
             let x = sim
-                .simulate_rows(&theta, opts.seed ^ 0x0b5)
-                .map_err(|e| Error::config(format!("simulating the test observation: {e}")))?
+                .simulate_rows(&theta, opts.seed ^ 0x0b5)?
                 .pop()
-                .and_then(|r| r.ok())
-                .ok_or_else(|| Error::config("simulating the test observation failed"))?;
+                .unwrap_or_else(|| {
+                    Err(RowFailure {
+                        row: 0,
+                        reason: "no output".into(),
+                    })
+                })
+                .map_err(|f| SimulationError::External {
+                    simulator: sim.name().to_string(),
+                    message: format!("simulating the test observation failed: {f}"),
+                })?;
             (x, Some(theta[0].clone()))
         }
     };

@@ -48,9 +48,7 @@ pub fn predictive_check(
     seed: u64,
 ) -> Result<PredictiveResult> {
     let post = posterior.sample(sim, observation, draws, seed, 100)?;
-    let rows = sim
-        .simulate_rows(&post.samples, seed ^ 0x9e37)
-        .map_err(|e| Error::config(format!("predictive simulations failed: {e}")))?;
+    let rows = sim.simulate_rows(&post.samples, seed ^ 0x9e37)?;
     let failed = rows.iter().filter(|r| r.is_err()).count();
     let xs: Vec<Vec<f64>> = rows.into_iter().filter_map(|r| r.ok()).collect();
     if xs.len() < 2 {

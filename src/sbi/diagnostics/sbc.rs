@@ -97,8 +97,7 @@ pub fn sbc(
         thetas,
         xs,
         failures,
-    } = simulate_dataset_lenient(sim, runs, seed)
-        .map_err(|e| Error::config(format!("SBC simulations failed: {e}")))?;
+    } = simulate_dataset_lenient(sim, runs, seed)?;
     let d = sim.param_dim();
     let mut ranks = vec![Vec::with_capacity(thetas.len()); d];
     let mut alphas = Vec::with_capacity(thetas.len());
