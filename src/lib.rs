@@ -79,7 +79,7 @@
 //! ### A Bayesian flow: events from weight draws, with per-bin bands
 //!
 //! ```
-//! use flowinfer::bayes::{bands, BayesConfig, BayesModel, Method};
+//! use flowinfer::bayes::{run_bands, BandsConfig, BayesConfig, BayesModel, Method, Reference};
 //! use flowinfer::config::FitConfig;
 //! use flowinfer::density::{fit, DataSource, Output};
 //!
@@ -91,10 +91,11 @@
 //! # let _ = std::fs::remove_dir_all(&dir);
 //! fit(&DataSource::toy("two-moons", 600, 0)?, &cfg, Output::to(&dir), |_| {})?;
 //! let (info, model) = BayesModel::load(&dir)?;
-//! let events = model.generate(500, 4, 1, true)?; // 4 weight draws × 500 events
-//! let bins = bands::bins_for(&events[0], 2, 10)?;
-//! let b = bands::compute_bands(&info.columns, &events, &bins, 0)?;
-//! println!("bin 5 of x1: {:.3} ± {:.3}", b.marginals[0].mean[5], b.marginals[0].std[5]);
+//! let cfg = BandsConfig { events_per_draw: 500, bins: 10, pair_bins: 0, ..BandsConfig::default() };
+//! let b = run_bands(&info, &model, &Reference::TestSplit, &cfg)?; // 4 weight draws
+//! let x1 = &b.bands.marginals[0];
+//! println!("bin 5 of {}: {:.3} ± {:.3}", x1.column, x1.mean[5], x1.std[5]);
+//! println!("test-split pulls: std {:.2}", b.pulls.unwrap().marginals.std);
 //! # std::fs::remove_dir_all(&dir).ok();
 //! # Ok::<(), flowinfer::Error>(())
 //! ```

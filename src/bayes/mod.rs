@@ -12,6 +12,7 @@
 //!   section.
 
 pub mod bands;
+pub mod bands_run;
 pub mod ensemble;
 pub mod fit;
 pub mod predict;
@@ -19,6 +20,7 @@ pub mod sgld;
 pub mod store;
 pub mod svi;
 
+pub use bands_run::{draws_table, run_bands, BandsConfig, BandsOutcome, Reference};
 pub use predict::BayesModel;
 
 use crate::error::{Error, Result};

@@ -2,12 +2,8 @@
 
 use crate::args::{DeviceArg, SeedArg};
 use candle_core::Device;
-use flowinfer::atomic::{write_atomic, write_dir_atomic};
-use flowinfer::bayes::bands::{bands_csv, bins_for, compute_bands, data_pulls};
-
-use flowinfer::bayes::predict::{log_prob_spread, BayesModel};
-use flowinfer::data::{read_table, ReadOptions, Table};
-use std::fmt::Write as _;
+use flowinfer::bayes::{self, draws_table, BandsConfig, BayesModel, Reference};
+use flowinfer::pipeline::DataSource;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `flowinfer bands`.
@@ -50,98 +46,27 @@ pub struct BandsArgs {
     independent_latents: bool,
 }
 
-/// The reference events: `--data`, the run's test split (`--test`), or none.
-fn reference(
-    a: &BandsArgs,
-    model_columns: &[String],
-    info: &flowinfer::pipeline::RunInfo,
-) -> anyhow::Result<Option<Table>> {
-    Ok(match (&a.data, a.test) {
-        (Some(p), _) => Some(
-            read_table(
-                p,
-                &ReadOptions {
-                    columns: Some(model_columns.to_vec()),
-                    drop_invalid: false,
-                },
-            )?
-            .0,
-        ),
-        (None, true) => Some(info.test_split()?),
-        (None, false) => None,
-    })
-}
-
 /// `flowinfer bands`: per-bin bands over weight draws, pulls, plots.
 pub fn run_bands(a: BandsArgs) -> anyhow::Result<()> {
-    let seed = a.seed.seed;
     let (info, model) = BayesModel::load_on(&a.run, &a.device.open(None)?)?;
-    let draws = a
-        .draws
-        .unwrap_or_else(|| info.spec.bayes.as_ref().map_or(1, |b| b.draws));
-    let draws = match (a.draws, model.available_draws()) {
-        (None, Some(k)) => draws.min(k),
-        _ => draws,
+    let reference = match (&a.data, a.test) {
+        (Some(p), _) => Reference::Data(DataSource::File(p.clone())),
+        (None, true) => Reference::TestSplit,
+        (None, false) => Reference::None,
     };
-    model.check_draws(draws)?;
-    let refdata = reference(&a, &info.columns, &info)?;
-    let events = model.generate(a.n, draws, seed, !a.independent_latents)?;
-    let bins = match &refdata {
-        Some(t) => bins_for(&t.to_rows(), info.columns.len(), a.bins)?,
-        None => bins_for(&events[0], info.columns.len(), a.bins)?,
+    let cfg = BandsConfig {
+        draws: a.draws,
+        events_per_draw: a.n,
+        bins: a.bins,
+        pair_bins: a.pair_bins,
+        seed: a.seed.seed,
+        same_latent: !a.independent_latents,
     };
-    let bands = compute_bands(&info.columns, &events, &bins, a.pair_bins)?;
-    let pulls = refdata.as_ref().map(|t| data_pulls(&bands, &t.to_rows()));
-    let spread = match &refdata {
-        Some(t) => {
-            let x = t.to_tensor(model.flow.dtype(), model.flow.device())?;
-            Some(log_prob_spread(&model.log_prob_draws(&x, draws, seed)?))
-        }
-        None => None,
-    };
-    let real = refdata.as_ref().map(|t| t.to_rows());
-    write_dir_atomic(&a.out, |dir| {
-        write_atomic(
-            &dir.join("bands.json"),
-            serde_json::to_string(&bands)?.as_bytes(),
-        )?;
-        write_atomic(&dir.join("bands.csv"), bands_csv(&bands).as_bytes())?;
-        if let Some(p) = &pulls {
-            write_atomic(
-                &dir.join("pulls.json"),
-                serde_json::to_string_pretty(p)?.as_bytes(),
-            )?;
-        }
-        if let Some(s) = &spread {
-            let mut csv = String::from("row,log_p_predictive,log_p_mean,log_p_std\n");
-            for i in 0..s.mean.len() {
-                let _ = writeln!(csv, "{i},{},{},{}", s.predictive[i], s.mean[i], s.std[i]);
-            }
-            write_atomic(&dir.join("logp.csv"), csv.as_bytes())?;
-        }
-        let pdir = dir.join("plots");
-        std::fs::create_dir_all(&pdir).map_err(|e| flowinfer::Error::file(&pdir, e.to_string()))?;
-        flowinfer::plot::bands::band_histograms(pdir.join("bands.png"), &bands, real.as_deref())?;
-        flowinfer::plot::bands::relative_uncertainty(pdir.join("rel_uncertainty.png"), &bands)?;
-        Ok(())
-    })?;
-    println!("draws:                 {draws} × {} events", a.n);
-    let mean_rel: f64 = {
-        let v: Vec<f64> = bands
-            .marginals
-            .iter()
-            .flat_map(|m| {
-                m.mean
-                    .iter()
-                    .zip(&m.std)
-                    .filter(|(a, _)| **a > 0.0)
-                    .map(|(a, s)| s / a)
-            })
-            .collect();
-        v.iter().sum::<f64>() / v.len().max(1) as f64
-    };
-    println!("mean relative σ/bin:   {mean_rel:.4}");
-    if let Some(p) = &pulls {
+    let r = bayes::run_bands(&info, &model, &reference, &cfg)?;
+    r.write(&a.out)?;
+    println!("draws:                 {} × {} events", r.draws, a.n);
+    println!("mean relative σ/bin:   {:.4}", r.mean_relative_std());
+    if let Some(p) = &r.pulls {
         let m = &p.marginals;
         println!(
             "marginal pulls:        mean {:+.3}, std {:.3}, within ±1σ {:.3}, ±2σ {:.3} ({} bins, {} events)",
@@ -171,17 +96,7 @@ pub fn run_sample_draws(
     device: &Device,
 ) -> anyhow::Result<()> {
     let (info, model) = BayesModel::load_on(run, device)?;
-    let events = model.generate(n, draws, seed, false)?;
-    let mut cols = info.columns.clone();
-    cols.push("draw".into());
-    let mut values = Vec::with_capacity(n * draws * cols.len());
-    for (m, ev) in events.iter().enumerate() {
-        for r in ev {
-            values.extend_from_slice(r);
-            values.push(m as f64);
-        }
-    }
-    let t = Table::new(cols, values)?;
+    let t = draws_table(&info, &model, n, draws, seed)?;
     t.write_csv(out)?;
     println!(
         "wrote {} events ({draws} draws × {n}) × {} columns to {}",
