@@ -72,7 +72,7 @@
 //! let out = integrate(&f, &cfg, &candle_core::Device::Cpu, &mut |_| {})?;
 //! let s = &out.report.stats;
 //! assert!((s.estimate - 1.0).abs() < 5.0 * s.std_error);
-//! assert_eq!(out.events.unwrap().points.len(), 100);
+//! assert_eq!(out.events.unwrap().weights.len(), 100); // rows of (x1, x2), weight 1 unless over-weight
 //! # Ok::<(), flowinfer::Error>(())
 //! ```
 //!
