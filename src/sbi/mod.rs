@@ -11,9 +11,11 @@ pub mod diagnostics;
 pub mod npe;
 pub mod posterior;
 pub mod run;
+pub mod run_draws;
 pub mod spec;
 
 pub use npe::{train_npe, NpeTraining};
 pub use posterior::{NpePosterior, PosteriorSamples};
 pub use run::{load_sbi_run, run_sbi, SbiRun, SbiRunInfo};
+pub use run_draws::{ObservationDraws, LOW_ACCEPTANCE};
 pub use spec::{DiagnoseConfig, NpeConfig, SbiConfig, SimulatorConfig, BUILTIN_SIMULATORS};

@@ -4,14 +4,11 @@ use crate::args::{set, DeviceArg, QuietArg, SeedArg};
 use crate::progress;
 use clap::builder::PossibleValuesParser;
 use flowinfer::config::JobConfig;
-use flowinfer::data::{read_table, ReadOptions, Table};
+use flowinfer::pipeline::DataSource;
 use flowinfer::sbi::diagnostics::{diagnose, DiagnoseOptions};
 use flowinfer::sbi::spec::BUILTIN_SIMULATORS;
 use flowinfer::sbi::{load_sbi_run, run_sbi, SbiConfig};
 use std::path::PathBuf;
-
-/// Acceptance rates below this draw a warning.
-const LOW_ACCEPTANCE: f64 = 0.05;
 
 /// Arguments of `flowinfer sbi`.
 #[derive(clap::Args)]
@@ -172,60 +169,21 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
 }
 
 /// The observations in `path` (CSV, one row each), checked against the run's `dim`.
-fn read_observations(path: &std::path::Path, dim: usize) -> anyhow::Result<Table> {
-    let (t, _) = read_table(path, &ReadOptions::default())?;
-    if t.cols() != dim {
-        anyhow::bail!(
-            "{}: observations have {} columns, this run's simulator produces {dim}",
-            path.display(),
-            t.cols()
-        );
-    }
-    if t.rows() == 0 {
-        anyhow::bail!("{}: no observation rows", path.display());
-    }
-    Ok(t)
-}
-
 /// `flowinfer posterior`: posterior draws for each observation.
 pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
     let run = load_sbi_run(&a.run, &a.device.open(None)?)?;
-    let obs = read_observations(&a.observation, run.info.obs_dim)?;
-    let several = obs.rows() > 1;
-    let mut columns = run.info.param_names.clone();
-    if several {
-        columns.insert(0, "observation".into());
+    let obs = run.observations(&DataSource::File(a.observation.clone()))?;
+    let d = run.draws(&obs, a.n, a.seed.seed, a.max_rounds)?;
+    for (i, acc) in d.acceptance.iter().enumerate() {
+        eprintln!("observation {}: {} draws, acceptance {acc:.3}", i + 1, a.n);
     }
-    let mut values = Vec::with_capacity(obs.rows() * a.n * columns.len());
-    for i in 0..obs.rows() {
-        let s = run.posterior.sample(
-            run.simulator.as_ref(),
-            obs.row(i),
-            a.n,
-            a.seed.seed.wrapping_add(i as u64),
-            a.max_rounds,
-        )?;
-        if s.acceptance < LOW_ACCEPTANCE {
-            eprintln!(
-                "warning: observation {}: only {:.1} % of posterior draws fell inside the prior support; the estimate may be poor for this observation",
-                i + 1,
-                100.0 * s.acceptance
-            );
-        }
-        for row in &s.samples {
-            if several {
-                values.push((i + 1) as f64);
-            }
-            values.extend_from_slice(row);
-        }
+    for i in d.low_acceptance() {
         eprintln!(
-            "observation {}: {} draws, acceptance {:.3}",
-            i + 1,
-            s.samples.len(),
-            s.acceptance
+            "warning: observation {i}: only {:.1} % of posterior draws fell inside the prior support; the estimate may be poor for this observation",
+            100.0 * d.acceptance[i - 1]
         );
     }
-    let table = Table::new(columns, values)?;
+    let table = d.table;
     table.write_csv(&a.out)?;
     println!(
         "wrote {} draws × {} columns to {}",
@@ -241,7 +199,11 @@ pub fn run_diagnose(a: DiagnoseArgs) -> anyhow::Result<()> {
     let run = load_sbi_run(&a.run, &a.device.open(None)?)?;
     let d = &run.info.spec.diagnose;
     let observation = match &a.observation {
-        Some(p) => Some(read_observations(p, run.info.obs_dim)?.row(0).to_vec()),
+        Some(p) => Some(
+            run.observations(&DataSource::File(p.clone()))?
+                .row(0)
+                .to_vec(),
+        ),
         None => None,
     };
     let opts = DiagnoseOptions {
