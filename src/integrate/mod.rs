@@ -40,7 +40,7 @@ pub use estimate::{estimate, WeightStats};
 pub use flow_proposal::{binary_masks, UnitFlow, UnitFlowConfig};
 pub use loss::Loss;
 pub use report::IntegrationReport;
-pub use run_dir::{write_run, IntegrationRun, ResultFigures, ResultJson};
+pub use run_dir::{write_run, IntegrationRun, ResultFigures, ResultJson, UnweightedRun};
 pub use train::{train_flow, RunningEstimate, StepRecord, TrainConfig, TrainHistory, TrainMode};
 pub use unweight::{unweight, EventTable, UnweightConfig, UnweightRequest, UnweightedEvents};
 pub use vegas_baseline::{compare_vegas, VegasComparison};

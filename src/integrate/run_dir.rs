@@ -287,4 +287,63 @@ impl IntegrationRun {
         }
         Ok(t)
     }
+
+    /// `events` unweighted events from the saved flow (hit-or-miss against the run's
+    /// bootstrap maximum weight), the integrand rebuilt from `spec.toml`; `seed`
+    /// defaults to the run's seed + 1 so the events differ from the run's own.
+    pub fn unweight(
+        &self,
+        events: usize,
+        batch: usize,
+        seed: Option<u64>,
+        allow_invalid: bool,
+    ) -> Result<UnweightedRun> {
+        if events == 0 || batch == 0 {
+            return Err(Error::config(format!(
+                "unweighting needs at least 1 event and a batch of at least 1, got {events} and {batch}"
+            )));
+        }
+        let user = self.spec.build_integrand()?;
+        let target = self.target(user.as_ref())?;
+        let opts = super::EvalOptions {
+            allow_invalid: allow_invalid || self.spec.eval.allow_invalid,
+            ..self.spec.eval_options()
+        };
+        let r = &self.result.flow;
+        let request = unweight::UnweightRequest {
+            events,
+            max_weight: r.bootstrap_max_weight,
+            efficiency: r.unweighting_efficiency_bootstrap,
+            batch,
+            seed: seed.unwrap_or(self.spec.seed.wrapping_add(1)),
+        };
+        let mut invalid = super::InvalidCounts::default();
+        let (summary, table) =
+            unweight::unweighted_events(&self.flow, &target, &request, &opts, &mut invalid)?;
+        Ok(UnweightedRun {
+            integrand: user.name().to_string(),
+            dim: user.dim(),
+            request,
+            summary,
+            table,
+            invalid,
+        })
+    }
+}
+
+/// What [`IntegrationRun::unweight`] produced.
+#[derive(Debug)]
+pub struct UnweightedRun {
+    /// The integrand's name.
+    pub integrand: String,
+    /// Its dimension.
+    pub dim: usize,
+    /// The request (maximum weight, expected efficiency, seed).
+    pub request: unweight::UnweightRequest,
+    /// Acceptance, over-weight events.
+    pub summary: unweight::UnweightedEvents,
+    /// The events.
+    pub table: unweight::EventTable,
+    /// Non-finite and negative integrand values met (counted as zero).
+    pub invalid: super::InvalidCounts,
 }

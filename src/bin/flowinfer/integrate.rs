@@ -4,10 +4,8 @@
 use crate::args::{set, DeviceArg, DtypeArg, QuietArg};
 use crate::progress;
 use flowinfer::integrate::{
-    integrate,
-    unweight::{unweighted_events, write_events_csv},
-    write_run, EvalOptions, IntegrateConfig, IntegrationRun, InvalidCounts, Loss, Stage, TrainMode,
-    UnweightRequest,
+    integrate, unweight::write_events_csv, write_run, IntegrateConfig, IntegrationRun, Loss, Stage,
+    TrainMode,
 };
 use std::path::{Path, PathBuf};
 
@@ -360,55 +358,33 @@ pub struct UnweightArgs {
 
 /// `flowinfer unweight`: hit-or-miss events against the run's bootstrap maximum weight.
 pub fn run_unweight(a: UnweightArgs) -> anyhow::Result<()> {
-    if a.events == 0 {
-        anyhow::bail!("-n must be at least 1 event");
-    }
-    if a.batch == 0 {
-        anyhow::bail!("--batch must be at least 1");
-    }
     check_csv_output("--out", &a.out)?;
-    let device = a.device.open(None)?;
-    let run = IntegrationRun::load(&a.run, &device)?;
-    let user = run.spec.build_integrand()?;
-    let target = run.target(user.as_ref())?;
-    let opts = EvalOptions {
-        allow_invalid: a.allow_invalid || run.spec.eval.allow_invalid,
-        ..run.spec.eval_options()
-    };
+    let run = IntegrationRun::load(&a.run, &a.device.open(None)?)?;
     let r = &run.result.flow;
-    let request = UnweightRequest {
-        events: a.events,
-        max_weight: r.bootstrap_max_weight,
-        efficiency: r.unweighting_efficiency_bootstrap,
-        batch: a.batch,
-        seed: a.seed.unwrap_or(run.spec.seed.wrapping_add(1)),
-    };
     eprintln!(
-        "unweighting {} (d = {}) against w_max = {:.4e}, expected acceptance {:.3} ...",
-        user.name(),
-        user.dim(),
-        request.max_weight,
-        request.efficiency
+        "unweighting {} events against w_max = {:.4e}, expected acceptance {:.3} ...",
+        a.events, r.bootstrap_max_weight, r.unweighting_efficiency_bootstrap
     );
-    let mut invalid = InvalidCounts::default();
-    let (u, table) = unweighted_events(&run.flow, &target, &request, &opts, &mut invalid)?;
-    write_events_csv(&a.out, &table.columns, &table.points, &table.weights)?;
+    let u = run.unweight(a.events, a.batch, a.seed, a.allow_invalid)?;
+    let t = &u.table;
+    write_events_csv(&a.out, &t.columns, &t.points, &t.weights)?;
+    let s = &u.summary;
     println!(
-        "events:                {} ({} trials, acceptance {:.4})",
-        u.events, u.trials, u.acceptance
+        "events:                {} ({} trials, acceptance {:.4}; {}, d = {})",
+        s.events, s.trials, s.acceptance, u.integrand, u.dim
     );
     println!(
         "over-weight events:    {} ({:.2e} of the events; excess weight {:.2e})",
-        u.over_weight_events, u.over_weight_fraction, u.excess_weight_fraction
+        s.over_weight_events, s.over_weight_fraction, s.excess_weight_fraction
     );
     println!(
         "max weight seen/used:  {:.4e} / {:.4e}",
-        u.max_weight_seen, u.max_weight_used
+        s.max_weight_seen, s.max_weight_used
     );
-    if invalid.non_finite + invalid.negative > 0 {
+    if u.invalid.non_finite + u.invalid.negative > 0 {
         println!(
             "invalid values:        {} non-finite, {} negative (counted as zero)",
-            invalid.non_finite, invalid.negative
+            u.invalid.non_finite, u.invalid.negative
         );
     }
     println!("written:               {}", a.out.display());
