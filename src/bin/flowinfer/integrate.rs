@@ -271,7 +271,7 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     let pb = progress::bar("step", cfg.train.steps, quiet)?;
     let outcome = integrate(
         integrand.as_ref(),
-        &cfg,
+        cfg,
         &device,
         &mut |stage| match stage {
             Stage::WarmStart { calls } => {
