@@ -16,8 +16,8 @@
 //!
 //! | job | settings | run | command line |
 //! |---|---|---|---|
-//! | fit a density to events | [`config::FitConfig`] | [`density::fit`] (a file, an in-memory table or a toy set: [`pipeline::DataSource`]) | `fit`, `sample`, `eval` |
-//! | Bayesian flow, error bands | `FitConfig` with [`bayes::BayesConfig`] | [`density::fit`], then [`bayes::BayesModel`] | `fit` (spec with `[bayes]`), `bands`, `sample --draws` |
+//! | fit a density to events | [`config::FitConfig`] | [`density::fit()`] (a file, an in-memory table or a toy set: [`pipeline::DataSource`]) | `fit`, `sample`, `eval` |
+//! | Bayesian flow, error bands | `FitConfig` with [`bayes::BayesConfig`] | [`density::fit()`], then [`bayes::BayesModel`] | `fit` (spec with `[bayes]`), `bands`, `sample --draws` |
 //! | simulation-based inference | [`sbi::SbiConfig`] | [`sbi::train_npe`] → [`sbi::NpePosterior`] | `sbi`, `posterior`, `diagnose` |
 //! | integrate over `[0,1]^d` | [`integrate::IntegrateConfig`] | [`integrate::integrate`] | `integrate`, `unweight` |
 //!

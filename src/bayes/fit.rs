@@ -1,5 +1,5 @@
 //! The `fit` job for specs with a `[bayes]` section: the data prepared by the shared
-//! pipeline ([`crate::pipeline::prepare`]: columns, seeded split, standardisation stored
+//! pipeline ([`crate::pipeline::prepare()`]: columns, seeded split, standardisation stored
 //! in the model), then MAP, SVI, an SGLD-family chain or an ensemble; evaluation of the
 //! posterior predictive on the test split and of the bands against the test
 //! histograms. The run directory is written atomically:
@@ -116,7 +116,7 @@ fn write_svi_history(path: &Path, h: &[SviEpoch]) -> Result<()> {
 }
 
 /// Fit a spec with a `[bayes]` section to prepared data; see the module docs. Called by
-/// [`density::fit`](crate::density::fit) for such specs.
+/// [`density::fit`](crate::density::fit()) for such specs.
 pub fn fit_bayes(
     data: &Prepared,
     spec: &FitConfig,

@@ -1,5 +1,5 @@
 //! [`FitConfig`]: the `flowinfer fit` spec (`models/*.toml`) and the settings of
-//! [`density::fit`](crate::density::fit). Unknown keys are errors; every key has a
+//! [`density::fit`](crate::density::fit()). Unknown keys are errors; every key has a
 //! default, so a spec states only what differs. Format (all sections optional):
 //!
 //! ```toml

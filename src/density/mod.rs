@@ -1,5 +1,5 @@
 //! Density estimation: fit a flow to a table of events from a file, from memory or from
-//! a built-in toy set ([`fit`]), sample from a run, evaluate a run.
+//! a built-in toy set ([`fit()`]), sample from a run, evaluate a run.
 
 pub mod fit;
 

@@ -1,5 +1,5 @@
 //! `FlowConfig`: the architecture settings of a standard flow stack — the `[flow]`
-//! section of every job's TOML deserialises straight into it, and [`FlowBuilder`]
+//! section of every job's TOML deserialises straight into it, and [`FlowBuilder`](crate::flow::FlowBuilder)
 //! builds a [`FlowSpec`](crate::flow::FlowSpec) from it. Its [`Default`] is the one
 //! default architecture of `fit`; the named presets reproduce the seed study's stacks.
 //!

@@ -12,7 +12,7 @@
 //! Fresh batches also give the running estimate shown while training: the
 //! inverse-variance combination of the batch estimates (as VEGAS combines its
 //! iterations). It is for monitoring only; the reported result comes from fresh samples
-//! of the final flow ([`super::estimate`]).
+//! of the final flow ([`super::estimate()`]).
 //!
 //! **Annealing** (on by default, [`TrainConfig::anneal`]): during the first fraction of the
 //! steps the flow is trained towards the tempered target `f^β/I_β` with `β` rising

@@ -7,7 +7,7 @@
 //! in the output (every other event has weight 1), and the fraction of over-weight
 //! events and their excess weight `Σ (w/w_max − 1) / N_events` are reported, so the
 //! bias of treating the sample as unweighted can be judged. `w_max` is normally the
-//! bootstrap maximum of the evaluation weights ([`super::estimate`]).
+//! bootstrap maximum of the evaluation weights ([`super::estimate()`]).
 
 use super::adapters::Target;
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};

@@ -15,7 +15,7 @@ pub struct Fitted {
     pub columns: Vec<String>,
 }
 
-/// Where and how [`fit`] writes its run directory.
+/// Where and how [`density::fit`](crate::density::fit()) writes its run directory.
 #[derive(Debug, Clone, Default)]
 pub struct Output<'a> {
     /// Run directory (`None`: nothing is written, nothing is plotted).

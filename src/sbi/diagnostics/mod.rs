@@ -1,6 +1,6 @@
 //! Diagnostics of a trained posterior estimator: simulation-based calibration and
-//! expected coverage ([`sbc`]), the posterior predictive check ([`predictive`]), C2ST
-//! against reference posterior samples ([`reference`]), and [`diagnose`], which runs
+//! expected coverage ([`sbc`](mod@sbc)), the posterior predictive check ([`predictive`]), C2ST
+//! against reference posterior samples ([`reference`](mod@reference)), and [`diagnose`], which runs
 //! them on a run directory and writes `diagnostics/report.json` and plots.
 
 pub mod predictive;
