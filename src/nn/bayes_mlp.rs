@@ -7,10 +7,10 @@
 
 use crate::error::{Error, Result};
 use crate::nn::bayes_linear::{BayesLinear, BayesLinearConfig};
-use crate::nn::conditioner::{join_context, Conditioner, Dims};
+use crate::nn::conditioner::{join_context, Conditioner, Dims, NetShape};
 use crate::nn::layer::{Layer, LayerSpec, LayerStack};
 use crate::nn::masked_mlp::Made;
-use crate::nn::{Activation, Linear};
+use crate::nn::Linear;
 use crate::params::Params;
 use candle_core::Tensor;
 
@@ -57,6 +57,20 @@ fn is_bayes(i: usize, n: usize, bayes_layers: Option<usize>) -> bool {
     }
 }
 
+/// The layer `spec` asks for in a network of `n` dense layers whose last
+/// `bayes_layers` are Bayesian; the output layer zero when `zero_init_output`.
+fn dense(
+    spec: LayerSpec,
+    zero_init_output: bool,
+    n: usize,
+    bayes_layers: Option<usize>,
+    cfg: &BayesLinearConfig,
+) -> Result<Dense> {
+    let zero = spec.last && zero_init_output;
+    let bayes = is_bayes(spec.depth, n, bayes_layers);
+    Dense::new(spec, zero, bayes, cfg)
+}
+
 /// Check `bayes_layers` against the number of dense layers of a network.
 pub fn check_bayes_layers(bayes_layers: Option<usize>, total: usize) -> Result<()> {
     if let Some(k) = bayes_layers {
@@ -79,44 +93,25 @@ pub struct BayesMlp {
 
 impl BayesMlp {
     /// Build the network (parameter names as [`crate::nn::Mlp`]: `l0`, `l1`, …).
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         params: &Params,
-        in_dim: usize,
-        context_dim: usize,
-        out_dim: usize,
-        hidden: usize,
-        layers: usize,
-        activation: Activation,
-        zero_init_output: bool,
+        dims: Dims,
+        shape: &NetShape,
         bayes_layers: Option<usize>,
         cfg: &BayesLinearConfig,
     ) -> Result<Self> {
-        let n = layers + 1;
+        let n = shape.depth + 1;
         check_bayes_layers(bayes_layers, n)?;
         let net = LayerStack::build(
             params,
-            in_dim + context_dim,
-            hidden,
-            layers,
-            out_dim,
-            activation,
-            |s| {
-                let (zero, bayes) = (
-                    s.last && zero_init_output,
-                    is_bayes(s.depth, n, bayes_layers),
-                );
-                Dense::new(s, zero, bayes, cfg)
-            },
+            dims.in_dim + dims.context_dim,
+            shape.hidden,
+            shape.depth,
+            dims.out_dim,
+            shape.activation,
+            |s| dense(s, shape.zero_init_output, n, bayes_layers, cfg),
         )?;
-        Ok(Self {
-            net,
-            dims: Dims {
-                in_dim,
-                context_dim,
-                out_dim,
-            },
-        })
+        Ok(Self { net, dims })
     }
 }
 
@@ -137,7 +132,7 @@ pub struct BayesMaskedMlp {
 }
 
 impl BayesMaskedMlp {
-    /// Build the network; `depth` hidden layers; the last `bayes_layers` of the
+    /// Build the network; `shape.depth` hidden layers; the last `bayes_layers` of the
     /// `depth + 1` dense layers Bayesian (`None` = all; the context layer follows the
     /// input layer).
     #[allow(clippy::too_many_arguments)]
@@ -147,14 +142,11 @@ impl BayesMaskedMlp {
         context_dim: usize,
         params_per_dim: usize,
         order: &[usize],
-        hidden: usize,
-        depth: usize,
-        activation: Activation,
-        zero_init_output: bool,
+        shape: &NetShape,
         bayes_layers: Option<usize>,
         cfg: &BayesLinearConfig,
     ) -> Result<Self> {
-        let n = depth + 1;
+        let n = shape.depth + 1;
         check_bayes_layers(bayes_layers, n)?;
         let net = Made::new(
             params,
@@ -162,17 +154,9 @@ impl BayesMaskedMlp {
             context_dim,
             params_per_dim,
             order,
-            hidden,
-            depth,
-            activation,
+            shape,
             false,
-            |s| {
-                let (zero, bayes) = (
-                    s.last && zero_init_output,
-                    is_bayes(s.depth, n, bayes_layers),
-                );
-                Dense::new(s, zero, bayes, cfg)
-            },
+            |s| dense(s, shape.zero_init_output, n, bayes_layers, cfg),
         )?;
         Ok(Self { net })
     }

@@ -5,6 +5,7 @@
 //! [`ConditionerSpec`](crate::nn::ConditionerSpec) (`nn::conditioner_spec`).
 
 use crate::error::Result;
+use crate::nn::Activation;
 use candle_core::Tensor;
 
 /// The widths a conditioner maps between.
@@ -16,6 +17,20 @@ pub struct Dims {
     pub context_dim: usize,
     /// Width of the output.
     pub out_dim: usize,
+}
+
+/// The sizes shared by the dense conditioner networks (see
+/// [`ConditionerSpec::shape`](crate::nn::ConditionerSpec::shape)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetShape {
+    /// Hidden width.
+    pub hidden: usize,
+    /// Number of hidden layers (MLP, MADE) or residual blocks (residual networks).
+    pub depth: usize,
+    /// Non-linearity between layers.
+    pub activation: Activation,
+    /// Initialise the output layer to zero.
+    pub zero_init_output: bool,
 }
 
 /// A network producing element-wise-map parameters.

@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::nn::bayes_linear::BayesLinearConfig;
 use crate::nn::bayes_mlp::{BayesMaskedMlp, BayesMlp};
-use crate::nn::conditioner::Conditioner;
+use crate::nn::conditioner::{Conditioner, Dims, NetShape};
 use crate::nn::{Activation, MaskedMlp, Mlp, ResidualMlp};
 use crate::params::Params;
 use serde::{Deserialize, Serialize};
@@ -74,28 +74,69 @@ impl ConditionerSpec {
         }
     }
 
-    fn validate(&self) -> Result<()> {
-        let (h, n, what) = match self {
-            ConditionerSpec::Mlp { hidden, layers, .. } => (*hidden, *layers, "layers"),
-            ConditionerSpec::ResidualMlp { hidden, blocks, .. } => (*hidden, *blocks, "blocks"),
-            ConditionerSpec::BayesMlp {
+    /// The hidden width, depth (hidden layers or residual blocks), activation and
+    /// output initialisation of the network.
+    pub fn shape(&self) -> NetShape {
+        let (hidden, depth, activation, zero_init_output) = match *self {
+            ConditionerSpec::Mlp {
                 hidden,
                 layers,
+                activation,
+                zero_init_output,
+            }
+            | ConditionerSpec::BayesMlp {
+                hidden,
+                layers,
+                activation,
+                zero_init_output,
+                ..
+            } => (hidden, layers, activation, zero_init_output),
+            ConditionerSpec::ResidualMlp {
+                hidden,
+                blocks,
+                activation,
+                zero_init_output,
+            } => (hidden, blocks, activation, zero_init_output),
+        };
+        NetShape {
+            hidden,
+            depth,
+            activation,
+            zero_init_output,
+        }
+    }
+
+    /// For a Bayesian network, `bayes_layers` and the weight prior.
+    fn bayes(&self) -> Option<(Option<usize>, BayesLinearConfig)> {
+        match *self {
+            ConditionerSpec::BayesMlp {
+                bayes_layers,
                 prior_std,
                 init_logvar,
                 ..
-            } => {
+            } => Some((
+                bayes_layers,
                 BayesLinearConfig {
-                    prior_std: *prior_std,
-                    init_logvar: *init_logvar,
-                }
-                .validate()?;
-                (*hidden, *layers, "layers")
-            }
+                    prior_std,
+                    init_logvar,
+                },
+            )),
+            _ => None,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if let Some((_, cfg)) = self.bayes() {
+            cfg.validate()?;
+        }
+        let what = match self {
+            ConditionerSpec::ResidualMlp { .. } => "blocks",
+            _ => "layers",
         };
-        if h == 0 || n == 0 {
+        let NetShape { hidden, depth, .. } = self.shape();
+        if hidden == 0 || depth == 0 {
             return Err(Error::config(format!(
-                "conditioner needs hidden ≥ 1 and {what} ≥ 1, got hidden = {h}, {what} = {n}"
+                "conditioner needs hidden ≥ 1 and {what} ≥ 1, got hidden = {hidden}, {what} = {depth}"
             )));
         }
         Ok(())
@@ -110,60 +151,20 @@ impl ConditionerSpec {
         out_dim: usize,
     ) -> Result<Box<dyn Conditioner>> {
         self.validate()?;
-        Ok(match self {
-            ConditionerSpec::Mlp {
-                hidden,
-                layers,
-                activation,
-                zero_init_output,
-            } => Box::new(Mlp::new(
-                params,
-                in_dim,
-                context_dim,
-                out_dim,
-                *hidden,
-                *layers,
-                *activation,
-                *zero_init_output,
-            )?),
-            ConditionerSpec::ResidualMlp {
-                hidden,
-                blocks,
-                activation,
-                zero_init_output,
-            } => Box::new(ResidualMlp::new(
-                params,
-                in_dim,
-                context_dim,
-                out_dim,
-                *hidden,
-                *blocks,
-                *activation,
-                *zero_init_output,
-            )?),
-            ConditionerSpec::BayesMlp {
-                hidden,
-                layers,
-                activation,
-                zero_init_output,
-                bayes_layers,
-                prior_std,
-                init_logvar,
-            } => Box::new(BayesMlp::new(
-                params,
-                in_dim,
-                context_dim,
-                out_dim,
-                *hidden,
-                *layers,
-                *activation,
-                *zero_init_output,
-                *bayes_layers,
-                &BayesLinearConfig {
-                    prior_std: *prior_std,
-                    init_logvar: *init_logvar,
-                },
-            )?),
+        let dims = Dims {
+            in_dim,
+            context_dim,
+            out_dim,
+        };
+        let shape = self.shape();
+        Ok(match (self, self.bayes()) {
+            (_, Some((bayes_layers, cfg))) => {
+                Box::new(BayesMlp::new(params, dims, &shape, bayes_layers, &cfg)?)
+            }
+            (ConditionerSpec::ResidualMlp { .. }, None) => {
+                Box::new(ResidualMlp::new(params, dims, &shape)?)
+            }
+            _ => Box::new(Mlp::new(params, dims, &shape)?),
         })
     }
 
@@ -178,59 +179,30 @@ impl ConditionerSpec {
         order: &[usize],
     ) -> Result<Box<dyn Conditioner>> {
         self.validate()?;
-        if let ConditionerSpec::BayesMlp {
-            hidden,
-            layers,
-            activation,
-            zero_init_output,
-            bayes_layers,
-            prior_std,
-            init_logvar,
-        } = self
-        {
-            return Ok(Box::new(BayesMaskedMlp::new(
+        let shape = self.shape();
+        Ok(match self.bayes() {
+            Some((bayes_layers, cfg)) => Box::new(BayesMaskedMlp::new(
                 params,
                 dim,
                 context_dim,
                 params_per_dim,
                 order,
-                *hidden,
-                *layers,
-                *activation,
-                *zero_init_output,
-                *bayes_layers,
-                &BayesLinearConfig {
-                    prior_std: *prior_std,
-                    init_logvar: *init_logvar,
-                },
-            )?));
-        }
-        let (hidden, depth, activation, zero, residual) = match self {
-            ConditionerSpec::Mlp {
-                hidden,
-                layers,
-                activation,
-                zero_init_output,
-            } => (*hidden, *layers, *activation, *zero_init_output, false),
-            ConditionerSpec::ResidualMlp {
-                hidden,
-                blocks,
-                activation,
-                zero_init_output,
-            } => (*hidden, *blocks, *activation, *zero_init_output, true),
-            ConditionerSpec::BayesMlp { .. } => unreachable!("handled above"),
-        };
-        Ok(Box::new(MaskedMlp::new(
-            params,
-            dim,
-            context_dim,
-            params_per_dim,
-            order,
-            hidden,
-            depth,
-            activation,
-            zero,
-            residual,
-        )?))
+                &shape,
+                bayes_layers,
+                &cfg,
+            )?),
+            None => {
+                let residual = matches!(self, ConditionerSpec::ResidualMlp { .. });
+                Box::new(MaskedMlp::new(
+                    params,
+                    dim,
+                    context_dim,
+                    params_per_dim,
+                    order,
+                    &shape,
+                    residual,
+                )?)
+            }
+        })
     }
 }

@@ -7,7 +7,7 @@
 //! [`crate::nn::BayesMaskedMlp`] with Bayesian ones.
 
 use crate::error::{Error, Result};
-use crate::nn::conditioner::{Conditioner, Dims};
+use crate::nn::conditioner::{Conditioner, Dims, NetShape};
 use crate::nn::layer::{Layer, LayerSpec, LayerStack, ResidualBlock};
 use crate::nn::{Activation, Linear};
 use crate::params::Params;
@@ -74,8 +74,8 @@ pub struct Made<L> {
 }
 
 impl<L: Layer> Made<L> {
-    /// Build the network; `depth` is the number of hidden layers (or residual blocks
-    /// when `residual`). `make` creates each layer from its [`LayerSpec`] (masked
+    /// Build the network; `shape.depth` is the number of hidden layers (or residual
+    /// blocks when `residual`; `shape.zero_init_output` is left to `make`). `make` creates each layer from its [`LayerSpec`] (masked
     /// except the context layer; depth positions: `in` and `ctx` 0, `h{i}` `i + 1`, `out`
     /// last).
     #[allow(clippy::too_many_arguments)]
@@ -85,12 +85,16 @@ impl<L: Layer> Made<L> {
         context_dim: usize,
         params_per_dim: usize,
         order: &[usize],
-        hidden: usize,
-        depth: usize,
-        activation: Activation,
+        shape: &NetShape,
         residual: bool,
         mut make: impl FnMut(LayerSpec) -> Result<L>,
     ) -> Result<Self> {
+        let NetShape {
+            hidden,
+            depth,
+            activation,
+            ..
+        } = *shape;
         let dev = params.device();
         let din = input_degrees(dim, order)?;
         let dh: Vec<usize> = (0..hidden)
@@ -210,30 +214,25 @@ pub struct MaskedMlp {
 }
 
 impl MaskedMlp {
-    /// Build a MADE network; `depth` is the number of hidden layers (or residual blocks
-    /// when `residual`).
-    #[allow(clippy::too_many_arguments)]
+    /// Build a MADE network; `shape.depth` is the number of hidden layers (or residual
+    /// blocks when `residual`).
     pub fn new(
         params: &Params,
         dim: usize,
         context_dim: usize,
         params_per_dim: usize,
         order: &[usize],
-        hidden: usize,
-        depth: usize,
-        activation: Activation,
-        zero_init_output: bool,
+        shape: &NetShape,
         residual: bool,
     ) -> Result<Self> {
+        let zero_init_output = shape.zero_init_output;
         let net = Made::new(
             params,
             dim,
             context_dim,
             params_per_dim,
             order,
-            hidden,
-            depth,
-            activation,
+            shape,
             residual,
             |s| {
                 let zero = s.last && zero_init_output;

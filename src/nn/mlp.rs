@@ -1,9 +1,9 @@
 //! A plain multilayer perceptron conditioner.
 
 use crate::error::Result;
-use crate::nn::conditioner::{join_context, Conditioner, Dims};
+use crate::nn::conditioner::{join_context, Conditioner, Dims, NetShape};
 use crate::nn::layer::LayerStack;
-use crate::nn::{Activation, Linear};
+use crate::nn::Linear;
 use crate::params::Params;
 use candle_core::Tensor;
 
@@ -16,36 +16,19 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    /// Build an MLP with `layers` hidden layers of width `hidden` (parameters `l0`, `l1`,
-    /// …, `l{layers}`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        params: &Params,
-        in_dim: usize,
-        context_dim: usize,
-        out_dim: usize,
-        hidden: usize,
-        layers: usize,
-        activation: Activation,
-        zero_init_output: bool,
-    ) -> Result<Self> {
+    /// Build an MLP with `shape.depth` hidden layers of width `shape.hidden`
+    /// (parameters `l0`, `l1`, …, `l{depth}`).
+    pub fn new(params: &Params, dims: Dims, shape: &NetShape) -> Result<Self> {
         let net = LayerStack::linear(
             params,
-            in_dim + context_dim,
-            hidden,
-            layers,
-            out_dim,
-            activation,
-            zero_init_output,
+            dims.in_dim + dims.context_dim,
+            shape.hidden,
+            shape.depth,
+            dims.out_dim,
+            shape.activation,
+            shape.zero_init_output,
         )?;
-        Ok(Self {
-            net,
-            dims: Dims {
-                in_dim,
-                context_dim,
-                out_dim,
-            },
-        })
+        Ok(Self { net, dims })
     }
 }
 

@@ -29,7 +29,7 @@ pub mod residual_mlp;
 pub use activation::Activation;
 pub use bayes_linear::{BayesLinear, BayesLinearConfig, NoiseControl, WeightNoise};
 pub use bayes_mlp::{BayesMaskedMlp, BayesMlp};
-pub use conditioner::{Conditioner, Dims};
+pub use conditioner::{Conditioner, Dims, NetShape};
 pub use conditioner_spec::ConditionerSpec;
 pub use conv1d::{Conv1dConfig, Conv1dEmbedding, Pooling};
 pub use deep_set::DeepSet;

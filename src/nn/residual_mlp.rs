@@ -1,7 +1,7 @@
 //! A residual MLP conditioner (pre-activation residual blocks).
 
 use crate::error::Result;
-use crate::nn::conditioner::{join_context, Conditioner, Dims};
+use crate::nn::conditioner::{join_context, Conditioner, Dims, NetShape};
 use crate::nn::layer::ResidualBlock;
 use crate::nn::{Activation, Linear};
 use crate::params::Params;
@@ -19,21 +19,13 @@ pub struct ResidualMlp {
 }
 
 impl ResidualMlp {
-    /// Build a residual MLP with `blocks` residual blocks of width `hidden` (parameters
-    /// `in`, `b{i}.l0`, `b{i}.l1`, `out`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        params: &Params,
-        in_dim: usize,
-        context_dim: usize,
-        out_dim: usize,
-        hidden: usize,
-        blocks: usize,
-        activation: Activation,
-        zero_init_output: bool,
-    ) -> Result<Self> {
-        let input = Linear::new(&params.pp("in"), in_dim + context_dim, hidden, false)?;
-        let blocks = (0..blocks)
+    /// Build a residual MLP with `shape.depth` residual blocks of width `shape.hidden`
+    /// (parameters `in`, `b{i}.l0`, `b{i}.l1`, `out`).
+    pub fn new(params: &Params, dims: Dims, shape: &NetShape) -> Result<Self> {
+        let hidden = shape.hidden;
+        let in_dim = dims.in_dim + dims.context_dim;
+        let input = Linear::new(&params.pp("in"), in_dim, hidden, false)?;
+        let blocks = (0..shape.depth)
             .map(|i| {
                 let p = params.pp(format!("b{i}"));
                 let l0 = Linear::new(&p.pp("l0"), hidden, hidden, false)?;
@@ -41,17 +33,18 @@ impl ResidualMlp {
                 Ok(ResidualBlock::new(l0, l1))
             })
             .collect::<Result<Vec<_>>>()?;
-        let output = Linear::new(&params.pp("out"), hidden, out_dim, zero_init_output)?;
+        let output = Linear::new(
+            &params.pp("out"),
+            hidden,
+            dims.out_dim,
+            shape.zero_init_output,
+        )?;
         Ok(Self {
             input,
             blocks,
             output,
-            activation,
-            dims: Dims {
-                in_dim,
-                context_dim,
-                out_dim,
-            },
+            activation: shape.activation,
+            dims,
         })
     }
 }
