@@ -7,7 +7,7 @@
 use crate::cnf::fast_tanh::tanh;
 use crate::cnf::spec::{CnfSpec, SmoothActivation};
 use crate::error::{Error, Result};
-use crate::nn::Linear;
+use crate::nn::{LayerStack, Linear, Nonlinearity};
 use crate::params::Params;
 use candle_core::{DType, Tensor, D};
 
@@ -41,6 +41,12 @@ impl SmoothActivation {
     }
 }
 
+impl Nonlinearity for SmoothActivation {
+    fn apply(&self, x: &Tensor) -> Result<Tensor> {
+        SmoothActivation::apply(self, x)
+    }
+}
+
 /// Logistic sigmoid `(1 + tanh(x/2))/2`.
 fn sigmoid(x: &Tensor) -> Result<Tensor> {
     Ok(((tanh(&(x * 0.5)?)? + 1.0)? * 0.5)?)
@@ -51,11 +57,11 @@ fn softplus(x: &Tensor) -> Result<Tensor> {
     Ok((x.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?)?)
 }
 
-/// The velocity MLP.
+/// The velocity MLP: a [`LayerStack`] with a smooth activation, on the input
+/// `[z, time features, context]`.
 #[derive(Debug, Clone)]
 pub struct VelocityField {
-    layers: Vec<Linear>,
-    activation: SmoothActivation,
+    net: LayerStack<Linear, SmoothActivation>,
     dim: usize,
     context_dim: usize,
     time_freqs: usize,
@@ -68,27 +74,17 @@ impl VelocityField {
     pub fn new(params: &Params, spec: &CnfSpec, context_dim: usize) -> Result<Self> {
         spec.validate()?;
         let in_dim = spec.dim + 1 + 2 * spec.time_freqs + context_dim;
-        let mut layers = Vec::with_capacity(spec.layers + 1);
-        let mut width = in_dim;
-        let net = params.pp("net");
-        for i in 0..spec.layers {
-            layers.push(Linear::new(
-                &net.pp(format!("l{i}")),
-                width,
-                spec.hidden,
-                false,
-            )?);
-            width = spec.hidden;
-        }
-        layers.push(Linear::new(
-            &net.pp(format!("l{}", spec.layers)),
-            width,
+        let net = LayerStack::linear(
+            &params.pp("net"),
+            in_dim,
+            spec.hidden,
+            spec.layers,
             spec.dim,
+            spec.activation,
             true,
-        )?);
+        )?;
         Ok(Self {
-            layers,
-            activation: spec.activation,
+            net,
             dim: spec.dim,
             context_dim,
             time_freqs: spec.time_freqs,
@@ -150,15 +146,7 @@ impl VelocityField {
 
     /// `v(z, t, c)` for `z` `(batch, dim)`, `t` `(batch, 1)`, `c` `(batch, context_dim)`.
     pub fn forward(&self, z: &Tensor, t: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
-        let mut h = self.input(z, t, ctx)?;
-        let last = self.layers.len() - 1;
-        for (i, l) in self.layers.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i < last {
-                h = self.activation.apply(&h)?;
-            }
-        }
-        Ok(h)
+        self.net.forward(&self.input(z, t, ctx)?)
     }
 
     /// `v` and the Jacobian-vector products `(∂v/∂z) e_k` for the tangents `e` of shape
@@ -182,13 +170,14 @@ impl VelocityField {
         }
         let mut h = self.input(z, t, ctx)?;
         // The tangent of the first pre-activation only involves the z rows of W₁.
-        let w0 = self.layers[0].weight().narrow(0, 0, self.dim)?;
+        let layers = self.net.layers();
+        let w0 = layers[0].weight().narrow(0, 0, self.dim)?;
         let mut jt = tangents
             .reshape((k * tb, self.dim))?
             .matmul(&w0)?
             .reshape((k, tb, ()))?;
-        let last = self.layers.len() - 1;
-        for (i, l) in self.layers.iter().enumerate() {
+        let last = layers.len() - 1;
+        for (i, l) in layers.iter().enumerate() {
             if i > 0 {
                 let (kk, bb, w) = jt.dims3()?;
                 jt = jt
@@ -198,7 +187,7 @@ impl VelocityField {
             }
             h = l.forward(&h)?;
             if i < last {
-                let (y, dy) = self.activation.apply_with_derivative(&h)?;
+                let (y, dy) = self.net.activation().apply_with_derivative(&h)?;
                 h = y;
                 jt = jt.broadcast_mul(&dy.unsqueeze(0)?)?;
             }

@@ -363,3 +363,9 @@ fn name_hash(s: &str) -> u64 {
     }
     h
 }
+
+impl super::layer::Layer for BayesLinear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        BayesLinear::forward(self, x)
+    }
+}

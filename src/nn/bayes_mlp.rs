@@ -1,14 +1,18 @@
 //! Bayesian conditioners: an MLP (coupling layers) and a MADE (autoregressive layers)
 //! whose last `bayes_layers` dense layers (or all of them) are [`BayesLinear`] layers.
 //! The rest are ordinary deterministic layers, so "Bayesian last layer" flows are one
-//! setting away from fully Bayesian ones.
+//! setting away from fully Bayesian ones. The networks are [`LayerStack`] and [`Made`]
+//! over [`Dense`] layers, with the parameter names of [`crate::nn::Mlp`] and
+//! [`crate::nn::MaskedMlp`].
 
 use crate::error::{Error, Result};
 use crate::nn::bayes_linear::{BayesLinear, BayesLinearConfig};
-use crate::nn::conditioner::{join_context, Conditioner};
-use crate::nn::{Activation, Linear};
+use crate::nn::conditioner::{join_context, Conditioner, Dims, NetShape};
+use crate::nn::layer::{Layer, LayerSpec, LayerStack};
+use crate::nn::masked_mlp::Made;
+use crate::nn::Linear;
 use crate::params::Params;
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 
 /// One dense layer, deterministic or Bayesian.
 #[derive(Debug)]
@@ -18,29 +22,24 @@ enum Dense {
 }
 
 impl Dense {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        params: &Params,
-        in_dim: usize,
-        out_dim: usize,
-        zero: bool,
-        bayes: bool,
-        cfg: &BayesLinearConfig,
-        mask: Option<Tensor>,
-    ) -> Result<Self> {
+    /// The layer `spec` asks for (`zero` as in [`Linear::new`]), Bayesian when `bayes`.
+    fn new(spec: LayerSpec, zero: bool, bayes: bool, cfg: &BayesLinearConfig) -> Result<Self> {
         Ok(if bayes {
             Dense::Bayes(BayesLinear::new_masked(
-                params, in_dim, out_dim, zero, cfg, mask,
+                &spec.params,
+                spec.in_dim,
+                spec.out_dim,
+                zero,
+                cfg,
+                spec.mask,
             )?)
         } else {
-            let l = Linear::new(params, in_dim, out_dim, zero)?;
-            Dense::Det(match mask {
-                Some(m) => l.with_mask(m)?,
-                None => l,
-            })
+            Dense::Det(Linear::from_spec(spec, zero)?)
         })
     }
+}
 
+impl Layer for Dense {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
             Dense::Det(l) => l.forward(x),
@@ -56,6 +55,20 @@ fn is_bayes(i: usize, n: usize, bayes_layers: Option<usize>) -> bool {
         None => true,
         Some(k) => i + k >= n,
     }
+}
+
+/// The layer `spec` asks for in a network of `n` dense layers whose last
+/// `bayes_layers` are Bayesian; the output layer zero when `zero_init_output`.
+fn dense(
+    spec: LayerSpec,
+    zero_init_output: bool,
+    n: usize,
+    bayes_layers: Option<usize>,
+    cfg: &BayesLinearConfig,
+) -> Result<Dense> {
+    let zero = spec.last && zero_init_output;
+    let bayes = is_bayes(spec.depth, n, bayes_layers);
+    Dense::new(spec, zero, bayes, cfg)
 }
 
 /// Check `bayes_layers` against the number of dense layers of a network.
@@ -74,110 +87,52 @@ pub fn check_bayes_layers(bayes_layers: Option<usize>, total: usize) -> Result<(
 /// concatenated to the input, the last `bayes_layers` layers Bayesian (`None` = all).
 #[derive(Debug)]
 pub struct BayesMlp {
-    layers: Vec<Dense>,
-    activation: Activation,
-    in_dim: usize,
-    context_dim: usize,
-    out_dim: usize,
+    net: LayerStack<Dense>,
+    dims: Dims,
 }
 
 impl BayesMlp {
     /// Build the network (parameter names as [`crate::nn::Mlp`]: `l0`, `l1`, …).
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         params: &Params,
-        in_dim: usize,
-        context_dim: usize,
-        out_dim: usize,
-        hidden: usize,
-        layers: usize,
-        activation: Activation,
-        zero_init_output: bool,
+        dims: Dims,
+        shape: &NetShape,
         bayes_layers: Option<usize>,
         cfg: &BayesLinearConfig,
     ) -> Result<Self> {
-        let n = layers + 1;
+        let n = shape.depth + 1;
         check_bayes_layers(bayes_layers, n)?;
-        let mut ls = Vec::with_capacity(n);
-        let mut width = in_dim + context_dim;
-        for i in 0..n {
-            let last = i == layers;
-            let out = if last { out_dim } else { hidden };
-            ls.push(Dense::new(
-                &params.pp(format!("l{i}")),
-                width,
-                out,
-                last && zero_init_output,
-                is_bayes(i, n, bayes_layers),
-                cfg,
-                None,
-            )?);
-            width = hidden;
-        }
-        Ok(Self {
-            layers: ls,
-            activation,
-            in_dim,
-            context_dim,
-            out_dim,
-        })
+        let net = LayerStack::build(
+            params,
+            dims.in_dim + dims.context_dim,
+            shape.hidden,
+            shape.depth,
+            dims.out_dim,
+            shape.activation,
+            |s| dense(s, shape.zero_init_output, n, bayes_layers, cfg),
+        )?;
+        Ok(Self { net, dims })
     }
 }
 
 impl Conditioner for BayesMlp {
     fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
-        let mut h = join_context(x, ctx)?;
-        let last = self.layers.len() - 1;
-        for (i, l) in self.layers.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i < last {
-                h = self.activation.apply(&h)?;
-            }
-        }
-        Ok(h)
+        self.net.forward(&join_context(x, ctx)?)
     }
-    fn in_dim(&self) -> usize {
-        self.in_dim
+    fn dims(&self) -> Dims {
+        self.dims
     }
-    fn context_dim(&self) -> usize {
-        self.context_dim
-    }
-    fn out_dim(&self) -> usize {
-        self.out_dim
-    }
-}
-
-/// A `(in, out)` 0/1 mask: connection allowed where `allowed(deg_in, deg_out)`.
-fn mask(
-    din: &[usize],
-    dout: &[usize],
-    allowed: impl Fn(usize, usize) -> bool,
-    device: &Device,
-) -> Result<Tensor> {
-    let m: Vec<f32> = din
-        .iter()
-        .flat_map(|&a| dout.iter().map(move |&b| (a, b)))
-        .map(|(a, b)| if allowed(a, b) { 1.0 } else { 0.0 })
-        .collect();
-    Ok(Tensor::from_vec(m, (din.len(), dout.len()), device)?)
 }
 
 /// Bayesian MADE (same degrees and masks as [`crate::nn::MaskedMlp`], no residual
 /// blocks): `(batch, dim)` → `(batch, dim · params_per_dim)`, feature-major.
 #[derive(Debug)]
 pub struct BayesMaskedMlp {
-    input: Dense,
-    context: Option<Dense>,
-    hidden: Vec<Dense>,
-    output: Dense,
-    activation: Activation,
-    dim: usize,
-    context_dim: usize,
-    out_dim: usize,
+    net: Made<Dense>,
 }
 
 impl BayesMaskedMlp {
-    /// Build the network; `depth` hidden layers; the last `bayes_layers` of the
+    /// Build the network; `shape.depth` hidden layers; the last `bayes_layers` of the
     /// `depth + 1` dense layers Bayesian (`None` = all; the context layer follows the
     /// input layer).
     #[allow(clippy::too_many_arguments)]
@@ -187,114 +142,31 @@ impl BayesMaskedMlp {
         context_dim: usize,
         params_per_dim: usize,
         order: &[usize],
-        hidden: usize,
-        depth: usize,
-        activation: Activation,
-        zero_init_output: bool,
+        shape: &NetShape,
         bayes_layers: Option<usize>,
         cfg: &BayesLinearConfig,
     ) -> Result<Self> {
-        let n = depth + 1;
+        let n = shape.depth + 1;
         check_bayes_layers(bayes_layers, n)?;
-        let dev = params.device();
-        if order.len() != dim {
-            return Err(Error::config(format!(
-                "autoregressive order has {} entries, expected {dim}",
-                order.len()
-            )));
-        }
-        let mut din = vec![0usize; dim];
-        for (k, &i) in order.iter().enumerate() {
-            if i >= dim || din[i] != 0 {
-                return Err(Error::config(format!(
-                    "autoregressive order {order:?} is not a permutation of 0..{dim}"
-                )));
-            }
-            din[i] = k + 1;
-        }
-        let dh: Vec<usize> = (0..hidden)
-            .map(|k| if dim > 1 { k % (dim - 1) + 1 } else { 0 })
-            .collect();
-        let dout: Vec<usize> = (0..dim * params_per_dim)
-            .map(|j| din[j / params_per_dim])
-            .collect();
-        let b0 = is_bayes(0, n, bayes_layers);
-        let input = Dense::new(
-            &params.pp("in"),
-            dim,
-            hidden,
-            false,
-            b0,
-            cfg,
-            Some(mask(&din, &dh, |a, b| b >= a, dev)?),
-        )?;
-        let context = if context_dim > 0 {
-            Some(Dense::new(
-                &params.pp("ctx"),
-                context_dim,
-                hidden,
-                false,
-                b0,
-                cfg,
-                None,
-            )?)
-        } else {
-            None
-        };
-        let hmask = mask(&dh, &dh, |a, b| b >= a, dev)?;
-        let hidden_layers = (1..depth)
-            .map(|i| {
-                Dense::new(
-                    &params.pp(format!("h{}", i - 1)),
-                    hidden,
-                    hidden,
-                    false,
-                    is_bayes(i, n, bayes_layers),
-                    cfg,
-                    Some(hmask.clone()),
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let output = Dense::new(
-            &params.pp("out"),
-            hidden,
-            dim * params_per_dim,
-            zero_init_output,
-            true,
-            cfg,
-            Some(mask(&dh, &dout, |a, b| b > a, dev)?),
-        )?;
-        Ok(Self {
-            input,
-            context,
-            hidden: hidden_layers,
-            output,
-            activation,
+        let net = Made::new(
+            params,
             dim,
             context_dim,
-            out_dim: dim * params_per_dim,
-        })
+            params_per_dim,
+            order,
+            shape,
+            false,
+            |s| dense(s, shape.zero_init_output, n, bayes_layers, cfg),
+        )?;
+        Ok(Self { net })
     }
 }
 
 impl Conditioner for BayesMaskedMlp {
     fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
-        let mut h = self.input.forward(x)?;
-        if let (Some(l), Some(c)) = (&self.context, ctx) {
-            h = (h + l.forward(c)?)?;
-        }
-        for l in &self.hidden {
-            h = l.forward(&self.activation.apply(&h)?)?;
-        }
-        self.output.forward(&self.activation.apply(&h)?)
+        self.net.forward(x, ctx)
     }
-    fn in_dim(&self) -> usize {
-        self.dim
-    }
-    fn context_dim(&self) -> usize {
-        self.context_dim
-    }
-    fn out_dim(&self) -> usize {
-        self.out_dim
+    fn dims(&self) -> Dims {
+        self.net.dims()
     }
 }

@@ -4,10 +4,22 @@
 use crate::checks::expect_matrix;
 use crate::error::{Error, Result};
 use crate::nn::conv1d_kernels::{conv_out_len, pool1d, unfold1d};
-use crate::nn::embedding::{Embedding, Pooling};
+use crate::nn::embedding::Embedding;
 use crate::nn::{Activation, Linear};
 use crate::params::Params;
 use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
+
+/// Pooling applied after each convolution of a [`crate::nn::EmbeddingNetSpec::Conv1d`] network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Pooling {
+    /// Maximum over each window.
+    #[default]
+    Max,
+    /// Mean over each window.
+    Avg,
+}
 
 /// The sizes of a [`Conv1dEmbedding`] (the fields of the `conv1d` embedding spec, with
 /// `downsample` resolved).

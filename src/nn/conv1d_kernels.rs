@@ -12,7 +12,7 @@
 //! convolution and always computes the (unused) gradient of the data input.
 
 use crate::error::{Error, Result};
-use crate::nn::embedding::Pooling;
+use crate::nn::conv1d::Pooling;
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor};
 use num_traits::Float;

@@ -4,19 +4,20 @@
 use crate::checks::expect_matrix;
 use crate::error::{Error, Result};
 use crate::nn::embedding::Embedding;
-use crate::nn::{Activation, Conditioner, Mlp};
+use crate::nn::layer::LayerStack;
+use crate::nn::{Activation, Linear};
 use crate::params::Params;
 use candle_core::Tensor;
 
 /// Embedding of a context holding `n_trials · trial_dim` values (row-major: trial 0's
-/// values first). φ (MLP `trial_dim → pooled_dim`, parameters `phi.*`) runs on every
+/// values first). φ (MLP `trial_dim → pooled_dim`, parameters `phi.l{i}`) runs on every
 /// trial in one batched product over `(batch · n_trials, trial_dim)`; its activated
-/// output is averaged over the trials and ρ (MLP `pooled_dim → out_dim`, `rho.*`) maps
+/// output is averaged over the trials and ρ (MLP `pooled_dim → out_dim`, `rho.l{i}`) maps
 /// the mean to the embedding.
 #[derive(Debug)]
 pub struct DeepSet {
-    phi: Mlp,
-    rho: Mlp,
+    phi: LayerStack<Linear>,
+    rho: LayerStack<Linear>,
     activation: Activation,
     trial_dim: usize,
     n_trials: usize,
@@ -55,23 +56,21 @@ impl DeepSet {
                  got {hidden}, {layers}, {pooled_dim}, {out_dim}"
             )));
         }
-        let phi = Mlp::new(
+        let phi = LayerStack::linear(
             &params.pp("phi"),
             trial_dim,
-            0,
-            pooled_dim,
             hidden,
             layers,
+            pooled_dim,
             activation,
             false,
         )?;
-        let rho = Mlp::new(
+        let rho = LayerStack::linear(
             &params.pp("rho"),
             pooled_dim,
-            0,
-            out_dim,
             hidden,
             layers,
+            out_dim,
             activation,
             false,
         )?;
@@ -96,11 +95,11 @@ impl Embedding for DeepSet {
     fn forward(&self, ctx: &Tensor) -> Result<Tensor> {
         let b = expect_matrix(ctx, self.in_dim(), "deep_set embedding input")?;
         let trials = ctx.reshape((b * self.n_trials, self.trial_dim))?;
-        let feats = self.activation.apply(&self.phi.forward(&trials, None)?)?;
+        let feats = self.activation.apply(&self.phi.forward(&trials)?)?;
         let pooled = feats
             .reshape((b, self.n_trials, self.pooled_dim))?
             .mean(1)?;
-        self.rho.forward(&pooled, None)
+        self.rho.forward(&pooled)
     }
     fn in_dim(&self) -> usize {
         self.n_trials * self.trial_dim

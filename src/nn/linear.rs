@@ -1,6 +1,7 @@
 //! A dense layer `y = x W + b`, optionally with a fixed 0/1 mask on `W` (MADE).
 
 use super::fused_linear;
+use super::layer::{Layer, LayerSpec};
 use crate::error::Result;
 use crate::params::{Init, Params};
 use candle_core::Tensor;
@@ -34,6 +35,15 @@ impl Linear {
         })
     }
 
+    /// The layer `spec` asks for (`zero` as in [`Linear::new`]), with its mask if any.
+    pub fn from_spec(spec: LayerSpec, zero: bool) -> Result<Self> {
+        let l = Self::new(&spec.params, spec.in_dim, spec.out_dim, zero)?;
+        match spec.mask {
+            Some(m) => l.with_mask(m),
+            None => Ok(l),
+        }
+    }
+
     /// Attach a fixed 0/1 mask of shape `(in, out)` (1 = connection allowed).
     pub fn with_mask(mut self, mask: Tensor) -> Result<Self> {
         self.mask = Some(mask.to_dtype(self.weight.dtype())?);
@@ -59,5 +69,11 @@ impl Linear {
     /// The weight matrix `(in, out)`.
     pub fn weight(&self) -> &Tensor {
         &self.weight
+    }
+}
+
+impl Layer for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Linear::forward(self, x)
     }
 }

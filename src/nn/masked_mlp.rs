@@ -1,27 +1,17 @@
 //! MADE: a masked MLP whose output for feature `i` depends only on the features that
 //! come before `i` in a given order (Germain et al. 2015). The context, when present,
 //! feeds every first-layer hidden unit without a mask.
+//!
+//! [`Made`] is the network over any [`Layer`] type (the degrees, masks, parameter names
+//! and forward pass); [`MaskedMlp`] is it with deterministic [`Linear`] layers and
+//! [`crate::nn::BayesMaskedMlp`] with Bayesian ones.
 
 use crate::error::{Error, Result};
-use crate::nn::conditioner::Conditioner;
+use crate::nn::conditioner::{Conditioner, Dims, NetShape};
+use crate::nn::layer::{Layer, LayerSpec, LayerStack, ResidualBlock};
 use crate::nn::{Activation, Linear};
 use crate::params::Params;
 use candle_core::{Device, Tensor};
-
-/// Autoregressive conditioner: `(batch, dim)` → `(batch, dim · params_per_dim)`, laid
-/// out feature-major (`[feature 0 params | feature 1 params | ...]`).
-#[derive(Debug)]
-pub struct MaskedMlp {
-    input: Linear,
-    context: Option<Linear>,
-    hidden: Vec<Linear>,
-    output: Linear,
-    activation: Activation,
-    residual: bool,
-    dim: usize,
-    context_dim: usize,
-    out_dim: usize,
-}
 
 /// Degrees of input features: `deg[order[k]] = k + 1`.
 fn input_degrees(dim: usize, order: &[usize]) -> Result<Vec<usize>> {
@@ -59,9 +49,35 @@ fn mask(
     Ok(Tensor::from_vec(m, (din.len(), dout.len()), device)?)
 }
 
-impl MaskedMlp {
-    /// Build a MADE network; `depth` is the number of hidden layers (or residual blocks
-    /// when `residual`).
+/// The layers between MADE's input and output.
+#[derive(Debug)]
+enum MadeBody<L> {
+    /// `in → act → h0 → act → … → act → out`.
+    Plain(LayerStack<L>),
+    /// `in`, then residual blocks `(h{2i}, h{2i+1})`, then `act → out`.
+    Residual {
+        input: L,
+        blocks: Vec<ResidualBlock<L>>,
+        output: L,
+        activation: Activation,
+    },
+}
+
+/// A MADE network over the layer type `L`: `(batch, dim)` → `(batch, dim ·
+/// params_per_dim)`, laid out feature-major. Parameters `in`, `ctx` (when there is a
+/// context), `h{i}`, `out`, created in that order.
+#[derive(Debug)]
+pub struct Made<L> {
+    context: Option<L>,
+    body: MadeBody<L>,
+    dims: Dims,
+}
+
+impl<L: Layer> Made<L> {
+    /// Build the network; `shape.depth` is the number of hidden layers (or residual
+    /// blocks when `residual`; `shape.zero_init_output` is left to `make`). `make` creates each layer from its [`LayerSpec`] (masked
+    /// except the context layer; depth positions: `in` and `ctx` 0, `h{i}` `i + 1`, `out`
+    /// last).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         params: &Params,
@@ -69,86 +85,169 @@ impl MaskedMlp {
         context_dim: usize,
         params_per_dim: usize,
         order: &[usize],
-        hidden: usize,
-        depth: usize,
-        activation: Activation,
-        zero_init_output: bool,
+        shape: &NetShape,
         residual: bool,
+        mut make: impl FnMut(LayerSpec) -> Result<L>,
     ) -> Result<Self> {
+        let NetShape {
+            hidden,
+            depth,
+            activation,
+            ..
+        } = *shape;
         let dev = params.device();
         let din = input_degrees(dim, order)?;
         let dh: Vec<usize> = (0..hidden)
             .map(|k| if dim > 1 { k % (dim - 1) + 1 } else { 0 })
             .collect();
-        let dout: Vec<usize> = (0..dim * params_per_dim)
-            .map(|j| din[j / params_per_dim])
-            .collect();
-        let input = Linear::new(&params.pp("in"), dim, hidden, false)?.with_mask(mask(
-            &din,
-            &dh,
-            |a, b| b >= a,
-            dev,
-        )?)?;
+        let out_dim = dim * params_per_dim;
+        let dout: Vec<usize> = (0..out_dim).map(|j| din[j / params_per_dim]).collect();
+        let spec = |name: String, in_dim, out_dim, depth, last, mask| LayerSpec {
+            params: params.pp(name),
+            in_dim,
+            out_dim,
+            depth,
+            last,
+            mask,
+        };
+        let in_mask = mask(&din, &dh, |a, b| b >= a, dev)?;
+        let input = make(spec("in".into(), dim, hidden, 0, false, Some(in_mask)))?;
         let context = if context_dim > 0 {
-            Some(Linear::new(&params.pp("ctx"), context_dim, hidden, false)?)
+            Some(make(spec(
+                "ctx".into(),
+                context_dim,
+                hidden,
+                0,
+                false,
+                None,
+            ))?)
         } else {
             None
         };
         let n_hidden = if residual { 2 * depth } else { depth - 1 };
         let hmask = mask(&dh, &dh, |a, b| b >= a, dev)?;
-        let hidden_layers = (0..n_hidden)
+        let mut hidden_layers = (0..n_hidden)
             .map(|i| {
-                Linear::new(&params.pp(format!("h{i}")), hidden, hidden, false)?
-                    .with_mask(hmask.clone())
+                let m = Some(hmask.clone());
+                make(spec(format!("h{i}"), hidden, hidden, i + 1, false, m))
             })
             .collect::<Result<Vec<_>>>()?;
-        let output = Linear::new(
-            &params.pp("out"),
+        let out_mask = mask(&dh, &dout, |a, b| b > a, dev)?;
+        let output = make(spec(
+            "out".into(),
             hidden,
-            dim * params_per_dim,
-            zero_init_output,
-        )?
-        .with_mask(mask(&dh, &dout, |a, b| b > a, dev)?)?;
+            out_dim,
+            n_hidden + 1,
+            true,
+            Some(out_mask),
+        ))?;
+        let body = if residual {
+            let mut blocks = Vec::with_capacity(depth);
+            let mut layers = hidden_layers.into_iter();
+            while let (Some(l0), Some(l1)) = (layers.next(), layers.next()) {
+                blocks.push(ResidualBlock::new(l0, l1));
+            }
+            MadeBody::Residual {
+                input,
+                blocks,
+                output,
+                activation,
+            }
+        } else {
+            let mut layers = Vec::with_capacity(depth + 1);
+            layers.push(input);
+            layers.append(&mut hidden_layers);
+            layers.push(output);
+            MadeBody::Plain(LayerStack::from_layers(layers, activation))
+        };
         Ok(Self {
-            input,
             context,
-            hidden: hidden_layers,
-            output,
-            activation,
-            residual,
+            body,
+            dims: Dims {
+                in_dim: dim,
+                context_dim,
+                out_dim,
+            },
+        })
+    }
+
+    /// The first layer's output plus the context layer's (when both exist).
+    fn with_context(&self, h: Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
+        Ok(match (&self.context, ctx) {
+            (Some(l), Some(c)) => (h + l.forward(c)?)?,
+            _ => h,
+        })
+    }
+
+    /// The network on `x` `(batch, dim)` and the context.
+    pub fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
+        match &self.body {
+            MadeBody::Plain(stack) => {
+                let h = self.with_context(stack.first().forward(x)?, ctx)?;
+                stack.forward_after_first(h)
+            }
+            MadeBody::Residual {
+                input,
+                blocks,
+                output,
+                activation,
+            } => {
+                let h = self.with_context(input.forward(x)?, ctx)?;
+                let h = blocks.iter().try_fold(h, |h, b| b.forward(h, activation))?;
+                output.forward(&activation.apply(&h)?)
+            }
+        }
+    }
+
+    /// The input, context and output widths.
+    pub fn dims(&self) -> Dims {
+        self.dims
+    }
+}
+
+/// Autoregressive conditioner with deterministic layers: `(batch, dim)` → `(batch, dim ·
+/// params_per_dim)`, laid out feature-major (`[feature 0 params | feature 1 params |
+/// ...]`).
+#[derive(Debug)]
+pub struct MaskedMlp {
+    net: Made<Linear>,
+}
+
+impl MaskedMlp {
+    /// Build a MADE network; `shape.depth` is the number of hidden layers (or residual
+    /// blocks when `residual`).
+    pub fn new(
+        params: &Params,
+        dim: usize,
+        context_dim: usize,
+        params_per_dim: usize,
+        order: &[usize],
+        shape: &NetShape,
+        residual: bool,
+    ) -> Result<Self> {
+        let zero_init_output = shape.zero_init_output;
+        let net = Made::new(
+            params,
             dim,
             context_dim,
-            out_dim: dim * params_per_dim,
-        })
+            params_per_dim,
+            order,
+            shape,
+            residual,
+            |s| {
+                let zero = s.last && zero_init_output;
+                Linear::from_spec(s, zero)
+            },
+        )?;
+        Ok(Self { net })
     }
 }
 
 impl Conditioner for MaskedMlp {
     fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
-        let mut h = self.input.forward(x)?;
-        if let (Some(l), Some(c)) = (&self.context, ctx) {
-            h = (h + l.forward(c)?)?;
-        }
-        if self.residual {
-            for pair in self.hidden.chunks(2) {
-                let t = pair[0].forward(&self.activation.apply(&h)?)?;
-                let t = pair[1].forward(&self.activation.apply(&t)?)?;
-                h = (h + t)?;
-            }
-        } else {
-            for l in &self.hidden {
-                h = l.forward(&self.activation.apply(&h)?)?;
-            }
-        }
-        self.output.forward(&self.activation.apply(&h)?)
+        self.net.forward(x, ctx)
     }
-    fn in_dim(&self) -> usize {
-        self.dim
-    }
-    fn context_dim(&self) -> usize {
-        self.context_dim
-    }
-    fn out_dim(&self) -> usize {
-        self.out_dim
+    fn dims(&self) -> Dims {
+        self.net.dims()
     }
 }
