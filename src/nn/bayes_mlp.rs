@@ -7,17 +7,20 @@
 
 use crate::error::{Error, Result};
 use crate::nn::bayes_linear::{BayesLinear, BayesLinearConfig};
-use crate::nn::conditioner::{join_context, Conditioner, Dims, NetShape};
+use crate::nn::conditioner::{Dims, NetShape};
 use crate::nn::layer::{Layer, LayerSpec, LayerStack};
 use crate::nn::masked_mlp::Made;
+use crate::nn::mlp::Mlp;
 use crate::nn::Linear;
 use crate::params::Params;
 use candle_core::Tensor;
 
 /// One dense layer, deterministic or Bayesian.
 #[derive(Debug)]
-enum Dense {
+pub enum Dense {
+    /// A deterministic layer.
     Det(Linear),
+    /// A mean-field Bayesian layer.
     Bayes(BayesLinear),
 }
 
@@ -85,15 +88,11 @@ pub fn check_bayes_layers(bayes_layers: Option<usize>, total: usize) -> Result<(
 
 /// Bayesian MLP conditioner: `layers` hidden layers of width `hidden`, the context
 /// concatenated to the input, the last `bayes_layers` layers Bayesian (`None` = all).
-#[derive(Debug)]
-pub struct BayesMlp {
-    net: LayerStack<Dense>,
-    dims: Dims,
-}
+pub type BayesMlp = Mlp<Dense>;
 
-impl BayesMlp {
+impl Mlp<Dense> {
     /// Build the network (parameter names as [`crate::nn::Mlp`]: `l0`, `l1`, …).
-    pub fn new(
+    pub fn bayesian(
         params: &Params,
         dims: Dims,
         shape: &NetShape,
@@ -111,32 +110,20 @@ impl BayesMlp {
             shape.activation,
             |s| dense(s, shape.zero_init_output, n, bayes_layers, cfg),
         )?;
-        Ok(Self { net, dims })
-    }
-}
-
-impl Conditioner for BayesMlp {
-    fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
-        self.net.forward(&join_context(x, ctx)?)
-    }
-    fn dims(&self) -> Dims {
-        self.dims
+        Ok(Mlp::from_stack(net, dims))
     }
 }
 
 /// Bayesian MADE (same degrees and masks as [`crate::nn::MaskedMlp`], no residual
 /// blocks): `(batch, dim)` → `(batch, dim · params_per_dim)`, feature-major.
-#[derive(Debug)]
-pub struct BayesMaskedMlp {
-    net: Made<Dense>,
-}
+pub type BayesMaskedMlp = Made<Dense>;
 
-impl BayesMaskedMlp {
+impl Made<Dense> {
     /// Build the network; `shape.depth` hidden layers; the last `bayes_layers` of the
     /// `depth + 1` dense layers Bayesian (`None` = all; the context layer follows the
     /// input layer).
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    pub fn bayesian(
         params: &Params,
         dim: usize,
         context_dim: usize,
@@ -148,7 +135,7 @@ impl BayesMaskedMlp {
     ) -> Result<Self> {
         let n = shape.depth + 1;
         check_bayes_layers(bayes_layers, n)?;
-        let net = Made::new(
+        Made::new(
             params,
             dim,
             context_dim,
@@ -157,16 +144,6 @@ impl BayesMaskedMlp {
             shape,
             false,
             |s| dense(s, shape.zero_init_output, n, bayes_layers, cfg),
-        )?;
-        Ok(Self { net })
-    }
-}
-
-impl Conditioner for BayesMaskedMlp {
-    fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
-        self.net.forward(x, ctx)
-    }
-    fn dims(&self) -> Dims {
-        self.net.dims()
+        )
     }
 }

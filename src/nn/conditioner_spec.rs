@@ -158,9 +158,13 @@ impl ConditionerSpec {
         };
         let shape = self.shape();
         Ok(match (self, self.bayes()) {
-            (_, Some((bayes_layers, cfg))) => {
-                Box::new(BayesMlp::new(params, dims, &shape, bayes_layers, &cfg)?)
-            }
+            (_, Some((bayes_layers, cfg))) => Box::new(BayesMlp::bayesian(
+                params,
+                dims,
+                &shape,
+                bayes_layers,
+                &cfg,
+            )?),
             (ConditionerSpec::ResidualMlp { .. }, None) => {
                 Box::new(ResidualMlp::new(params, dims, &shape)?)
             }
@@ -181,7 +185,7 @@ impl ConditionerSpec {
         self.validate()?;
         let shape = self.shape();
         Ok(match self.bayes() {
-            Some((bayes_layers, cfg)) => Box::new(BayesMaskedMlp::new(
+            Some((bayes_layers, cfg)) => Box::new(BayesMaskedMlp::bayesian(
                 params,
                 dim,
                 context_dim,
@@ -193,7 +197,7 @@ impl ConditionerSpec {
             )?),
             None => {
                 let residual = matches!(self, ConditionerSpec::ResidualMlp { .. });
-                Box::new(MaskedMlp::new(
+                Box::new(MaskedMlp::deterministic(
                     params,
                     dim,
                     context_dim,

@@ -208,15 +208,12 @@ impl<L: Layer> Made<L> {
 /// Autoregressive conditioner with deterministic layers: `(batch, dim)` → `(batch, dim ·
 /// params_per_dim)`, laid out feature-major (`[feature 0 params | feature 1 params |
 /// ...]`).
-#[derive(Debug)]
-pub struct MaskedMlp {
-    net: Made<Linear>,
-}
+pub type MaskedMlp = Made<Linear>;
 
-impl MaskedMlp {
-    /// Build a MADE network; `shape.depth` is the number of hidden layers (or residual
-    /// blocks when `residual`).
-    pub fn new(
+impl Made<Linear> {
+    /// Build a MADE network of deterministic layers; `shape.depth` is the number of
+    /// hidden layers (or residual blocks when `residual`).
+    pub fn deterministic(
         params: &Params,
         dim: usize,
         context_dim: usize,
@@ -226,7 +223,7 @@ impl MaskedMlp {
         residual: bool,
     ) -> Result<Self> {
         let zero_init_output = shape.zero_init_output;
-        let net = Made::new(
+        Made::new(
             params,
             dim,
             context_dim,
@@ -238,16 +235,16 @@ impl MaskedMlp {
                 let zero = s.last && zero_init_output;
                 Linear::from_spec(s, zero)
             },
-        )?;
-        Ok(Self { net })
+        )
     }
 }
 
-impl Conditioner for MaskedMlp {
+/// Every MADE is a conditioner, whatever its layers.
+impl<L: Layer> Conditioner for Made<L> {
     fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
-        self.net.forward(x, ctx)
+        Made::forward(self, x, ctx)
     }
     fn dims(&self) -> Dims {
-        self.net.dims()
+        Made::dims(self)
     }
 }

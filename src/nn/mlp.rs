@@ -2,20 +2,29 @@
 
 use crate::error::Result;
 use crate::nn::conditioner::{join_context, Conditioner, Dims, NetShape};
-use crate::nn::layer::LayerStack;
+use crate::nn::layer::{Layer, LayerStack};
 use crate::nn::Linear;
 use crate::params::Params;
 use candle_core::Tensor;
 
 /// `Linear → act → (Linear → act)×(layers−1) → Linear`; the context is concatenated
 /// to the input.
+/// The layers are [`Linear`] by default; [`crate::nn::BayesMlp`] is the same network
+/// over deterministic-or-Bayesian layers.
 #[derive(Debug)]
-pub struct Mlp {
-    net: LayerStack<Linear>,
+pub struct Mlp<L = Linear> {
+    net: LayerStack<L>,
     dims: Dims,
 }
 
-impl Mlp {
+impl<L: Layer> Mlp<L> {
+    /// An MLP conditioner from a built stack (input width `in_dim + context_dim`).
+    pub fn from_stack(net: LayerStack<L>, dims: Dims) -> Self {
+        Self { net, dims }
+    }
+}
+
+impl Mlp<Linear> {
     /// Build an MLP with `shape.depth` hidden layers of width `shape.hidden`
     /// (parameters `l0`, `l1`, …, `l{depth}`).
     pub fn new(params: &Params, dims: Dims, shape: &NetShape) -> Result<Self> {
@@ -32,7 +41,7 @@ impl Mlp {
     }
 }
 
-impl Conditioner for Mlp {
+impl<L: Layer> Conditioner for Mlp<L> {
     fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
         self.net.forward(&join_context(x, ctx)?)
     }

@@ -269,47 +269,42 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     );
     let quiet = a.quiet.quiet;
     let pb = progress::bar("step", cfg.train.steps, quiet)?;
-    let outcome = integrate(
-        integrand.as_ref(),
-        cfg,
-        &device,
-        &mut |stage| match stage {
-            Stage::WarmStart { calls } => {
-                if !quiet {
-                    pb.println(format!("VEGAS warm start with {calls} calls ..."));
-                }
+    let outcome = integrate(integrand.as_ref(), cfg, &device, &mut |stage| match stage {
+        Stage::WarmStart { calls } => {
+            if !quiet {
+                pb.println(format!("VEGAS warm start with {calls} calls ..."));
             }
-            Stage::Training {
-                record, running, ..
-            } => {
-                pb.inc(1);
-                if let Some(r) = record.rel_std {
-                    pb.set_message(format!(
-                        "I = {:.5e} ± {:.1e}  rel.std {:.3}",
-                        running.estimate(),
-                        running.std_error(),
-                        r
-                    ));
-                }
+        }
+        Stage::Training {
+            record, running, ..
+        } => {
+            pb.inc(1);
+            if let Some(r) = record.rel_std {
+                pb.set_message(format!(
+                    "I = {:.5e} ± {:.1e}  rel.std {:.3}",
+                    running.estimate(),
+                    running.std_error(),
+                    r
+                ));
             }
-            Stage::Evaluating { samples } => {
-                pb.finish_and_clear();
-                if !quiet {
-                    eprintln!("evaluating on {samples} fresh samples ...");
-                }
+        }
+        Stage::Evaluating { samples } => {
+            pb.finish_and_clear();
+            if !quiet {
+                eprintln!("evaluating on {samples} fresh samples ...");
             }
-            Stage::Unweighting { events } => {
-                if !quiet {
-                    eprintln!("generating {events} unweighted events ...");
-                }
+        }
+        Stage::Unweighting { events } => {
+            if !quiet {
+                eprintln!("generating {events} unweighted events ...");
             }
-            Stage::Vegas { calls } => {
-                if !quiet {
-                    eprintln!("VEGAS baseline with {calls} adaptation calls ...");
-                }
+        }
+        Stage::Vegas { calls } => {
+            if !quiet {
+                eprintln!("VEGAS baseline with {calls} adaptation calls ...");
             }
-        },
-    );
+        }
+    });
     pb.finish_and_clear();
     let outcome = outcome?;
     write_run(&outcome, &spec, &a.out, a.events_out.as_deref())?;
