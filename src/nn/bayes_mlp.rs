@@ -8,7 +8,7 @@
 use crate::error::{Error, Result};
 use crate::nn::bayes_linear::{BayesLinear, BayesLinearConfig};
 use crate::nn::conditioner::{Dims, NetShape};
-use crate::nn::layer::{Layer, LayerSpec, LayerStack};
+use crate::nn::layer::{Layer, LayerSpec};
 use crate::nn::masked_mlp::Made;
 use crate::nn::mlp::Mlp;
 use crate::nn::Linear;
@@ -101,16 +101,9 @@ impl Mlp<Dense> {
     ) -> Result<Self> {
         let n = shape.depth + 1;
         check_bayes_layers(bayes_layers, n)?;
-        let net = LayerStack::build(
-            params,
-            dims.in_dim + dims.context_dim,
-            shape.hidden,
-            shape.depth,
-            dims.out_dim,
-            shape.activation,
-            |s| dense(s, shape.zero_init_output, n, bayes_layers, cfg),
-        )?;
-        Ok(Mlp::from_stack(net, dims))
+        Mlp::with_layers(params, dims, shape, |s| {
+            dense(s, shape.zero_init_output, n, bayes_layers, cfg)
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::nn::conditioner::{join_context, Conditioner, Dims, NetShape};
-use crate::nn::layer::{Layer, LayerStack};
+use crate::nn::layer::{Layer, LayerSpec, LayerStack};
 use crate::nn::Linear;
 use crate::params::Params;
 use candle_core::Tensor;
@@ -18,9 +18,25 @@ pub struct Mlp<L = Linear> {
 }
 
 impl<L: Layer> Mlp<L> {
-    /// An MLP conditioner from a built stack (input width `in_dim + context_dim`).
-    pub fn from_stack(net: LayerStack<L>, dims: Dims) -> Self {
-        Self { net, dims }
+    /// An MLP of `shape.depth` hidden layers of width `shape.hidden` on the input and
+    /// context concatenated; `make` creates each layer from its [`LayerSpec`]
+    /// (parameters `l0`, `l1`, …, `l{depth}`).
+    pub fn with_layers(
+        params: &Params,
+        dims: Dims,
+        shape: &NetShape,
+        make: impl FnMut(LayerSpec) -> Result<L>,
+    ) -> Result<Self> {
+        let net = LayerStack::build(
+            params,
+            dims.in_dim + dims.context_dim,
+            shape.hidden,
+            shape.depth,
+            dims.out_dim,
+            shape.activation,
+            make,
+        )?;
+        Ok(Self { net, dims })
     }
 }
 
@@ -28,16 +44,11 @@ impl Mlp<Linear> {
     /// Build an MLP with `shape.depth` hidden layers of width `shape.hidden`
     /// (parameters `l0`, `l1`, …, `l{depth}`).
     pub fn new(params: &Params, dims: Dims, shape: &NetShape) -> Result<Self> {
-        let net = LayerStack::linear(
-            params,
-            dims.in_dim + dims.context_dim,
-            shape.hidden,
-            shape.depth,
-            dims.out_dim,
-            shape.activation,
-            shape.zero_init_output,
-        )?;
-        Ok(Self { net, dims })
+        let zero = shape.zero_init_output;
+        Self::with_layers(params, dims, shape, |s| {
+            let z = s.last && zero;
+            Linear::from_spec(s, z)
+        })
     }
 }
 
