@@ -61,6 +61,19 @@ pub struct WeightStats {
     pub max_weight_share: f64,
     /// Relative uncertainty of the variance estimate (module docs).
     pub variance_rel_uncertainty: f64,
+    /// Pareto-k̂ of the weights' upper tail (PSIS, [`crate::metrics::psis`]); `inf`
+    /// (JSON `null`) when it cannot be estimated, e.g. every weight zero.
+    pub pareto_k: f64,
+    /// The largest `k̂` at which this many weights give a reliable estimate,
+    /// `min(1 − 1/log₁₀ N, 0.7)`.
+    pub pareto_k_threshold: f64,
+}
+
+/// PSIS k̂ of non-negative weights (zeros are `log w = −inf`); `inf` when it cannot
+/// be estimated.
+fn pareto_k(w: &[f64]) -> f64 {
+    let lw: Vec<f64> = w.iter().map(|v| v.ln()).collect();
+    crate::metrics::psis(&lw).map_or(f64::INFINITY, |p| p.k_hat)
 }
 
 /// Neumaier-compensated sum.
@@ -125,6 +138,8 @@ impl WeightStats {
             zero_fraction: w.iter().filter(|v| **v == 0.0).count() as f64 / nf,
             max_weight_share: ratio(max, mean * nf),
             variance_rel_uncertainty: var_unc,
+            pareto_k: pareto_k(w),
+            pareto_k_threshold: crate::metrics::k_threshold(n),
         })
     }
 
@@ -135,6 +150,17 @@ impl WeightStats {
             out.push(format!(
                 "the largest weight is {:.1} % of the sum: the weights are heavy-tailed and the error may be underestimated",
                 100.0 * self.max_weight_share
+            ));
+        }
+        if !self.pareto_k.is_finite() {
+            out.push(
+                "the Pareto k̂ of the weights cannot be estimated (too few non-zero weights): the estimate and its error cannot be trusted"
+                    .to_string(),
+            );
+        } else if self.pareto_k > self.pareto_k_threshold {
+            out.push(format!(
+                "the Pareto k̂ of the weights is {:.2} (reliable up to {:.2}): their tail is too heavy for the estimate and its error to be trusted",
+                self.pareto_k, self.pareto_k_threshold
             ));
         }
         if self.variance_rel_uncertainty > 0.3 {

@@ -230,6 +230,11 @@ impl IntegrationReport {
         );
         let _ = writeln!(
             o,
+            "Pareto k̂ (PSIS):       {:.2} (reliable up to {:.2})",
+            s.pareto_k, s.pareto_k_threshold
+        );
+        let _ = writeln!(
+            o,
             "unweighting eff.:      {:.4} (mean/max at n = {}); bootstrap {:.4} (m = {})",
             s.unweighting_efficiency,
             s.n,

@@ -43,6 +43,13 @@ pub struct ResultFigures {
     pub rel_std: f64,
     /// Effective sample size `(Σw)²/Σw²` of the evaluation samples.
     pub ess: f64,
+    /// `ESS/N` (absent in runs written before it was recorded).
+    #[serde(default)]
+    pub ess_fraction: f64,
+    /// Pareto-k̂ of the weights (PSIS); `null` when it cannot be estimated or the run
+    /// was written before it was recorded.
+    #[serde(default)]
+    pub pareto_k: Option<f64>,
     /// `mean(w)/max(w)` over the `N` evaluation samples.
     pub unweighting_efficiency: f64,
     /// `mean(w)/w_boot` (bootstrap maximum, see `report.json`).
@@ -66,6 +73,8 @@ impl ResultFigures {
             std_error: s.std_error,
             rel_std: s.rel_std,
             ess: s.ess,
+            ess_fraction: s.ess_fraction,
+            pareto_k: s.pareto_k.is_finite().then_some(s.pareto_k),
             unweighting_efficiency: s.unweighting_efficiency,
             unweighting_efficiency_bootstrap: s.unweighting_efficiency_bootstrap,
             bootstrap_max_weight: s.bootstrap_max_weight,
