@@ -922,3 +922,93 @@ fn adaptive_annealing_moves_ahead_only_as_far_as_the_flow_follows() {
     let off = TrainConfig { anneal: 0.0, ..cfg };
     assert!(train_betas("camel", &off).iter().all(|b| *b == 1.0));
 }
+
+/// The diagnostics decide whether an estimate can be trusted: every weight zero,
+/// a Pareto k̂ above its threshold, or fewer than 100 effective samples.
+#[test]
+fn untrusted_weights_are_named_in_plain_words() {
+    use flowinfer::integrate::WeightStats;
+    let zero = WeightStats::from_weights(&[0.0; 1000]).unwrap();
+    let r = zero.untrusted_reasons();
+    assert!(
+        r.len() == 1 && r[0].contains("every one of the 1000 weights is zero"),
+        "{r:?}"
+    );
+    // Weights with a Pareto tail of shape 0.9 (infinite variance): k̂ flags them.
+    let heavy: Vec<f64> = (1..=20_000)
+        .map(|i| (i as f64 / 20_001.0).powf(-0.9))
+        .collect();
+    let s = WeightStats::from_weights(&heavy).unwrap();
+    assert!(s.pareto_k > 0.7, "k̂ {}", s.pareto_k);
+    let r = s.untrusted_reasons();
+    assert!(r.iter().any(|m| m.contains("Pareto k̂")), "{r:?}");
+    // One weight carries everything: ESS ≈ 1.
+    let mut one = vec![1e-12; 5000];
+    one[17] = 1.0;
+    let r = WeightStats::from_weights(&one).unwrap().untrusted_reasons();
+    assert!(r.iter().any(|m| m.contains("effective samples")), "{r:?}");
+    // Bounded weights: trusted.
+    let fine: Vec<f64> = (0..5000).map(|i| 0.5 + (i as f64 * 0.618) % 1.0).collect();
+    assert!(WeightStats::from_weights(&fine)
+        .unwrap()
+        .untrusted_reasons()
+        .is_empty());
+}
+
+/// A narrow 8-D peak that a short run misses: the run is written with
+/// `"trusted": false` and the reasons, and the exit status is non-zero unless
+/// `--accept-untrusted` is given.
+#[test]
+fn a_missed_peak_is_untrusted_and_exits_non_zero() {
+    let dir = tmp("untrusted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = [
+        "integrate",
+        "--integrand",
+        "gaussian",
+        "--dim",
+        "8",
+        "--alpha",
+        "0.03",
+        "--steps",
+        "4",
+        "--batch",
+        "256",
+        "--eval-samples",
+        "3000",
+        "--seed",
+        "1",
+        "--quiet",
+    ];
+    let out = dir.join("run");
+    let o = flowinfer()
+        .args(args)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&o);
+    assert!(!o.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("NOT TRUSTED"), "{stdout}");
+    assert!(
+        stderr.contains("cannot be trusted") && stderr.contains("--accept-untrusted"),
+        "{stderr}"
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    assert_eq!(result["trusted"], false, "{result}");
+    assert!(
+        !result["reasons"].as_array().unwrap().is_empty(),
+        "{result}"
+    );
+    let out2 = dir.join("run2");
+    let o = flowinfer()
+        .args(args)
+        .arg("--accept-untrusted")
+        .arg("--out")
+        .arg(&out2)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o).1);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -29,6 +29,9 @@ use flowinfer_simulators::Integrand;
 use rand::RngCore;
 use serde::Serialize;
 
+/// Fewer effective samples than this make an estimate untrusted.
+pub const MIN_TRUSTED_ESS: f64 = 100.0;
+
 /// Summary statistics of a set of importance weights (module docs).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WeightStats {
@@ -152,21 +155,42 @@ impl WeightStats {
                 100.0 * self.max_weight_share
             ));
         }
-        if !self.pareto_k.is_finite() {
-            out.push(
-                "the Pareto k̂ of the weights cannot be estimated (too few non-zero weights): the estimate and its error cannot be trusted"
-                    .to_string(),
-            );
-        } else if self.pareto_k > self.pareto_k_threshold {
-            out.push(format!(
-                "the Pareto k̂ of the weights is {:.2} (reliable up to {:.2}): their tail is too heavy for the estimate and its error to be trusted",
-                self.pareto_k, self.pareto_k_threshold
-            ));
-        }
         if self.variance_rel_uncertainty > 0.3 {
             out.push(format!(
                 "the variance of the weights is only known to ±{:.0} %: the error itself is uncertain (train longer or use more samples)",
                 100.0 * self.variance_rel_uncertainty
+            ));
+        }
+        out
+    }
+
+    /// Why the estimate cannot be trusted, in plain words (empty when it can): every
+    /// weight zero, a Pareto k̂ above its threshold or not estimable, or fewer than
+    /// [`MIN_TRUSTED_ESS`] effective samples. A small reported error proves nothing then.
+    pub fn untrusted_reasons(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.max_weight == 0.0 {
+            out.push(format!(
+                "every one of the {} weights is zero: no sample met the integrand's mass, so the estimate 0 ± 0 says nothing (the proposal missed the mass or collapsed onto a region without it)",
+                self.n
+            ));
+            return out;
+        }
+        if !self.pareto_k.is_finite() {
+            out.push(
+                "the Pareto k̂ of the weights cannot be estimated (too few non-zero weights in the tail)"
+                    .to_string(),
+            );
+        } else if self.pareto_k > self.pareto_k_threshold {
+            out.push(format!(
+                "the Pareto k̂ of the weights is {:.2}, above {:.2}: their tail is too heavy for the estimate and its error to be trusted",
+                self.pareto_k, self.pareto_k_threshold
+            ));
+        }
+        if self.ess < MIN_TRUSTED_ESS {
+            out.push(format!(
+                "only {:.1} effective samples of {} ({:.2e} of them): the estimate rests on a handful of points",
+                self.ess, self.n, self.ess_fraction
             ));
         }
         out

@@ -36,7 +36,7 @@ pub use crate::error::Result;
 pub use adapters::Target;
 pub use batch::{EvalOptions, InvalidCounts};
 pub use config::{EvalConfig, IntegrandConfig, IntegrateConfig};
-pub use estimate::{estimate, WeightStats};
+pub use estimate::{estimate, WeightStats, MIN_TRUSTED_ESS};
 pub use flow_proposal::{binary_masks, UnitFlow, UnitFlowConfig};
 pub use loss::Loss;
 pub use report::IntegrationReport;
@@ -307,6 +307,8 @@ pub fn integrate(
         exact,
         pull: exact.and_then(|e| stats.pull(e)),
         warnings,
+        trusted: stats.untrusted_reasons().is_empty(),
+        reasons: stats.untrusted_reasons(),
         stats,
         definitions: Definitions::default(),
         calls,

@@ -139,6 +139,11 @@ pub struct IntegrationReport {
     /// Reliability warnings: heavy-tailed flow weights, or flow and VEGAS estimates
     /// that disagree by more than [`super::DISAGREEMENT_SIGMAS`] combined standard errors.
     pub warnings: Vec<String>,
+    /// Whether the flow's estimate can be trusted (see [`Self::reasons`]).
+    pub trusted: bool,
+    /// Why not, in plain words ([`super::WeightStats::untrusted_reasons`]); empty when
+    /// trusted.
+    pub reasons: Vec<String>,
     /// Definitions of the figures.
     pub definitions: Definitions,
     /// Integrand calls.
@@ -250,6 +255,15 @@ impl IntegrationReport {
         );
         for w in &self.warnings {
             let _ = writeln!(o, "warning:               {w}");
+        }
+        if !self.trusted {
+            let _ = writeln!(
+                o,
+                "NOT TRUSTED:           this estimate and its error cannot be trusted:"
+            );
+            for r in &self.reasons {
+                let _ = writeln!(o, "                       - {r}");
+            }
         }
         let t = &self.training;
         let _ = writeln!(

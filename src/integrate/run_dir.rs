@@ -102,6 +102,17 @@ pub struct ResultJson {
     pub vegas: Option<ResultFigures>,
     /// Reliability warnings (see `report.json`).
     pub warnings: Vec<String>,
+    /// Whether the flow's estimate can be trusted (runs written before it was recorded:
+    /// true).
+    #[serde(default = "yes")]
+    pub trusted: bool,
+    /// Why not, in plain words.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl ResultJson {
@@ -125,6 +136,8 @@ impl ResultJson {
                 .as_ref()
                 .map(|v| ResultFigures::new(&v.stats, v.calls, v.seconds, v.pull)),
             warnings: r.warnings.clone(),
+            trusted: r.trusted,
+            reasons: r.reasons.clone(),
         }
     }
 }

@@ -144,6 +144,10 @@ pub struct IntegrateArgs {
     /// Count non-finite and negative integrand values as zero instead of failing.
     #[arg(long)]
     allow_invalid: bool,
+    /// Exit 0 even when the diagnostics say the estimate cannot be trusted (the run
+    /// directory is written either way, with `"trusted": false` and the reasons).
+    #[arg(long)]
+    accept_untrusted: bool,
     /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
@@ -320,6 +324,14 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
         "written:               {}/{{result.json, report.json, history.csv, weights.png, training.png, marginals.png, spec.toml, model/}}",
         a.out.display()
     );
+    let r = &outcome.report;
+    if !r.trusted && !a.accept_untrusted {
+        anyhow::bail!(
+            "the estimate cannot be trusted: {}; the run is written with \"trusted\": false in {} (pass --accept-untrusted to exit 0 anyway)",
+            r.reasons.join("; "),
+            a.out.join("result.json").display()
+        );
+    }
     Ok(())
 }
 
