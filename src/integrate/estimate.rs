@@ -64,7 +64,7 @@ pub struct WeightStats {
     pub max_weight_share: f64,
     /// Relative uncertainty of the variance estimate (module docs).
     pub variance_rel_uncertainty: f64,
-    /// Pareto-k̂ of the weights' upper tail (PSIS, [`crate::metrics::psis`]); `inf`
+    /// Pareto-k̂ of the weights' upper tail (PSIS, [`crate::metrics::psis()`]); `inf`
     /// (JSON `null`) when it cannot be estimated, e.g. every weight zero.
     pub pareto_k: f64,
     /// The largest `k̂` at which this many weights give a reliable estimate,

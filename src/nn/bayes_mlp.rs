@@ -1,7 +1,7 @@
 //! Bayesian conditioners: an MLP (coupling layers) and a MADE (autoregressive layers)
 //! whose last `bayes_layers` dense layers (or all of them) are [`BayesLinear`] layers.
 //! The rest are ordinary deterministic layers, so "Bayesian last layer" flows are one
-//! setting away from fully Bayesian ones. The networks are [`LayerStack`] and [`Made`]
+//! setting away from fully Bayesian ones. The networks are [`LayerStack`](crate::nn::layer::LayerStack) and [`Made`]
 //! over [`Dense`] layers, with the parameter names of [`crate::nn::Mlp`] and
 //! [`crate::nn::MaskedMlp`].
 

@@ -1,5 +1,5 @@
 //! The shared core of the dense networks: [`Layer`] (anything mapping `(batch, in)` to
-//! `(batch, out)`: [`Linear`](crate::nn::Linear), [`BayesLinear`](crate::nn::BayesLinear)),
+//! `(batch, out)`: [`Linear`], [`BayesLinear`](crate::nn::BayesLinear)),
 //! [`Nonlinearity`], [`LayerStack`] (the MLP body: layers with the activation between
 //! them and none after the last), [`ResidualBlock`], and [`LayerSpec`], what a network
 //! asks its layer factory for. The networks own their differences (how the context
