@@ -6,7 +6,7 @@
 //!
 //! A discontinuous integrand whose support is not aligned with the axes.
 
-use super::{evaluate_rows, Integrand, IntegrandError};
+use super::integrand::{evaluate_rows, Integrand, IntegrandError};
 
 /// Inner radius of the annulus.
 const R_INNER: f64 = 0.2;

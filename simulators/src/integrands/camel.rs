@@ -8,7 +8,7 @@
 //! A separable (VEGAS) grid puts `2^d` peaks where there are two, so this is the
 //! standard example of an integrand a flow handles better than VEGAS.
 
-use super::{evaluate_rows, invalid_setting, Integrand, IntegrandError};
+use super::integrand::{evaluate_rows, invalid_setting, Integrand, IntegrandError};
 
 /// The camel: two Gaussian peaks at `(⅓,…,⅓)` and `(⅔,…,⅔)` (see the module docs).
 #[derive(Debug, Clone, PartialEq)]

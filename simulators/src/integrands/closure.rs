@@ -1,7 +1,7 @@
 //! [`FnIntegrand`]: a closure `f(x) -> f64` on `[0,1]^d` as an [`Integrand`], so a user
 //! can integrate a function written inline without implementing the trait.
 
-use super::{check_batch, Integrand, IntegrandError};
+use super::integrand::{check_batch, Integrand, IntegrandError};
 
 /// A closure evaluated point by point (rows of the batch), with an optional exact value.
 ///

@@ -68,9 +68,9 @@
 
 use std::f64::consts::PI;
 
+use super::integrand::{evaluate_rows, invalid_setting, Integrand, IntegrandError};
 use super::phase_space::{dot, FourMomentum, ThreeBodyPhaseSpace};
 use super::quadrature::{gauss_legendre, integrate};
-use super::{evaluate_rows, invalid_setting, Integrand, IntegrandError};
 
 /// Centre-of-mass energy `√s` (GeV).
 pub const SQRT_S: f64 = 91.2;

@@ -18,7 +18,7 @@
 //! `I = 0.0136847767249` ([`ENTANGLED_CIRCLES_INTEGRAL`]), in agreement with the value
 //! 0.0136848 quoted in the literature.
 
-use super::{evaluate_rows, Integrand, IntegrandError};
+use super::integrand::{evaluate_rows, Integrand, IntegrandError};
 
 /// The integral of [`EntangledCircles`] over `[0,1]²`, measured by deterministic
 /// quadrature (see the module docs).

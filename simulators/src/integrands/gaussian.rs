@@ -7,7 +7,7 @@
 //! Each factor is a normal density with standard deviation `α/√2` centred at ½, so the
 //! integral over `[0,1]^d` is the probability mass inside the cube.
 
-use super::{evaluate_rows, invalid_setting, Integrand, IntegrandError};
+use super::integrand::{evaluate_rows, invalid_setting, Integrand, IntegrandError};
 
 /// The Gaussian peak `(α√π)^(−d) exp(−Σ(xᵢ−½)²/α²)` on `[0,1]^d` (see the module docs).
 #[derive(Debug, Clone, PartialEq)]

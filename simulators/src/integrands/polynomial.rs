@@ -2,7 +2,7 @@
 //!
 //! Easy for any integrator; a sanity check that the machinery is unbiased.
 
-use super::{evaluate_rows, invalid_setting, Integrand, IntegrandError};
+use super::integrand::{evaluate_rows, invalid_setting, Integrand, IntegrandError};
 
 /// `f(x) = Σᵢ (xᵢ − xᵢ²)` on `[0,1]^d`, with integral `d/6`.
 #[derive(Debug, Clone, PartialEq)]

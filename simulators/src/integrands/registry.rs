@@ -1,9 +1,7 @@
 //! Look up a built-in integrand by name: [`integrand_by_name`].
 
-use super::{
-    invalid_setting, Annulus, Camel, EeToQqg, EntangledCircles, Gaussian, Integrand,
-    IntegrandError, Polynomial,
-};
+use super::integrand::{invalid_setting, Integrand, IntegrandError};
+use super::{Annulus, Camel, EeToQqg, EntangledCircles, Gaussian, Polynomial};
 
 /// The names [`integrand_by_name`] accepts (`-` may be written for `_`).
 pub const INTEGRAND_NAMES: [&str; 6] = [
