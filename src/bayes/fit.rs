@@ -17,7 +17,7 @@ use crate::bayes::svi::Elbo;
 use crate::bayes::{bayesify, BayesConfig, Method};
 use crate::config::FitConfig;
 use crate::error::{Error, Result};
-use crate::flow::{Flow, FlowBuilder};
+use crate::flow::Flow;
 use crate::metrics::gaussian_baseline_nll;
 use crate::nn::{NoiseControl, WeightNoise};
 use crate::pipeline::{
@@ -134,9 +134,7 @@ pub fn fit_bayes(
     }
     let (table, train, val, test) = (&data.loaded.table, &data.train, &data.val, &data.test);
     let dtype = spec.flow.dtype()?;
-    let mut builder = FlowBuilder::new(table.cols(), spec.flow.clone());
-    builder.standardize = Some(data.standardize());
-    let mut fspec = builder.build_spec()?;
+    let mut fspec = data.stack_spec(&spec.flow)?;
     if b.method.uses_bayes_layers() {
         fspec = bayesify(&fspec, &b)?;
     }

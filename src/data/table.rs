@@ -130,6 +130,28 @@ impl Table {
         }
     }
 
+    /// The columns named `names`, in that order (an error naming a missing column and
+    /// the columns there are).
+    pub fn select_columns(&self, names: &[String]) -> Result<Table> {
+        let idx = names
+            .iter()
+            .map(|n| {
+                self.column_index(n).ok_or_else(|| {
+                    Error::config(format!(
+                        "column {n:?} is not in the data; it has {:?}",
+                        self.columns
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut values = Vec::with_capacity(self.rows * idx.len());
+        for i in 0..self.rows {
+            let r = self.row(i);
+            values.extend(idx.iter().map(|&j| r[j]));
+        }
+        Table::new(names.to_vec(), values)
+    }
+
     /// The rows as vectors (the layout `Standardize::fit` and the simulators use).
     pub fn to_rows(&self) -> Vec<Vec<f64>> {
         self.values

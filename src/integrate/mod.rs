@@ -301,14 +301,15 @@ pub fn integrate(
         running_estimate: history.running.estimate(),
         running_std_error: history.running.std_error(),
     };
+    let reasons = stats.untrusted_reasons();
     let report = IntegrationReport {
         integrand: user.name().to_string(),
         dim: user.dim(),
         exact,
         pull: exact.and_then(|e| stats.pull(e)),
         warnings,
-        trusted: stats.untrusted_reasons().is_empty(),
-        reasons: stats.untrusted_reasons(),
+        trusted: reasons.is_empty(),
+        reasons,
         stats,
         definitions: Definitions::default(),
         calls,

@@ -208,7 +208,16 @@ impl IntegrationReport {
             "integrand:             {} (d = {})",
             self.integrand, self.dim
         );
-        let _ = writeln!(o, "estimate:              {}", pm(s.estimate, s.std_error));
+        let _ = writeln!(
+            o,
+            "estimate:              {}{}",
+            pm(s.estimate, s.std_error),
+            if self.trusted {
+                ""
+            } else {
+                "   (NOT TRUSTED: see below)"
+            }
+        );
         if let Some(e) = self.exact {
             let _ = writeln!(o, "exact:                 {e:.10e}");
             if let Some(p) = self.pull {
@@ -322,12 +331,20 @@ impl IntegrationReport {
             for w in vs.warnings() {
                 let _ = writeln!(o, "warning (VEGAS):       {w}");
             }
+            for r in vs.untrusted_reasons() {
+                let _ = writeln!(o, "VEGAS NOT TRUSTED:     {r}");
+            }
             if vs.rel_std > 0.0 {
                 let _ = writeln!(
                     o,
-                    "flow/VEGAS rel. std:   {:.3} (VEGAS/flow = {:.1}×)",
+                    "flow/VEGAS rel. std:   {:.3} (VEGAS/flow = {:.1}×){}",
                     s.rel_std / vs.rel_std,
-                    vs.rel_std / s.rel_std
+                    vs.rel_std / s.rel_std,
+                    if vs.untrusted_reasons().is_empty() {
+                        ""
+                    } else {
+                        "; VEGAS's rel. std is itself not trusted"
+                    }
                 );
             }
         }

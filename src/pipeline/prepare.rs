@@ -5,7 +5,7 @@
 use crate::config::{DataConfig, FitConfig};
 use crate::data::{split_indices, Scaler, Table};
 use crate::error::{Error, Result};
-use crate::flow::{FlowBuilder, FlowSpec};
+use crate::flow::{FlowBuilder, FlowConfig, FlowSpec};
 use crate::pipeline::source::{DataSource, Loaded};
 
 /// Events loaded, split and scaled.
@@ -60,14 +60,22 @@ impl Prepared {
     /// The unconditional flow of `cfg` for these events: the CNF when `cfg.cnf` is set,
     /// else the `[flow]` stack; the standardisation is its first layer.
     pub fn flow_spec(&self, cfg: &FitConfig) -> Result<FlowSpec> {
-        let dim = self.loaded.table.cols();
         match &cfg.cnf {
-            Some(c) => c.flow_spec(dim, 0, Some(self.standardize()), None, cfg.flow.seed),
-            None => {
-                let mut b = FlowBuilder::new(dim, cfg.flow.clone());
-                b.standardize = Some(self.standardize());
-                b.build_spec()
-            }
+            Some(c) => c.flow_spec(
+                self.loaded.table.cols(),
+                0,
+                Some(self.standardize()),
+                None,
+                cfg.flow.seed,
+            ),
+            None => self.stack_spec(&cfg.flow),
         }
+    }
+
+    /// The `[flow]` stack `flow` for these events, the standardisation its first layer.
+    pub fn stack_spec(&self, flow: &FlowConfig) -> Result<FlowSpec> {
+        let mut b = FlowBuilder::new(self.loaded.table.cols(), flow.clone());
+        b.standardize = Some(self.standardize());
+        b.build_spec()
     }
 }

@@ -33,7 +33,7 @@ impl RunInfo {
         let old: RunInfo =
             serde_json::from_str(&text).map_err(|e| Error::file(&p, e.to_string()))?;
         let what = if old.data != self.data {
-            format!("data {:?} (now {:?})", old.data, self.data)
+            format!("{} (now {})", old.data, self.data)
         } else if old.columns != self.columns {
             format!("columns {:?} (now {:?})", old.columns, self.columns)
         } else if old.spec != self.spec {

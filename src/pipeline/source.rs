@@ -67,7 +67,7 @@ impl DataSource {
     /// Read or generate the table (with `columns`/`drop_invalid` applied to files) and
     /// say where it came from.
     pub fn load(&self, columns: Option<Vec<String>>, drop_invalid: bool) -> Result<Loaded> {
-        match self {
+        let (table, origin) = match self {
             DataSource::File(path) => {
                 let (table, report) = read_table(
                     path,
@@ -76,34 +76,36 @@ impl DataSource {
                         drop_invalid,
                     },
                 )?;
-                Ok(Loaded {
+                return Ok(Loaded {
                     table,
                     report,
                     origin: DataOrigin::File(path.clone()),
-                })
+                });
             }
-            DataSource::Table(t) => Ok(Loaded::whole(
-                match &columns {
-                    Some(c) => select_columns(t, c)?,
-                    None => t.clone(),
-                },
-                DataOrigin::Memory,
-            )),
+            DataSource::Table(t) => (t.clone(), DataOrigin::Memory),
             DataSource::Toy { set, n, seed } => {
                 let values: Vec<f64> = set.generate(*n, *seed).into_iter().flatten().collect();
-                let table = Table::new(vec!["x1".into(), "x2".into()], values)?;
                 let origin = DataOrigin::Toy {
                     toy: set.name(),
                     n: *n,
                     seed: *seed,
                 };
-                let table = match &columns {
-                    Some(c) => select_columns(&table, c)?,
-                    None => table,
-                };
-                Ok(Loaded::whole(table, origin))
+                (Table::new(vec!["x1".into(), "x2".into()], values)?, origin)
             }
-        }
+        };
+        let table = match &columns {
+            Some(c) => table.select_columns(c)?,
+            None => table,
+        };
+        Ok(Loaded {
+            report: ReadReport {
+                rows_read: table.rows(),
+                rows_dropped: 0,
+                ..Default::default()
+            },
+            table,
+            origin,
+        })
     }
 
     /// A short description for messages (`data/x.csv`, `toy two-moons (6000 events)`).
@@ -116,26 +118,6 @@ impl DataSource {
     }
 }
 
-fn select_columns(t: &Table, names: &[String]) -> Result<Table> {
-    let idx = names
-        .iter()
-        .map(|n| {
-            t.column_index(n).ok_or_else(|| {
-                Error::config(format!(
-                    "column {n:?} is not in the data; it has {:?}",
-                    t.columns()
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut values = Vec::with_capacity(t.rows() * idx.len());
-    for i in 0..t.rows() {
-        let r = t.row(i);
-        values.extend(idx.iter().map(|&j| r[j]));
-    }
-    Table::new(names.to_vec(), values)
-}
-
 /// A loaded table with its read report and origin.
 #[derive(Debug, Clone)]
 pub struct Loaded {
@@ -145,21 +127,6 @@ pub struct Loaded {
     pub report: ReadReport,
     /// Where they came from.
     pub origin: DataOrigin,
-}
-
-impl Loaded {
-    /// A table of which no row was dropped.
-    fn whole(table: Table, origin: DataOrigin) -> Self {
-        Self {
-            report: ReadReport {
-                rows_read: table.rows(),
-                rows_dropped: 0,
-                ..Default::default()
-            },
-            table,
-            origin,
-        }
-    }
 }
 
 /// Where a run's events came from, as `run.json` records it. Runs written before toy
@@ -180,6 +147,18 @@ pub enum DataOrigin {
     },
     /// An in-memory table (cannot be re-read).
     Memory,
+}
+
+impl std::fmt::Display for DataOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DataOrigin::File(p) => write!(f, "data file {}", p.display()),
+            DataOrigin::Toy { toy, n, seed } => {
+                write!(f, "toy set {toy} ({n} events, seed {seed})")
+            }
+            DataOrigin::Memory => write!(f, "an in-memory table"),
+        }
+    }
 }
 
 impl DataOrigin {

@@ -2,7 +2,7 @@
 //! `posterior` verb): one seeded draw per observation, with its acceptance inside the
 //! prior's support.
 
-use crate::data::{read_table, ReadOptions, Table};
+use crate::data::Table;
 use crate::error::{Error, Result};
 use crate::pipeline::DataSource;
 use crate::sbi::SbiRun;
@@ -36,10 +36,7 @@ impl SbiRun {
     /// Observations from a source: one row each, as many columns as the simulator's
     /// output (an error naming the source otherwise).
     pub fn observations(&self, source: &DataSource) -> Result<Table> {
-        let t = match source {
-            DataSource::File(p) => read_table(p, &ReadOptions::default())?.0,
-            other => other.load(None, false)?.table,
-        };
+        let t = source.load(None, false)?.table;
         let dim = self.info.obs_dim;
         if t.cols() != dim {
             return Err(Error::config(format!(

@@ -141,8 +141,9 @@ pub fn run_fit(a: FitArgs) -> anyhow::Result<()> {
     };
     if a.spec.is_none() {
         eprintln!(
-            "fitting {} with the default spec (nsf, {} blocks of width {}; --spec FILE or the options change it) ...",
+            "fitting {} with the default spec ({:?}, {} blocks of width {}; --spec FILE or the options change it) ...",
             source.describe(),
+            spec.flow.kind,
             spec.flow.blocks,
             spec.flow.hidden
         );
