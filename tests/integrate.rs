@@ -7,8 +7,8 @@
 use candle_core::{DType, Device, Tensor, Var};
 use flowinfer::integrate::{
     estimate, integrate, train_flow, unweight, write_run, EvalOptions, IntegrateConfig,
-    IntegrationRun, InvalidCounts, Loss, TrainConfig, TrainMode, UnitFlow, UnitFlowConfig,
-    UnweightConfig,
+    IntegrationRun, InvalidCounts, Loss, Proposal, TrainConfig, TrainMode, UnitFlow,
+    UnitFlowConfig, UnweightConfig,
 };
 use flowinfer::testing::{check_extremes, check_transform, perturb_params, test_device};
 use flowinfer::transforms::elementwise::{ElementwiseMap, UnitIntervalSpline};
@@ -114,7 +114,7 @@ fn flow_starts_as_the_identity_so_weights_equal_f() {
     let flow = UnitFlow::new(4, &small_flow(), DType::F64, &test_device(), 9).unwrap();
     let mut rng = StdRng::seed_from_u64(2);
     let b = flowinfer::integrate::batch::draw_weighted(
-        &flow,
+        &Proposal::flow_only(&flow),
         f.as_ref(),
         300,
         &mut rng,
@@ -242,7 +242,7 @@ fn short_training_on_camel_2d_beats_the_uniform_proposal() {
     let mut invalid = InvalidCounts::default();
     let mut rng = StdRng::seed_from_u64(3);
     let (before, _) = estimate(
-        &flow,
+        &Proposal::flow_only(&flow),
         f.as_ref(),
         20_000,
         4096,
@@ -267,11 +267,12 @@ fn short_training_on_camel_2d_beats_the_uniform_proposal() {
         &opts,
         &mut invalid,
         &mut |_, _| steps += 1,
+        &mut |_| {},
     )
     .unwrap();
     assert_eq!((steps, hist.calls, hist.skipped_steps), (80, 80 * 1024, 0));
     let (after, _) = estimate(
-        &flow,
+        &Proposal::flow_only(&flow),
         f.as_ref(),
         20_000,
         4096,
@@ -316,6 +317,7 @@ fn buffered_kl_training_also_learns() {
         &opts,
         &mut invalid,
         &mut |_, _| {},
+        &mut |_| {},
     )
     .unwrap();
     assert_eq!(hist.calls, 15 * 1024, "a fresh batch every 4 steps");
@@ -335,7 +337,16 @@ fn estimates_are_honest_pulls_over_seeds() {
     ] {
         let mut rng = StdRng::seed_from_u64(17);
         let mut inv = InvalidCounts::default();
-        let (s, w) = estimate(&flow, f.as_ref(), n, 8192, &mut rng, &opts, &mut inv).unwrap();
+        let (s, w) = estimate(
+            &Proposal::flow_only(&flow),
+            f.as_ref(),
+            n,
+            8192,
+            &mut rng,
+            &opts,
+            &mut inv,
+        )
+        .unwrap();
         assert_eq!(w.len(), n);
         let pull = s.pull(f.exact().unwrap()).unwrap();
         assert!(pull.abs() < 4.0, "{}: pull {pull}", f.name());
@@ -349,8 +360,16 @@ fn estimates_are_honest_pulls_over_seeds() {
         .map(|seed| {
             let mut rng = StdRng::seed_from_u64(100 + seed);
             let mut inv = InvalidCounts::default();
-            let (s, _) =
-                estimate(&flow, f.as_ref(), 4000, 4000, &mut rng, &opts, &mut inv).unwrap();
+            let (s, _) = estimate(
+                &Proposal::flow_only(&flow),
+                f.as_ref(),
+                4000,
+                4000,
+                &mut rng,
+                &opts,
+                &mut inv,
+            )
+            .unwrap();
             s.pull(exact).unwrap()
         })
         .collect();
@@ -401,7 +420,15 @@ fn unweighted_events_follow_the_integrand() {
         max_trials: 1_000_000,
         seed: 1,
     };
-    let u = unweight(&flow, f.as_ref(), &cfg, &mut rng, &opts, &mut inv).unwrap();
+    let u = unweight(
+        &Proposal::flow_only(&flow),
+        f.as_ref(),
+        &cfg,
+        &mut rng,
+        &opts,
+        &mut inv,
+    )
+    .unwrap();
     assert_eq!(
         (u.events, u.points.len(), u.over_weight_events),
         (4000, 8000, 0)
@@ -431,7 +458,15 @@ fn unweighted_events_follow_the_integrand() {
         events: 2000,
         ..cfg
     };
-    let u = unweight(&flow, f.as_ref(), &low, &mut rng, &opts, &mut inv).unwrap();
+    let u = unweight(
+        &Proposal::flow_only(&flow),
+        f.as_ref(),
+        &low,
+        &mut rng,
+        &opts,
+        &mut inv,
+    )
+    .unwrap();
     let heavy = u.weights.iter().filter(|w| **w > 1.0).count();
     assert!(heavy > 0 && heavy == u.over_weight_events, "{u:?}");
     assert!((u.over_weight_fraction - heavy as f64 / 2000.0).abs() < 1e-12);
@@ -872,6 +907,7 @@ fn annealing_schedule_rises_to_one() {
         &EvalOptions::default(),
         &mut InvalidCounts::default(),
         &mut |_, _| {},
+        &mut |_| {},
     )
     .unwrap();
     let betas: Vec<f64> = h.records.iter().map(|r| r.beta).collect();
@@ -891,6 +927,7 @@ fn train_betas(name: &str, cfg: &TrainConfig) -> Vec<f64> {
         &EvalOptions::default(),
         &mut InvalidCounts::default(),
         &mut |_, _| {},
+        &mut |_| {},
     )
     .unwrap();
     h.records.iter().map(|r| r.beta).collect()

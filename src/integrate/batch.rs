@@ -3,7 +3,7 @@
 //! `w = f/q` in f64. Non-finite and negative integrand values are counted
 //! ([`InvalidCounts`]) and either set to zero or turned into an error.
 
-use super::flow_proposal::UnitFlow;
+use super::proposal::Proposal;
 use crate::error::{Error, Result};
 use candle_core::{DType, Tensor};
 use flowinfer_simulators::Integrand;
@@ -105,14 +105,15 @@ pub fn evaluate(integrand: &dyn Integrand, points: &[f64], opts: &EvalOptions) -
     Ok(out)
 }
 
-/// A batch of flow samples with their weights.
+/// A batch of proposal samples with their weights.
 #[derive(Debug)]
 pub struct WeightedBatch {
     /// The points on the flow's device, `(n, d)`, detached.
     pub x: Tensor,
     /// The same points on the host, row-major f64.
     pub points: Vec<f64>,
-    /// `log q(x)` of the proposal that drew them (f64, host).
+    /// `log q(x)` of the proposal that drew them (the defensive mixture's density when
+    /// it has a uniform fraction; f64, host).
     pub log_q: Vec<f64>,
     /// `f(x)` (invalid values set to zero).
     pub f: Vec<f64>,
@@ -120,10 +121,10 @@ pub struct WeightedBatch {
     pub w: Vec<f64>,
 }
 
-/// Draw `n` points from `flow`, evaluate `integrand` and weight them; one host copy of
-/// `(x, log q)` per batch. `stage` names the phase in error messages.
+/// Draw `n` points from `proposal`, evaluate `integrand` and weight them; one host copy
+/// of `(x, log q)` per batch. `stage` names the phase in error messages.
 pub fn draw_weighted(
-    flow: &UnitFlow,
+    proposal: &Proposal<'_>,
     integrand: &dyn Integrand,
     n: usize,
     rng: &mut dyn RngCore,
@@ -131,8 +132,8 @@ pub fn draw_weighted(
     invalid: &mut InvalidCounts,
     stage: &str,
 ) -> Result<WeightedBatch> {
-    let d = flow.dim();
-    let (x, log_q) = flow.sample(n, rng)?;
+    let d = proposal.flow().dim();
+    let (x, log_q) = proposal.sample(n, rng)?;
     let joined = Tensor::cat(&[&x, &log_q.unsqueeze(1)?], 1)?
         .to_dtype(DType::F64)?
         .flatten_all()?

@@ -81,6 +81,11 @@ pub struct EvalConfig {
     pub warm_start_calls: Option<usize>,
     /// Count non-finite and negative values as zero instead of failing.
     pub allow_invalid: bool,
+    /// Fraction of the evaluation (and unweighting) proposal drawn uniformly from the
+    /// flow's cube — the defensive mixture `(1 − α) q + α` that bounds every weight by
+    /// `f/α` ([`super::proposal`]); 0 = the flow alone. Default
+    /// [`DEFENSIVE`](super::proposal::DEFENSIVE).
+    pub defensive: f64,
 }
 
 impl Default for EvalConfig {
@@ -93,6 +98,7 @@ impl Default for EvalConfig {
             vegas_warm_start: false,
             warm_start_calls: None,
             allow_invalid: false,
+            defensive: super::proposal::DEFENSIVE,
         }
     }
 }
@@ -135,6 +141,8 @@ impl JobConfig for IntegrateConfig {
                 "the number of unweighted events must be at least 1",
             ));
         }
+        super::proposal::check_fraction(e.defensive)
+            .map_err(|err| Error::config(format!("[eval] {err}")))?;
         if e.vegas_warm_start && e.warm_start_calls.is_some_and(|c| c < 4) {
             return Err(Error::config("the VEGAS warm start needs at least 4 calls"));
         }

@@ -23,7 +23,7 @@
 //!   large; the report then warns that σ itself is poorly determined.
 
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
-use super::flow_proposal::UnitFlow;
+use super::proposal::Proposal;
 use crate::error::{Error, Result};
 use flowinfer_simulators::Integrand;
 use rand::RngCore;
@@ -202,11 +202,11 @@ impl WeightStats {
     }
 }
 
-/// Draw `n` fresh samples from the trained flow in batches of `batch`, and return
-/// every weight (in draw order) with its statistics. Every weight costs one integrand
-/// call.
+/// Draw `n` fresh samples from the proposal (the trained flow, with its defensive
+/// fraction) in batches of `batch`, and return every weight (in draw order) with its
+/// statistics. Every weight costs one integrand call.
 pub fn estimate(
-    flow: &UnitFlow,
+    proposal: &Proposal<'_>,
     integrand: &dyn Integrand,
     n: usize,
     batch: usize,
@@ -214,7 +214,7 @@ pub fn estimate(
     opts: &EvalOptions,
     invalid: &mut InvalidCounts,
 ) -> Result<(WeightStats, Vec<f64>)> {
-    let (stats, w, _) = estimate_keeping(flow, integrand, n, batch, 0, rng, opts, invalid)?;
+    let (stats, w, _) = estimate_keeping(proposal, integrand, n, batch, 0, rng, opts, invalid)?;
     Ok((stats, w))
 }
 
@@ -222,7 +222,7 @@ pub fn estimate(
 /// for plots.
 #[allow(clippy::too_many_arguments)]
 pub fn estimate_keeping(
-    flow: &UnitFlow,
+    proposal: &Proposal<'_>,
     integrand: &dyn Integrand,
     n: usize,
     batch: usize,
@@ -234,13 +234,13 @@ pub fn estimate_keeping(
     if batch == 0 {
         return Err(Error::config("evaluation batch size must be at least 1"));
     }
-    let d = flow.dim();
+    let d = proposal.flow().dim();
     let keep = keep.min(n);
     let mut weights = Vec::with_capacity(n);
     let mut points = Vec::with_capacity(keep * d);
     while weights.len() < n {
         let m = batch.min(n - weights.len());
-        let b = draw_weighted(flow, integrand, m, rng, opts, invalid, "evaluation")?;
+        let b = draw_weighted(proposal, integrand, m, rng, opts, invalid, "evaluation")?;
         let room = keep.saturating_sub(weights.len()).min(m);
         points.extend_from_slice(&b.points[..room * d]);
         weights.extend_from_slice(&b.w);

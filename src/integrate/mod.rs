@@ -24,8 +24,10 @@ pub mod batch;
 pub mod config;
 pub mod estimate;
 pub mod flow_proposal;
+pub mod guard;
 pub mod loss;
 pub mod plots;
+pub mod proposal;
 pub mod report;
 pub mod run_dir;
 pub mod train;
@@ -38,7 +40,9 @@ pub use batch::{EvalOptions, InvalidCounts};
 pub use config::{EvalConfig, IntegrandConfig, IntegrateConfig};
 pub use estimate::{estimate, WeightStats, MIN_TRUSTED_ESS};
 pub use flow_proposal::{binary_masks, UnitFlow, UnitFlowConfig};
+pub use guard::{BatchEstimate, Collapse, CollapseGuard};
 pub use loss::Loss;
+pub use proposal::{Proposal, DEFENSIVE};
 pub use report::IntegrationReport;
 pub use run_dir::{write_run, IntegrationRun, ResultFigures, ResultJson, UnweightedRun};
 pub use train::{train_flow, RunningEstimate, StepRecord, TrainConfig, TrainHistory, TrainMode};
@@ -68,6 +72,11 @@ pub enum Stage<'a> {
         running: &'a RunningEstimate,
         /// Total steps.
         steps: usize,
+    },
+    /// The batch estimate collapsed during training ([`guard`]).
+    Collapse {
+        /// What happened, and whether the flow was restored.
+        collapse: &'a Collapse,
     },
     /// The final evaluation begins.
     Evaluating {
@@ -165,6 +174,7 @@ pub fn integrate(
     let t = Instant::now();
     let mut rng = StdRng::seed_from_u64(row_seed(cfg.seed, 1));
     let steps = cfg.train.steps;
+    let shared = std::cell::RefCell::new(&mut *progress);
     let history = train_flow(
         &flow,
         target.integrand(),
@@ -173,12 +183,13 @@ pub fn integrate(
         &eval,
         &mut invalid,
         &mut |record, running| {
-            progress(Stage::Training {
+            (shared.borrow_mut())(Stage::Training {
                 record,
                 running,
                 steps,
             })
         },
+        &mut |collapse| (shared.borrow_mut())(Stage::Collapse { collapse }),
     )?;
     calls.training = history.calls;
     seconds.training = t.elapsed().as_secs_f64();
@@ -188,8 +199,9 @@ pub fn integrate(
     });
     let t = Instant::now();
     let mut rng = StdRng::seed_from_u64(row_seed(cfg.seed, 2));
+    let proposal = Proposal::new(&flow, cfg.eval.defensive)?;
     let (stats, weights, kept) = estimate::estimate_keeping(
-        &flow,
+        &proposal,
         target.integrand(),
         cfg.eval.samples,
         cfg.eval.batch,
@@ -208,7 +220,7 @@ pub fn integrate(
         progress(Stage::Unweighting { events: n });
         let t = Instant::now();
         let (u, table) = unweight::unweighted_events(
-            &flow,
+            &proposal,
             &target,
             &UnweightRequest {
                 events: n,
@@ -295,13 +307,31 @@ pub fn integrate(
             .find(|r| r.beta >= 1.0)
             .map(|r| r.step),
         beta_start: cfg.train.beta_start,
+        beta_initial: history.beta_initial,
+        defensive: cfg.train.defensive,
+        pilot: history.pilot.clone(),
+        collapses: history.collapses.clone(),
         skipped_steps: history.skipped_steps,
         initial_rel_std: fresh.first().copied(),
         final_rel_std: (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64),
         running_estimate: history.running.estimate(),
         running_std_error: history.running.std_error(),
     };
-    let reasons = stats.untrusted_reasons();
+    let mut reasons = stats.untrusted_reasons();
+    if let Some(r) = history
+        .pilot
+        .as_ref()
+        .and_then(|p| guard::pilot_reason(&stats, p))
+    {
+        reasons.push(r);
+    }
+    for c in &history.collapses {
+        if c.restored {
+            warnings.push(c.message());
+        } else {
+            reasons.push(c.message());
+        }
+    }
     let report = IntegrationReport {
         integrand: user.name().to_string(),
         dim: user.dim(),
@@ -326,6 +356,7 @@ pub fn integrate(
             dtype: cfg.flow.dtype.clone(),
             device: device_name(device),
             vegas_warm_start: cfg.eval.vegas_warm_start,
+            defensive: cfg.eval.defensive,
         },
         unweighted,
         vegas: vegas_report,

@@ -65,8 +65,17 @@ pub struct TrainingSummary {
     pub anneal_ess: f64,
     /// The first step trained on `f` itself (β = 1).
     pub first_full_step: Option<usize>,
-    /// Starting exponent of the annealing.
+    /// Starting exponent of the annealing, as configured.
     pub beta_start: f64,
+    /// The exponent the annealing actually started from (lower than `beta_start` when
+    /// the untrained proposal could not sample `f^beta_start`).
+    pub beta_initial: f64,
+    /// Uniform fraction of the training proposal (defensive mixture).
+    pub defensive: f64,
+    /// The pilot: the first batch, drawn before any update ([`super::guard`]).
+    pub pilot: Option<super::BatchEstimate>,
+    /// Collapses of the batch estimate during training ([`super::guard`]).
+    pub collapses: Vec<super::Collapse>,
     /// Steps without an update.
     pub skipped_steps: usize,
     /// Relative std per event of the first fresh training batch (the initial
@@ -74,7 +83,8 @@ pub struct TrainingSummary {
     pub initial_rel_std: Option<f64>,
     /// Mean relative std per event over the last 10 fresh training batches.
     pub final_rel_std: Option<f64>,
-    /// Running (inverse-variance) estimate of the training batches (monitoring only).
+    /// Running (inverse-variance) estimate of the training batches (monitoring only:
+    /// batches of a collapsed flow have tiny variances and dominate it).
     pub running_estimate: f64,
     /// Its standard error.
     pub running_std_error: f64,
@@ -101,6 +111,8 @@ pub struct FlowSummary {
     pub device: String,
     /// Whether the flow was composed with a VEGAS grid.
     pub vegas_warm_start: bool,
+    /// Uniform fraction of the evaluation proposal (defensive mixture).
+    pub defensive: f64,
 }
 
 /// The VEGAS baseline in the report: the same keys as the flow's result, plus its
@@ -291,6 +303,22 @@ impl IntegrationReport {
             t.initial_rel_std.map_or("–".into(), |v| format!("{v:.3}")),
             t.final_rel_std.map_or("–".into(), |v| format!("{v:.3}"))
         );
+        if let Some(p) = &t.pilot {
+            let _ = writeln!(
+                o,
+                "pilot (untrained):     {}  ({} points, ESS {:.0})",
+                pm(p.estimate, p.std_error),
+                p.n,
+                p.ess
+            );
+        }
+        let _ = writeln!(
+            o,
+            "proposal:              flow + {:.0} % uniform (defensive; training {:.0} %); annealing from β = {:.3}",
+            100.0 * self.flow.defensive,
+            100.0 * t.defensive,
+            t.beta_initial
+        );
         if self.invalid.total() > 0 {
             let _ = writeln!(
                 o,
@@ -359,12 +387,12 @@ impl IntegrationReport {
 
 /// Write `history.csv` (one row per training step) atomically.
 pub fn write_history_csv(path: &Path, h: &TrainHistory) -> Result<()> {
-    let mut s = String::from("step,calls,loss,lr,beta,estimate,rel_std,skipped\n");
+    let mut s = String::from("step,calls,loss,lr,beta,estimate,rel_std,entropy,skipped\n");
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     for r in &h.records {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{}",
             r.step,
             r.calls,
             r.loss,
@@ -372,6 +400,7 @@ pub fn write_history_csv(path: &Path, h: &TrainHistory) -> Result<()> {
             r.beta,
             opt(r.estimate),
             opt(r.rel_std),
+            opt(r.entropy),
             r.skipped
         );
     }

@@ -340,8 +340,9 @@ impl IntegrationRun {
             seed: seed.unwrap_or(self.spec.seed.wrapping_add(1)),
         };
         let mut invalid = super::InvalidCounts::default();
+        let proposal = super::Proposal::new(&self.flow, self.spec.eval.defensive)?;
         let (summary, table) =
-            unweight::unweighted_events(&self.flow, &target, &request, &opts, &mut invalid)?;
+            unweight::unweighted_events(&proposal, &target, &request, &opts, &mut invalid)?;
         Ok(UnweightedRun {
             integrand: user.name().to_string(),
             dim: user.dim(),

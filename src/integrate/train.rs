@@ -41,7 +41,9 @@
 
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
 use super::flow_proposal::UnitFlow;
+use super::guard::{BatchEstimate, Collapse, CollapseGuard};
 use super::loss::Loss;
+use super::proposal::Proposal;
 use crate::error::{Error, Result};
 use crate::train::{Adam, AdamConfig, LrSchedule};
 use candle_core::Tensor;
@@ -112,6 +114,11 @@ pub struct TrainConfig {
     /// docs). The linear schedule stays the slowest path; with `anneal = 0` there is
     /// no annealing and this is ignored. Default 0.5.
     pub anneal_ess: f64,
+    /// Fraction of every training batch drawn uniformly from the flow's cube (the
+    /// defensive mixture of [`super::proposal`]: weights are taken against the
+    /// mixture, so the loss stays unbiased); 0 = the flow alone. Default
+    /// [`DEFENSIVE`](super::proposal::DEFENSIVE).
+    pub defensive: f64,
 }
 
 impl Default for TrainConfig {
@@ -128,6 +135,7 @@ impl Default for TrainConfig {
             anneal: 0.3,
             beta_start: 0.2,
             anneal_ess: 0.5,
+            defensive: super::proposal::DEFENSIVE,
         }
     }
 }
@@ -169,6 +177,8 @@ impl TrainConfig {
                 self.anneal_ess
             )));
         }
+        super::proposal::check_fraction(self.defensive)
+            .map_err(|e| Error::config(format!("[train] {e}")))?;
         if !pos(self.clip) {
             return Err(Error::config(format!(
                 "gradient clip must be positive, got {}",
@@ -180,11 +190,24 @@ impl TrainConfig {
 
     /// The annealing exponent `β` at `step` (1 without annealing).
     pub fn beta(&self, step: usize) -> f64 {
+        self.beta_from(self.beta_start, step)
+    }
+
+    /// The slowest annealing path from `start` to 1 over the annealing span, at `step`:
+    /// linear from `beta_start`, geometric (`start^(1 − t)`, a constant factor per
+    /// step) from a lower start chosen for a narrow integrand, whose early targets
+    /// differ by orders of magnitude in `β`.
+    pub fn beta_from(&self, start: f64, step: usize) -> f64 {
         let span = self.anneal * self.steps as f64;
         if span < 1.0 {
             return 1.0;
         }
-        (self.beta_start + (1.0 - self.beta_start) * step as f64 / span).min(1.0)
+        let t = (step as f64 / span).min(1.0);
+        if start < self.beta_start {
+            start.powf(1.0 - t)
+        } else {
+            (start + (1.0 - start) * t).min(1.0)
+        }
     }
 
     /// Integrand calls `steps` steps use.
@@ -218,6 +241,9 @@ pub struct StepRecord {
     pub estimate: Option<f64>,
     /// Batch relative standard deviation per event, when the step drew a fresh batch.
     pub rel_std: Option<f64>,
+    /// The proposal's entropy `−mean(ln q)` over a fresh batch (nats; see
+    /// [`super::guard`]).
+    pub entropy: Option<f64>,
     /// Whether the update was skipped.
     pub skipped: bool,
 }
@@ -272,6 +298,14 @@ pub struct TrainHistory {
     pub skipped_steps: usize,
     /// The running (monitoring) estimate.
     pub running: RunningEstimate,
+    /// The first fresh batch, drawn before any update: the pilot estimate
+    /// ([`super::guard`]).
+    pub pilot: Option<BatchEstimate>,
+    /// Collapses of the batch estimate seen during training ([`super::guard`]).
+    pub collapses: Vec<Collapse>,
+    /// The exponent the annealing started from (below `beta_start` when the untrained
+    /// proposal could not sample `f^beta_start`; module docs).
+    pub beta_initial: f64,
 }
 
 /// A stored batch in the loss's normalisation (see [`super::loss`]).
@@ -351,8 +385,40 @@ fn adaptive_beta(f: &[f64], log_q: &[f64], beta: f64, tau: f64) -> f64 {
     lo
 }
 
+/// The exponent the annealing starts from: `beta_start`, or — when the untrained
+/// proposal's tempered weights at `beta_start` keep an ESS fraction below `tau` (a
+/// narrow integrand) — the largest `β < beta_start` at which they reach `tau`
+/// (bisection in `ln β` down to `1e-6`), so the first target is one the proposal can
+/// sample, as adaptive tempering chooses its first temperature.
+fn initial_beta(f: &[f64], log_q: &[f64], beta_start: f64, tau: f64) -> f64 {
+    let log_f: Vec<f64> = f
+        .iter()
+        .map(|v| if *v > 0.0 { v.ln() } else { f64::NEG_INFINITY })
+        .collect();
+    let ess = |b: f64| tempered_ess_fraction(&log_f, log_q, b);
+    const FLOOR: f64 = 1e-6;
+    if ess(beta_start) >= tau || ess(FLOOR) < tau {
+        return if ess(beta_start) >= tau {
+            beta_start
+        } else {
+            FLOOR
+        };
+    }
+    let (mut lo, mut hi) = (FLOOR.ln(), beta_start.ln());
+    for _ in 0..40 {
+        let mid = 0.5 * (lo + hi);
+        if ess(mid.exp()) >= tau {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo.exp()
+}
+
 /// Train `flow` on `integrand` (module docs); `on_step` sees every step and the
-/// running estimate.
+/// running estimate, `on_collapse` every collapse of the batch estimate
+/// ([`super::guard`]).
 #[allow(clippy::too_many_arguments)]
 pub fn train_flow(
     flow: &UnitFlow,
@@ -362,6 +428,7 @@ pub fn train_flow(
     opts: &EvalOptions,
     invalid: &mut InvalidCounts,
     on_step: &mut dyn FnMut(&StepRecord, &RunningEstimate),
+    on_collapse: &mut dyn FnMut(&Collapse),
 ) -> Result<TrainHistory> {
     cfg.validate()?;
     let vars = flow.flow().params().all_vars();
@@ -380,12 +447,18 @@ pub fn train_flow(
         TrainMode::Online => 1,
         TrainMode::Buffered => cfg.reuse,
     };
+    let proposal = Proposal::new(flow, cfg.defensive)?;
     let mut hist = TrainHistory::default();
     let mut stored: Option<Stored> = None;
-    // The exponent in force (adaptive annealing moves it ahead of the schedule).
+    let mut guard = CollapseGuard::default();
+    // Learning-rate factor: halved at every repaired collapse.
+    let mut lr_factor = 1.0;
+    // The exponent in force (adaptive annealing moves it ahead of the schedule) and the
+    // start of the linear schedule (lowered at the first batch when needed).
+    let mut beta_start = cfg.beta_start;
     let mut beta = cfg.beta(0);
     for step in 0..cfg.steps {
-        let lr = schedule.rate(cfg.lr, step, cfg.steps);
+        let lr = lr_factor * schedule.rate(cfg.lr, step, cfg.steps);
         adam.set_learning_rate(lr);
         let mut record = StepRecord {
             step,
@@ -395,10 +468,13 @@ pub fn train_flow(
             beta,
             estimate: None,
             rel_std: None,
+            entropy: None,
             skipped: true,
         };
         if step % reuse == 0 {
-            let b = draw_weighted(flow, integrand, cfg.batch, rng, opts, invalid, "training")?;
+            let b = draw_weighted(
+                &proposal, integrand, cfg.batch, rng, opts, invalid, "training",
+            )?;
             hist.calls += cfg.batch;
             record.calls = hist.calls;
             let n = b.w.len() as f64;
@@ -411,12 +487,39 @@ pub fn train_flow(
                 f64::NAN
             });
             hist.running.add(mean, (var / n).sqrt());
-            beta = beta.max(cfg.beta(step));
+            let summary = BatchEstimate::new(step, &b.w, &b.log_q);
+            record.entropy = Some(summary.entropy);
+            if step == 0 {
+                hist.pilot = Some(summary.clone());
+                if cfg.anneal > 0.0 && cfg.anneal_ess > 0.0 && mean > 0.0 {
+                    beta_start = initial_beta(&b.f, &b.log_q, cfg.beta_start, cfg.anneal_ess);
+                    beta = beta_start;
+                }
+                hist.beta_initial = beta;
+            }
+            let mut restored = false;
+            if let Some(c) = guard.observe(&summary, flow.flow().params())? {
+                restored = c.restored;
+                if c.restored {
+                    // The flow is back at the reference; start the optimizer afresh.
+                    lr_factor *= 0.5;
+                    adam = Adam::new(
+                        flow.flow().params().all_vars(),
+                        AdamConfig {
+                            lr: lr_factor * schedule.rate(cfg.lr, step, cfg.steps),
+                            ..AdamConfig::default()
+                        },
+                    )?;
+                }
+                on_collapse(&c);
+            }
+            beta = beta.max(cfg.beta_from(beta_start, step));
             if cfg.anneal_ess > 0.0 && beta < 1.0 && mean > 0.0 {
                 beta = adaptive_beta(&b.f, &b.log_q, beta, cfg.anneal_ess);
             }
             record.beta = beta;
-            stored = if mean > 0.0 {
+            // A batch of a collapsed flow is not learnt from: the flow was restored.
+            stored = if mean > 0.0 && !restored {
                 let (a, bb) = loss_weights(&b.f, &b.log_q, record.beta);
                 let dev = flow.device();
                 let t = |v: Vec<f64>| -> Result<Tensor> {
@@ -447,5 +550,6 @@ pub fn train_flow(
         on_step(&record, &hist.running);
         hist.records.push(record);
     }
+    hist.collapses = guard.collapses;
     Ok(hist)
 }

@@ -11,7 +11,7 @@
 
 use super::adapters::Target;
 use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
-use super::flow_proposal::UnitFlow;
+use super::proposal::Proposal;
 use crate::error::{Error, Result};
 use flowinfer_simulators::{row_seed, Integrand};
 use rand::rngs::StdRng;
@@ -65,9 +65,9 @@ pub struct UnweightedEvents {
     pub excess_weight_fraction: f64,
 }
 
-/// Generate `cfg.events` unweighted events from `flow` for `integrand`.
+/// Generate `cfg.events` unweighted events from `proposal` for `integrand`.
 pub fn unweight(
-    flow: &UnitFlow,
+    proposal: &Proposal<'_>,
     integrand: &dyn Integrand,
     cfg: &UnweightConfig,
     rng: &mut dyn RngCore,
@@ -86,7 +86,7 @@ pub fn unweight(
             cfg.max_weight
         )));
     }
-    let d = flow.dim();
+    let d = proposal.flow().dim();
     let mut accept_rng = StdRng::seed_from_u64(cfg.seed);
     let mut out = UnweightedEvents {
         dim: d,
@@ -114,7 +114,7 @@ pub fn unweight(
             )));
         }
         let b = draw_weighted(
-            flow,
+            proposal,
             integrand,
             cfg.batch,
             rng,
@@ -175,10 +175,10 @@ pub struct UnweightRequest {
     pub seed: u64,
 }
 
-/// `req.events` unweighted events from a trained `flow` for `target`, in the user's
+/// `req.events` unweighted events from a trained proposal for `target`, in the user's
 /// coordinates (through a warm-start grid, without a padding coordinate).
 pub fn unweighted_events(
-    flow: &UnitFlow,
+    proposal: &Proposal<'_>,
     target: &Target<'_>,
     req: &UnweightRequest,
     opts: &EvalOptions,
@@ -193,7 +193,7 @@ pub fn unweighted_events(
     let max_trials = (20.0 * expected + req.batch as f64).min(4e9) as usize;
     let mut rng = StdRng::seed_from_u64(row_seed(req.seed, 3));
     let u = unweight(
-        flow,
+        proposal,
         target.integrand(),
         &UnweightConfig {
             events: req.events,

@@ -103,9 +103,15 @@ pub struct IntegrateArgs {
     /// linear schedule).
     #[arg(long)]
     anneal_ess: Option<f64>,
-    /// Starting exponent of the annealing (default 0.2).
+    /// Starting exponent of the annealing (default 0.2; lowered automatically when the
+    /// untrained proposal cannot sample f^β).
     #[arg(long)]
     beta_start: Option<f64>,
+    /// Fraction of the proposal drawn uniformly from the cube, in training and
+    /// evaluation (the defensive mixture that bounds every weight by f/α; default 0.05;
+    /// 0 = the flow alone).
+    #[arg(long)]
+    defensive: Option<f64>,
     /// Spline bins (default 8).
     #[arg(long)]
     bins: Option<usize>,
@@ -205,6 +211,8 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     set(&mut t.anneal, &a.anneal);
     set(&mut t.anneal_ess, &a.anneal_ess);
     set(&mut t.beta_start, &a.beta_start);
+    set(&mut t.defensive, &a.defensive);
+    set(&mut s.eval.defensive, &a.defensive);
     set(&mut s.flow.bins, &a.bins);
     set(&mut s.flow.hidden, &a.hidden);
     set(&mut s.flow.layers, &a.layers);
@@ -291,6 +299,10 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
                     r
                 ));
             }
+        }
+        Stage::Collapse { collapse } => {
+            // A warning, shown even with --quiet.
+            pb.suspend(|| eprintln!("warning: {}", collapse.message()));
         }
         Stage::Evaluating { samples } => {
             pb.finish_and_clear();
