@@ -1049,3 +1049,107 @@ fn a_missed_peak_is_untrusted_and_exits_non_zero() {
     assert!(o.status.success(), "{}", text(&o).1);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A training whose batch estimate collapses is caught: the flow of the last reliable
+/// batch is restored (a warning), at most `MAX_RESTORES` times; a collapse that is not
+/// repaired makes the run untrusted, and every collapse reaches the progress callback.
+#[test]
+fn a_collapsing_training_is_restored_and_an_unrepaired_collapse_is_untrusted() {
+    use flowinfer::integrate::guard::MAX_RESTORES;
+    use flowinfer::integrate::{EvalConfig, Stage};
+    use flowinfer_simulators::FnIntegrand;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = AtomicUsize::new(0);
+    // Mass for the first two training batches (2 × 256 calls), none afterwards.
+    let f = FnIntegrand::new("vanishing", 2, |_x: &[f64]| {
+        if calls.fetch_add(1, Ordering::Relaxed) < 512 {
+            1.0
+        } else {
+            0.0
+        }
+    });
+    let cfg = IntegrateConfig {
+        flow: small_flow(),
+        train: TrainConfig {
+            steps: 10,
+            batch: 256,
+            ..TrainConfig::default()
+        },
+        eval: EvalConfig {
+            samples: 1000,
+            ..EvalConfig::default()
+        },
+        ..IntegrateConfig::default()
+    };
+    let mut seen = 0;
+    let out = integrate(&f, &cfg, &test_device(), &mut |s| {
+        if let Stage::Collapse { .. } = s {
+            seen += 1
+        }
+    })
+    .unwrap();
+    let c = &out.report.training.collapses;
+    assert_eq!((c.len(), seen), (8, 8), "steps 2..9 collapse");
+    assert!(c
+        .iter()
+        .all(|c| c.reference.step <= 1 && c.batch.estimate == 0.0));
+    assert!(c[..MAX_RESTORES].iter().all(|c| c.restored));
+    assert!(c[MAX_RESTORES..].iter().all(|c| !c.restored));
+    let r = &out.report;
+    assert!(!r.trusted);
+    assert!(
+        r.reasons
+            .iter()
+            .any(|m| m.contains("training collapsed at step") && m.contains("not repaired")),
+        "{:?}",
+        r.reasons
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|m| m.contains("restored the flow of step")),
+        "{:?}",
+        r.warnings
+    );
+    let p = r.training.pilot.as_ref().unwrap();
+    assert_eq!((p.step, p.n), (0, 256));
+    assert!((p.estimate - 1.0).abs() < 1e-5, "{p:?}");
+}
+
+/// The defensive mixture `(1 − α) q + α`: its density at its own draws is the mixture's,
+/// every weight is bounded by `f/α`, about a fraction `α` of the draws is uniform, and
+/// the estimate stays unbiased with a badly placed flow.
+#[test]
+fn the_defensive_mixture_bounds_weights_and_stays_unbiased() {
+    let flow = UnitFlow::new(3, &small_flow(), DType::F64, &test_device(), 4).unwrap();
+    perturb_params(flow.flow().params(), 0.8, 5).unwrap();
+    let alpha = 0.2;
+    let mix = Proposal::new(&flow, alpha).unwrap();
+    let mut rng = StdRng::seed_from_u64(6);
+    let (x, log_mix) = mix.sample(4000, &mut rng).unwrap();
+    let log_q = flow.log_prob(&x).unwrap();
+    let expect = host(&log_q.unsqueeze(1).unwrap());
+    let got = host(&log_mix.unsqueeze(1).unwrap());
+    for (e, g) in expect.iter().zip(&got) {
+        let m = ((1.0 - alpha) * e[0].exp() + alpha).ln();
+        assert!((m - g[0]).abs() < 1e-9, "{m} vs {}", g[0]);
+    }
+    assert!(got.iter().all(|g| g[0] >= alpha.ln() - 1e-12));
+    // A narrow Gaussian the perturbed flow does not follow: unbiased, bounded weights.
+    let f = builtin("gaussian", 3, Some(0.1));
+    let exact = f.exact().unwrap();
+    let opts = EvalOptions::default();
+    let pulls: Vec<f64> = (0..10)
+        .map(|seed| {
+            let mut rng = StdRng::seed_from_u64(40 + seed);
+            let mut inv = InvalidCounts::default();
+            let (s, w) =
+                estimate(&mix, f.as_ref(), 20_000, 8192, &mut rng, &opts, &mut inv).unwrap();
+            let peak = 1.0 / (0.1f64 * 0.1 * std::f64::consts::PI).powf(1.5);
+            assert!(w.iter().all(|v| *v <= peak / alpha * (1.0 + 1e-9)));
+            s.pull(exact).unwrap()
+        })
+        .collect();
+    assert!(pulls.iter().all(|p| p.abs() < 4.0), "{pulls:?}");
+    assert!(Proposal::new(&flow, 1.0).is_err() && Proposal::new(&flow, -0.1).is_err());
+}

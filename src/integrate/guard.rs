@@ -227,6 +227,30 @@ mod tests {
     }
 
     #[test]
+    fn only_a_final_estimate_well_below_the_pilot_is_a_reason() {
+        // Pilot: 1.0 ± 0.01 (weights 0.9 and 1.1, 400 points).
+        let pw: Vec<f64> = (0..400)
+            .map(|i| if i % 2 == 0 { 0.9 } else { 1.1 })
+            .collect();
+        let pilot = BatchEstimate::new(0, &pw, &vec![0.0; 400]);
+        let stats = |mean: f64| {
+            let w: Vec<f64> = (0..1000)
+                .map(|i| mean * if i % 2 == 0 { 0.99 } else { 1.01 })
+                .collect();
+            WeightStats::from_weights(&w).unwrap()
+        };
+        // Compatible, and above the pilot (it missed a peak): no reason.
+        assert!(pilot_reason(&stats(0.99), &pilot).is_none());
+        assert!(pilot_reason(&stats(3.0), &pilot).is_none());
+        // Far below: the flow lost mass the pilot saw.
+        let r = pilot_reason(&stats(0.5), &pilot).expect("a reason");
+        assert!(r.contains("below the pilot estimate"), "{r}");
+        // An all-zero pilot is no evidence of anything.
+        let zero = BatchEstimate::new(0, &[0.0; 10], &[0.0; 10]);
+        assert!(pilot_reason(&stats(1e-9), &zero).is_none());
+    }
+
+    #[test]
     fn guard_restores_the_reference_after_a_collapse() {
         let params = Params::new(DType::F64, &Device::Cpu, 0);
         let v = params.get("w", 2, crate::params::Init::Const(1.0)).unwrap();
