@@ -121,6 +121,13 @@ pub struct IntegrateConfig {
     pub train: TrainConfig,
     /// Evaluation.
     pub eval: EvalConfig,
+    /// Multi-channel integration (none by default; [`super::channels`]).
+    #[serde(skip_serializing_if = "is_default_channels")]
+    pub channels: super::channels::ChannelsConfig,
+}
+
+fn is_default_channels(c: &super::channels::ChannelsConfig) -> bool {
+    *c == super::channels::ChannelsConfig::default()
 }
 
 impl JobConfig for IntegrateConfig {
@@ -173,6 +180,9 @@ impl IntegrateConfig {
             ));
         }
         self.flow.validate(dim.max(2))?;
+        if self.channels.is_active() {
+            self.channels.maps(dim)?;
+        }
         JobConfig::validate(self)
     }
 

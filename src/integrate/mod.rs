@@ -21,6 +21,7 @@
 
 pub mod adapters;
 pub mod batch;
+pub mod channels;
 pub mod config;
 pub mod estimate;
 pub mod flow_proposal;
@@ -59,6 +60,15 @@ use std::time::Instant;
 /// What [`integrate`] reports while it runs.
 #[derive(Debug)]
 pub enum Stage<'a> {
+    /// Channel `channel` (0-based) of `channels` begins (multi-channel runs).
+    Channel {
+        /// The channel.
+        channel: usize,
+        /// How many there are.
+        channels: usize,
+        /// Its map, in words.
+        map: String,
+    },
     /// The VEGAS warm start begins.
     WarmStart {
         /// Its integrand calls.

@@ -159,7 +159,8 @@ pub fn write_run(
     Ok(())
 }
 
-fn fill_run_dir(
+/// Fill `dir` with the files of a single-proposal run (module docs).
+pub(crate) fn fill_run_dir(
     outcome: &IntegrationOutcome,
     spec: &IntegrateConfig,
     dir: &Path,
@@ -269,6 +270,12 @@ impl IntegrationRun {
         };
         let spec: IntegrateConfig =
             toml::from_str(&read("spec.toml")?).map_err(|e| malformed("spec.toml", &e))?;
+        if spec.channels.is_active() {
+            return Err(Error::config(format!(
+                "{}: a multi-channel run (or one of its channels); reading it back is not supported yet",
+                dir.display()
+            )));
+        }
         let result: ResultJson = serde_json::from_str(&read("result.json")?)
             .map_err(|e| malformed("result.json", &e))?;
         let grid = if dir.join("vegas_grid.json").exists() {

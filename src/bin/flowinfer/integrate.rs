@@ -3,6 +3,7 @@
 
 use crate::args::{set, DeviceArg, DtypeArg, QuietArg};
 use crate::progress;
+use flowinfer::integrate::channels::{integrate_channels, write_channels_run};
 use flowinfer::integrate::{
     integrate, unweight::write_events_csv, write_run, IntegrateConfig, IntegrationRun, Loss, Stage,
     TrainMode,
@@ -147,6 +148,14 @@ pub struct IntegrateArgs {
     /// Integrand calls of the VEGAS warm start (default max(10000, training calls/5)).
     #[arg(long)]
     warm_start_calls: Option<usize>,
+    /// A peak location that gets a channel of its own (comma-separated coordinates in
+    /// [0, 1]; repeat for several peaks): multi-channel integration with one flow per
+    /// channel and a uniform channel besides (spec: [channels] peaks).
+    #[arg(long = "peak")]
+    peaks: Vec<String>,
+    /// Width of each peak channel's map (default 0.05).
+    #[arg(long)]
+    peak_width: Option<f64>,
     /// Count non-finite and negative integrand values as zero instead of failing.
     #[arg(long)]
     allow_invalid: bool,
@@ -230,10 +239,29 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     if a.warm_start_calls.is_some() {
         s.eval.warm_start_calls = a.warm_start_calls;
     }
+    if !a.peaks.is_empty() {
+        s.channels.peaks = parse_peaks(&a.peaks)?;
+    }
+    set(&mut s.channels.width, &a.peak_width);
     s.eval.vegas |= a.compare_vegas;
     s.eval.vegas_warm_start |= a.vegas_warm_start;
     s.eval.allow_invalid |= a.allow_invalid;
     Ok(s)
+}
+
+/// `--peak` values: each occurrence is one peak, its coordinates comma-separated.
+fn parse_peaks(raw: &[String]) -> anyhow::Result<Vec<Vec<f64>>> {
+    raw.iter()
+        .map(|p| {
+            p.split(',')
+                .map(|v| {
+                    v.trim().parse::<f64>().map_err(|_| {
+                        anyhow::anyhow!("--peak {p}: `{v}` is not a number; expected comma-separated coordinates such as 0.25,0.25")
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Check that `path` (given as option `flag`) can become a CSV file: not a directory,
@@ -280,8 +308,24 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
         cfg.train.batch
     );
     let quiet = a.quiet.quiet;
-    let pb = progress::bar("step", cfg.train.steps, quiet)?;
-    let outcome = integrate(integrand.as_ref(), cfg, &device, &mut |stage| match stage {
+    let channels = cfg.channels.is_active();
+    let bar_steps = if channels {
+        (cfg.train.steps / cfg.channels.maps(integrand.dim())?.len()).max(1)
+    } else {
+        cfg.train.steps
+    };
+    let pb = progress::bar("step", bar_steps, quiet)?;
+    let mut on_stage = |stage: Stage<'_>| match stage {
+        Stage::Channel {
+            channel,
+            channels,
+            map,
+        } => {
+            pb.reset();
+            if !quiet {
+                pb.println(format!("channel {}/{channels}: {map}", channel + 1));
+            }
+        }
         Stage::WarmStart { calls } => {
             if !quiet {
                 pb.println(format!("VEGAS warm start with {calls} calls ..."));
@@ -320,7 +364,29 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
                 eprintln!("VEGAS baseline with {calls} adaptation calls ...");
             }
         }
-    });
+    };
+    if channels {
+        let outcome = integrate_channels(integrand.as_ref(), cfg, &device, &mut on_stage);
+        pb.finish_and_clear();
+        let outcome = outcome?;
+        write_channels_run(&outcome, &spec, &a.out)?;
+        let r = &outcome.report;
+        print!("{}", r.summary());
+        println!(
+            "written:               {}/{{result.json, report.json, spec.toml, channel1..{}/}}",
+            a.out.display(),
+            r.channels.len()
+        );
+        if !r.trusted && !a.accept_untrusted {
+            anyhow::bail!(
+                "the estimate cannot be trusted: {}; the run is written with \"trusted\": false in {} (pass --accept-untrusted to exit 0 anyway)",
+                r.reasons.join("; "),
+                a.out.join("result.json").display()
+            );
+        }
+        return Ok(());
+    }
+    let outcome = integrate(integrand.as_ref(), cfg, &device, &mut on_stage);
     pb.finish_and_clear();
     let outcome = outcome?;
     write_run(&outcome, &spec, &a.out, a.events_out.as_deref())?;
