@@ -84,7 +84,7 @@ pub struct EvalConfig {
     /// Fraction of the evaluation (and unweighting) proposal drawn uniformly from the
     /// flow's cube — the defensive mixture `(1 − α) q + α` that bounds every weight by
     /// `f/α` ([`super::proposal`]); 0 = the flow alone. Default
-    /// [`DEFENSIVE`](super::proposal::DEFENSIVE).
+    /// [`DEFENSIVE_EVAL`](super::proposal::DEFENSIVE_EVAL).
     pub defensive: f64,
 }
 
@@ -98,7 +98,7 @@ impl Default for EvalConfig {
             vegas_warm_start: false,
             warm_start_calls: None,
             allow_invalid: false,
-            defensive: super::proposal::DEFENSIVE,
+            defensive: super::proposal::DEFENSIVE_EVAL,
         }
     }
 }

@@ -43,7 +43,7 @@ pub use estimate::{estimate, WeightStats, MIN_TRUSTED_ESS};
 pub use flow_proposal::{binary_masks, UnitFlow, UnitFlowConfig};
 pub use guard::{BatchEstimate, Collapse, CollapseGuard};
 pub use loss::Loss;
-pub use proposal::{Proposal, DEFENSIVE};
+pub use proposal::{Proposal, DEFENSIVE_EVAL, DEFENSIVE_TRAIN};
 pub use report::IntegrationReport;
 pub use run_dir::{write_run, IntegrationRun, ResultFigures, ResultJson, UnweightedRun};
 pub use train::{train_flow, RunningEstimate, StepRecord, TrainConfig, TrainHistory, TrainMode};

@@ -117,7 +117,7 @@ pub struct TrainConfig {
     /// Fraction of every training batch drawn uniformly from the flow's cube (the
     /// defensive mixture of [`super::proposal`]: weights are taken against the
     /// mixture, so the loss stays unbiased); 0 = the flow alone. Default
-    /// [`DEFENSIVE`](super::proposal::DEFENSIVE).
+    /// [`DEFENSIVE_TRAIN`](super::proposal::DEFENSIVE_TRAIN).
     pub defensive: f64,
 }
 
@@ -135,7 +135,7 @@ impl Default for TrainConfig {
             anneal: 0.3,
             beta_start: 0.2,
             anneal_ess: 0.5,
-            defensive: super::proposal::DEFENSIVE,
+            defensive: super::proposal::DEFENSIVE_TRAIN,
         }
     }
 }
