@@ -40,7 +40,10 @@ pub enum FlowKind {
 impl FlowKind {
     /// Whether the blocks are planar, radial or Sylvester layers (no conditioner network).
     pub fn is_classic(self) -> bool {
-        matches!(self, FlowKind::Planar | FlowKind::Radial | FlowKind::Sylvester)
+        matches!(
+            self,
+            FlowKind::Planar | FlowKind::Radial | FlowKind::Sylvester
+        )
     }
 }
 

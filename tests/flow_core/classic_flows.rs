@@ -71,8 +71,14 @@ fn random_constrained_layers_round_trip_in_f64() {
             let (zb, ld_d) = t.forward(&xs, None).unwrap();
             let err = max_abs_diff(&zb, &x);
             assert!(err <= 1e-6, "{name} seed {seed}: z → x → z error {err}");
-            let ld_err = max_abs_diff(&(ld_s + ld_d).unwrap(), &zb.zeros_like().unwrap().sum(1).unwrap());
-            assert!(ld_err <= 1e-6, "{name} seed {seed}: log-dets differ by {ld_err}");
+            let ld_err = max_abs_diff(
+                &(ld_s + ld_d).unwrap(),
+                &zb.zeros_like().unwrap().sum(1).unwrap(),
+            );
+            assert!(
+                ld_err <= 1e-6,
+                "{name} seed {seed}: log-dets differ by {ld_err}"
+            );
         }
     }
 }
@@ -89,7 +95,10 @@ fn sampling_jacobian_dets(t: &dyn Transform, z: &Tensor) -> Vec<f64> {
         let e = Tensor::from_vec(e, (1, d), z.device()).unwrap();
         let up = t.inverse(&z.broadcast_add(&e).unwrap(), None).unwrap().0;
         let down = t.inverse(&z.broadcast_sub(&e).unwrap(), None).unwrap().0;
-        let diff = ((up - down).unwrap() / (2.0 * h)).unwrap().to_vec2::<f64>().unwrap();
+        let diff = ((up - down).unwrap() / (2.0 * h))
+            .unwrap()
+            .to_vec2::<f64>()
+            .unwrap();
         for r in 0..b {
             for i in 0..d {
                 jac[r][(i, j)] = diff[r][i];
@@ -114,7 +123,10 @@ fn constraints_hold_for_adversarial_raw_parameters() {
     let z = gaussian(64, d, 1.0, 4);
     let cases: Vec<(&str, Box<dyn Transform>, Params)> = {
         let mut v: Vec<(&str, Box<dyn Transform>, Params)> = Vec::new();
-        for (scale, name) in [(0.3, "planar u = −10 w, ‖w‖ small"), (3.0, "planar u = −10 w, ‖w‖ large")] {
+        for (scale, name) in [
+            (0.3, "planar u = −10 w, ‖w‖ small"),
+            (3.0, "planar u = −10 w, ‖w‖ large"),
+        ] {
             let p = Params::new(DType::F64, &device(), 1);
             let t = Planar::new(&p, d).unwrap();
             let w = [1.0 * scale, -2.0 * scale, 0.5 * scale];
@@ -143,7 +155,10 @@ fn constraints_hold_for_adversarial_raw_parameters() {
         let dets = sampling_jacobian_dets(t.as_ref(), &z);
         let ld = ld.to_vec1::<f64>().unwrap();
         for (r, det) in dets.iter().enumerate() {
-            assert!(*det > 0.0, "{name}: row {r}: Jacobian determinant {det} ≤ 0");
+            assert!(
+                *det > 0.0,
+                "{name}: row {r}: Jacobian determinant {det} ≤ 0"
+            );
             assert!(ld[r].is_finite(), "{name}: row {r}: log-det {}", ld[r]);
         }
         let (zb, _) = t.forward(&x, None).unwrap();
@@ -163,11 +178,20 @@ fn root_finding_failures_are_errors_naming_the_event() {
     let planar = Planar::new(&params.pp("p"), d).unwrap();
     let sylvester = Sylvester::new(&params.pp("s"), d, 2).unwrap();
     perturb_params(&params, 0.5, 2).unwrap();
-    for (name, t) in [("planar", &planar as &dyn Transform), ("Sylvester", &sylvester)] {
+    for (name, t) in [
+        ("planar", &planar as &dyn Transform),
+        ("Sylvester", &sylvester),
+    ] {
         let err = t.forward(&x, None).unwrap_err();
-        assert!(matches!(err, Error::RootFinding { event: 3, .. }), "{name}: {err}");
+        assert!(
+            matches!(err, Error::RootFinding { event: 3, .. }),
+            "{name}: {err}"
+        );
         let msg = err.to_string();
-        assert!(msg.contains("event 3") && msg.contains(name), "{name}: {msg}");
+        assert!(
+            msg.contains("event 3") && msg.contains(name),
+            "{name}: {msg}"
+        );
     }
     // An absurd iteration cap: the error says so instead of returning a wrong point.
     let capped = RootOptions {
@@ -177,12 +201,29 @@ fn root_finding_failures_are_errors_naming_the_event() {
     };
     let x = gaussian(50, d, 3.0, 6);
     for (name, t) in [
-        ("planar", Box::new(Planar::new(&params.pp("p"), d).unwrap().with_root_options(capped)) as Box<dyn Transform>),
-        ("Sylvester", Box::new(Sylvester::new(&params.pp("s"), d, 2).unwrap().with_root_options(capped))),
+        (
+            "planar",
+            Box::new(
+                Planar::new(&params.pp("p"), d)
+                    .unwrap()
+                    .with_root_options(capped),
+            ) as Box<dyn Transform>,
+        ),
+        (
+            "Sylvester",
+            Box::new(
+                Sylvester::new(&params.pp("s"), d, 2)
+                    .unwrap()
+                    .with_root_options(capped),
+            ),
+        ),
     ] {
         let msg = t.forward(&x, None).unwrap_err().to_string();
         assert!(
-            msg.contains(name) && msg.contains("event") && msg.contains("residual") && msg.contains("Brent"),
+            msg.contains(name)
+                && msg.contains("event")
+                && msg.contains("residual")
+                && msg.contains("Brent"),
             "{name}: {msg}"
         );
     }
@@ -209,7 +250,10 @@ fn classic_layers_reject_a_context() {
 }
 
 fn kind_config(kind: &str, blocks: usize) -> FlowConfig {
-    toml::from_str(&format!("kind = \"{kind}\"\nblocks = {blocks}\nhidden = 16")).unwrap()
+    toml::from_str(&format!(
+        "kind = \"{kind}\"\nblocks = {blocks}\nhidden = 16"
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -225,9 +269,18 @@ fn flow_sections_build_the_classic_kinds_and_reload_bit_identically() {
         let names: Vec<String> = spec
             .transforms
             .iter()
-            .map(|t| serde_json::to_value(t).unwrap()["type"].as_str().unwrap().to_string())
+            .map(|t| {
+                serde_json::to_value(t).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
-        assert_eq!(names.iter().filter(|n| *n == want).count(), 3, "{kind}: {names:?}");
+        assert_eq!(
+            names.iter().filter(|n| *n == want).count(),
+            3,
+            "{kind}: {names:?}"
+        );
         for dtype in [DType::F64, DType::F32] {
             crate::flow_io::roundtrip(FlowBuilder::new(3, cfg.clone()), dtype, None);
         }
@@ -241,7 +294,11 @@ fn flow_sections_build_the_classic_kinds_and_reload_bit_identically() {
 /// direction).
 #[test]
 fn sample_log_density_matches_log_prob() {
-    for cfg in [FlowConfig::planar(), FlowConfig::radial(), FlowConfig::sylvester()] {
+    for cfg in [
+        FlowConfig::planar(),
+        FlowConfig::radial(),
+        FlowConfig::sylvester(),
+    ] {
         let kind = cfg.kind;
         let spec = FlowBuilder::new(3, cfg).blocks(6).build_spec().unwrap();
         let flow = Flow::new(spec, DType::F64, &device(), 3).unwrap();
@@ -250,7 +307,10 @@ fn sample_log_density_matches_log_prob() {
         let (x, lp) = flow.sample_and_log_prob(500, None, &mut rng).unwrap();
         let lp2 = flow.log_prob(&x, None).unwrap();
         let err = max_abs_diff(&lp, &lp2);
-        assert!(err < 1e-8, "{kind:?}: sample log density vs log_prob: {err}");
+        assert!(
+            err < 1e-8,
+            "{kind:?}: sample log density vs log_prob: {err}"
+        );
     }
 }
 
@@ -258,7 +318,11 @@ fn sample_log_density_matches_log_prob() {
 /// finite differences of `log_prob` in the parameters.
 #[test]
 fn density_direction_has_correct_parameter_gradients() {
-    for cfg in [FlowConfig::planar(), FlowConfig::sylvester(), FlowConfig::radial()] {
+    for cfg in [
+        FlowConfig::planar(),
+        FlowConfig::sylvester(),
+        FlowConfig::radial(),
+    ] {
         let kind = cfg.kind;
         let spec = FlowBuilder::new(3, cfg).blocks(2).build_spec().unwrap();
         let flow = Flow::new(spec, DType::F64, &device(), 5).unwrap();
@@ -274,19 +338,29 @@ fn density_direction_has_correct_parameter_gradients() {
                 .unwrap()
                 .to_vec1::<f64>()
                 .unwrap();
-            let base = var.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let base = var
+                .as_tensor()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap();
             // The first entry of each parameter.
             let h = 1e-6;
             let eval = |delta: f64| {
                 let mut v = base.clone();
                 v[0] += delta;
-                var.set(&Tensor::from_vec(v, var.shape(), &device()).unwrap()).unwrap();
+                var.set(&Tensor::from_vec(v, var.shape(), &device()).unwrap())
+                    .unwrap();
                 loss(&flow).to_scalar::<f64>().unwrap()
             };
             let numeric = (eval(h) - eval(-h)) / (2.0 * h);
             eval(0.0);
             let err = (g[0] - numeric).abs() / numeric.abs().max(1.0);
-            assert!(err < 1e-5, "{kind:?} {name}: autograd {} vs numeric {numeric}", g[0]);
+            assert!(
+                err < 1e-5,
+                "{kind:?} {name}: autograd {} vs numeric {numeric}",
+                g[0]
+            );
         }
     }
 }
@@ -303,7 +377,10 @@ fn iaf_matches_a_maf_with_the_same_weights() {
     perturb_params(iaf.params(), 0.3, 12).unwrap();
     // IAF layers [inv(A) t0, reverse t1, inv(B) t2] sample x = A(P(B(z))): a MAF whose
     // data→latent stack is [B, reverse, A], i.e. t0 ↔ t2 swapped.
-    let maf_b = FlowBuilder::maf(d).blocks(2).hidden(16).mixing(Mixing::Reverse);
+    let maf_b = FlowBuilder::maf(d)
+        .blocks(2)
+        .hidden(16)
+        .mixing(Mixing::Reverse);
     let maf = Flow::new(maf_b.build_spec().unwrap(), DType::F64, &device(), 99).unwrap();
     for (name, var) in iaf.params().named_vars() {
         let swapped = if let Some(rest) = name.strip_prefix("t0.") {
@@ -323,7 +400,13 @@ fn iaf_matches_a_maf_with_the_same_weights() {
     let (x_maf, ld_maf) = maf.to_latent(&z, None).unwrap();
     assert!(max_abs_diff(&x, &x_maf) < 1e-12, "samples differ");
     let lp_maf = (iaf.base().log_prob(&z).unwrap() - ld_maf).unwrap();
-    assert!(max_abs_diff(&lp, &lp_maf) < 1e-10, "sample log densities differ");
+    assert!(
+        max_abs_diff(&lp, &lp_maf) < 1e-10,
+        "sample log densities differ"
+    );
     let lp_eval = iaf.log_prob(&x, None).unwrap();
-    assert!(max_abs_diff(&lp, &lp_eval) < 1e-8, "IAF log_prob vs its sample density");
+    assert!(
+        max_abs_diff(&lp, &lp_eval) < 1e-8,
+        "IAF log_prob vs its sample density"
+    );
 }

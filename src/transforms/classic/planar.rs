@@ -117,7 +117,10 @@ impl Transform for Planar {
         };
         let a0 = solve_increasing("planar layer", &lo, &hi, g, &self.root)?;
         // One Newton step as a tensor expression: same value, implicit gradients.
-        let slope: Vec<f64> = a0.iter().map(|a| 1.0 + s * (1.0 - a.tanh().powi(2))).collect();
+        let slope: Vec<f64> = a0
+            .iter()
+            .map(|a| 1.0 + s * (1.0 - a.tanh().powi(2)))
+            .collect();
         let slope = from_host(slope, batch, 1, x)?;
         let a0 = from_host(a0, batch, 1, x)?;
         let residual = (&a0 + a0.tanh()?.broadcast_mul(&p.wu_hat)?)?.sub(&c)?;

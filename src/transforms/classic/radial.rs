@@ -71,12 +71,20 @@ impl Radial {
 
     /// `‖y‖` per row, `(batch, 1)`, floored at `√TINY_SQUARED_RADIUS`.
     fn radius(y: &Tensor) -> Result<Tensor> {
-        Ok(y.sqr()?.sum_keepdim(1)?.maximum(TINY_SQUARED_RADIUS)?.sqrt()?)
+        Ok(y.sqr()?
+            .sum_keepdim(1)?
+            .maximum(TINY_SQUARED_RADIUS)?
+            .sqrt()?)
     }
 
     /// `(1 + βh, log|det ∂x/∂z|)` at radius `r` (latent side), shapes `(batch, 1)` and
     /// `(batch,)`.
-    fn scale_and_logdet(&self, r: &Tensor, alpha: &Tensor, beta: &Tensor) -> Result<(Tensor, Tensor)> {
+    fn scale_and_logdet(
+        &self,
+        r: &Tensor,
+        alpha: &Tensor,
+        beta: &Tensor,
+    ) -> Result<(Tensor, Tensor)> {
         let h = r.broadcast_add(alpha)?.recip()?;
         let scale = (h.broadcast_mul(beta)? + 1.0)?;
         let second = (h.sqr()?.broadcast_mul(&alpha.mul(beta)?)? + 1.0)?.log()?;
