@@ -11,7 +11,6 @@
 //! Run: `cargo bench --bench classic_flows -- [--dim 8] [--layers 32] [--batch 10000]
 //! [--kinds planar,radial,sylvester] [--dtype f64] [--windows 5] [--window-s 1.0]`
 
-use candle_core::DType;
 use flowinfer::flow::{Flow, FlowBuilder, FlowConfig};
 use rand::SeedableRng;
 use std::time::Instant;

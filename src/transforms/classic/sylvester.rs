@@ -217,7 +217,8 @@ impl Transform for Sylvester {
         let u0 = from_host(u0, batch, n, x)?;
         // One Newton step as a tensor expression: same value, implicit gradients.
         let residual = ((&u0 + u0.tanh()?.matmul(&m.d.t()?.contiguous()?)?)? - &rhs)?;
-        let step = j_inv.matmul(&residual.unsqueeze(2)?)?.squeeze(2)?;
+        // J⁻¹·G per event as a broadcast product (cheaper than a batch of tiny matmuls).
+        let step = j_inv.broadcast_mul(&residual.unsqueeze(1)?)?.sum(2)?;
         let t = (u0 - step)?.tanh()?;
         let z = (x - t.matmul(&m.from_h)?)?;
         Ok((z, Self::logdet(&t, &m.diag)?.neg()?))
