@@ -71,6 +71,24 @@ pub enum Error {
         /// Its value.
         value: f64,
     },
+    /// A root finding (the density direction of a planar or Sylvester layer) did not
+    /// converge for one event of a batch.
+    #[error(
+        "{what}: root finding failed for event {event} after {iterations} iterations \
+         (residual {residual:e}): {reason}"
+    )]
+    RootFinding {
+        /// The layer (and coordinate) being inverted.
+        what: String,
+        /// The event (row of the batch).
+        event: usize,
+        /// The equation's value at the last point.
+        residual: f64,
+        /// Iterations spent (Newton and Brent together).
+        iterations: u64,
+        /// Why it stopped.
+        reason: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     File {

@@ -1,5 +1,6 @@
-//! Builders for the common flow stacks (RealNVP, NSF, MAF) with the seed study's
-//! settings as presets.
+//! Builders for the common flow stacks (RealNVP, NSF, MAF, IAF, and the classic
+//! planar / radial / Sylvester variational families) with the seed study's settings as
+//! presets.
 
 use crate::distributions::BaseSpec;
 use crate::error::{Error, Result};
@@ -22,6 +23,28 @@ pub enum FlowKind {
     Maf,
     /// Masked autoregressive, rational-quadratic spline.
     MafSpline,
+    /// Planar layers (`transforms::classic::Planar`): explicit sampling, root-finding
+    /// density; no mixing between blocks (each layer acts on every feature).
+    Planar,
+    /// Radial layers (`transforms::classic::Radial`); no mixing between blocks.
+    Radial,
+    /// Householder Sylvester layers with `dim` reflections each
+    /// (`transforms::classic::Sylvester`); no mixing between blocks (`Q` mixes).
+    Sylvester,
+    /// Inverse autoregressive flow: affine MAF blocks wrapped in `Inverted`, so sampling
+    /// (and the density of the flow's own samples) is one network pass per block and
+    /// the density of other points is sequential — the natural variational family.
+    Iaf,
+}
+
+impl FlowKind {
+    /// Whether the blocks are planar, radial or Sylvester layers (no conditioner network).
+    pub fn is_classic(self) -> bool {
+        matches!(
+            self,
+            FlowKind::Planar | FlowKind::Radial | FlowKind::Sylvester
+        )
+    }
 }
 
 /// How features are mixed between blocks.
@@ -124,7 +147,12 @@ impl FlowBuilder {
 
     fn map(&self) -> ElementwiseSpec {
         match self.flow.kind {
-            FlowKind::RealNvp | FlowKind::Maf => ElementwiseSpec::Affine {
+            FlowKind::RealNvp
+            | FlowKind::Maf
+            | FlowKind::Iaf
+            | FlowKind::Planar
+            | FlowKind::Radial
+            | FlowKind::Sylvester => ElementwiseSpec::Affine {
                 scale_bound: self.flow.scale_bound,
             },
             FlowKind::Nsf | FlowKind::MafSpline => {
@@ -175,7 +203,7 @@ impl FlowBuilder {
         let cond = self.conditioner();
         let natural: Vec<usize> = (0..d).collect();
         for i in 0..self.flow.blocks {
-            if i > 0 {
+            if i > 0 && !self.flow.kind.is_classic() {
                 ts.push(match self.flow.mixing {
                     Mixing::Reverse => TransformSpec::Permutation {
                         perm: Permutation::reverse_order(d),
@@ -196,20 +224,29 @@ impl FlowBuilder {
                     initialized: false,
                 });
             }
-            ts.push(if coupling {
-                TransformSpec::Coupling {
+            let made = || TransformSpec::MaskedAutoregressive {
+                dim: d,
+                order: natural.clone(),
+                map: map.clone(),
+                conditioner: cond.clone(),
+            };
+            ts.push(match self.flow.kind {
+                FlowKind::RealNvp | FlowKind::Nsf => TransformSpec::Coupling {
                     dim: d,
                     identity: (0..d / 2).collect(),
                     map: map.clone(),
                     conditioner: cond.clone(),
-                }
-            } else {
-                TransformSpec::MaskedAutoregressive {
+                },
+                FlowKind::Maf | FlowKind::MafSpline => made(),
+                FlowKind::Iaf => TransformSpec::Inverted {
+                    inner: Box::new(made()),
+                },
+                FlowKind::Planar => TransformSpec::Planar { dim: d },
+                FlowKind::Radial => TransformSpec::Radial { dim: d },
+                FlowKind::Sylvester => TransformSpec::Sylvester {
                     dim: d,
-                    order: natural.clone(),
-                    map: map.clone(),
-                    conditioner: cond.clone(),
-                }
+                    reflections: d,
+                },
             });
         }
         let base = if self.trainable_base {

@@ -1,7 +1,8 @@
 //! `FlowConfig`: the architecture settings of a standard flow stack — the `[flow]`
 //! section of every job's TOML deserialises straight into it, and [`FlowBuilder`](crate::flow::FlowBuilder)
 //! builds a [`FlowSpec`](crate::flow::FlowSpec) from it. Its [`Default`] is the one
-//! default architecture of `fit`; the named presets reproduce the seed study's stacks.
+//! default architecture of `fit`; the named presets reproduce the seed study's stacks
+//! and give the variational families (IAF, planar, radial, Sylvester).
 //!
 //! ```
 //! use flowinfer::flow::{FlowBuilder, FlowConfig, FlowKind};
@@ -102,6 +103,48 @@ impl FlowConfig {
             blocks: 5,
             hidden: 128,
             ..Self::realnvp()
+        }
+    }
+
+    /// IAF preset: the MAF preset's blocks wrapped in `Inverted`, so sampling and the
+    /// density of the flow's own samples take one pass per block.
+    pub fn iaf() -> Self {
+        Self {
+            kind: FlowKind::Iaf,
+            ..Self::maf()
+        }
+    }
+
+    /// Planar preset: 16 planar layers (the conditioner settings are unused).
+    ///
+    /// ```
+    /// use flowinfer::flow::{FlowBuilder, FlowConfig};
+    /// let spec = FlowBuilder::new(2, FlowConfig::planar()).build_spec()?;
+    /// assert_eq!(spec.transforms.len(), 16);
+    /// # Ok::<(), flowinfer::Error>(())
+    /// ```
+    pub fn planar() -> Self {
+        Self {
+            kind: FlowKind::Planar,
+            blocks: 16,
+            ..Self::default()
+        }
+    }
+
+    /// Radial preset: 16 radial layers.
+    pub fn radial() -> Self {
+        Self {
+            kind: FlowKind::Radial,
+            ..Self::planar()
+        }
+    }
+
+    /// Sylvester preset: 8 Householder Sylvester layers (`dim` reflections each).
+    pub fn sylvester() -> Self {
+        Self {
+            kind: FlowKind::Sylvester,
+            blocks: 8,
+            ..Self::planar()
         }
     }
 

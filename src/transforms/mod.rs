@@ -1,8 +1,10 @@
 //! Bijective transforms. Convention (see docs/ARCHITECTURE.md): `forward` maps data →
 //! latent (density evaluation), `inverse` maps latent → data (sampling); both return
 //! `(output, logabsdet)` with `logabsdet = log|det ∂output/∂input|` of shape `(batch,)`.
+//! The classic variational layers (planar, radial, Sylvester) are in [`classic`].
 
 pub mod actnorm;
+pub mod classic;
 pub mod coupling;
 pub mod elementwise;
 pub mod inverted;
@@ -15,6 +17,7 @@ pub mod spec;
 pub mod standardize;
 
 pub use actnorm::ActNorm;
+pub use classic::{Planar, Radial, Sylvester};
 pub use coupling::Coupling;
 pub use elementwise::{Affine, ElementwiseMap, ElementwiseSpec, RationalQuadraticSpline};
 pub use inverted::Inverted;

@@ -86,6 +86,24 @@ pub enum TransformSpec {
     },
     /// A continuous normalizing flow layer (`crate::cnf`).
     Cnf(crate::cnf::CnfSpec),
+    /// Planar layer (`classic::Planar`), explicit in the sampling direction.
+    Planar {
+        /// Number of features.
+        dim: usize,
+    },
+    /// Radial layer (`classic::Radial`), explicit in the sampling direction.
+    Radial {
+        /// Number of features.
+        dim: usize,
+    },
+    /// Householder Sylvester layer (`classic::Sylvester`), explicit in the sampling
+    /// direction.
+    Sylvester {
+        /// Number of features.
+        dim: usize,
+        /// Householder reflections in its orthogonal matrix.
+        reflections: usize,
+    },
 }
 
 impl TransformSpec {
@@ -97,7 +115,10 @@ impl TransformSpec {
             | TransformSpec::Orthonormal { dim, .. }
             | TransformSpec::LuLinear { dim }
             | TransformSpec::ActNorm { dim, .. }
-            | TransformSpec::Sigmoid { dim } => *dim,
+            | TransformSpec::Sigmoid { dim }
+            | TransformSpec::Planar { dim }
+            | TransformSpec::Radial { dim }
+            | TransformSpec::Sylvester { dim, .. } => *dim,
             TransformSpec::Permutation { perm } => perm.len(),
             TransformSpec::Standardize { mean, .. } => mean.len(),
             TransformSpec::Logit { low, .. } => low.len(),
@@ -155,6 +176,11 @@ impl TransformSpec {
                 Box::new(Inverted::new(inner.build(params, context_dim)?))
             }
             TransformSpec::Cnf(c) => Box::new(crate::cnf::Cnf::new(params, c, context_dim)?),
+            TransformSpec::Planar { dim } => Box::new(Planar::new(params, *dim)?),
+            TransformSpec::Radial { dim } => Box::new(Radial::new(params, *dim)?),
+            TransformSpec::Sylvester { dim, reflections } => {
+                Box::new(Sylvester::new(params, *dim, *reflections)?)
+            }
         })
     }
 }

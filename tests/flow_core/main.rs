@@ -1,6 +1,7 @@
 //! Integration tests of the flow core (one test binary to keep link time down).
 
 mod bad_input;
+mod classic_flows;
 mod common;
 mod embeddings;
 mod flow_density;
