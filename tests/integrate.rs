@@ -833,7 +833,10 @@ fn the_repository_specs_load() {
         let cfg = IntegrateConfig::load(&models.join(file)).unwrap();
         let f = cfg.build_integrand().unwrap();
         assert_eq!((f.name(), f.dim()), (name, dim), "{file}");
-        assert!(f.exact().is_some(), "{file}: the shipped integrands have exact values");
+        assert!(
+            f.exact().is_some(),
+            "{file}: the shipped integrands have exact values"
+        );
         assert!(cfg.eval.vegas && cfg.validate_for(dim).is_ok(), "{file}");
         assert!(
             cfg.train.anneal > 0.0,

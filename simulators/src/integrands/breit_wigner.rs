@@ -41,8 +41,8 @@ impl BreitWigner {
     /// use flowinfer_simulators::integrands::{BreitWigner, Integrand};
     /// let bw = BreitWigner::new(4, 0.35, 1e-3)?;
     /// let mut f = [0.0];
-    /// bw.evaluate(&[0.35, 0.0, 0.0, 0.0], &mut f)?; // on the pole, g(0) = 1/3
-    /// assert!((f[0] - 2.0 / (std::f64::consts::PI * 1e-3) / 3.0).abs() < 1e-9);
+    /// bw.evaluate(&[0.35, 0.0, 0.0, 0.0], &mut f)?; // on the pole, g(0) = 1/3.5
+    /// assert!((f[0] - 2.0 / (std::f64::consts::PI * 1e-3) / 3.5).abs() < 1e-9);
     /// assert!((bw.exact().unwrap() - 0.99930).abs() < 1e-5);
     /// assert!(BreitWigner::new(4, 1.2, 1e-3).is_err());
     /// # Ok::<(), flowinfer_simulators::IntegrandError>(())
@@ -159,7 +159,10 @@ mod tests {
         let bw = BreitWigner::new(5, 0.7, 0.05).unwrap();
         let e = bw.exact().unwrap();
         let (mc, se) = uniform_mc(&bw, 1_000_000, 11);
-        assert!((mc - e).abs() < 5.0 * se && se < 0.01 * e, "{mc} ± {se} vs {e}");
+        assert!(
+            (mc - e).abs() < 5.0 * se && se < 0.01 * e,
+            "{mc} ± {se} vs {e}"
+        );
     }
 
     #[test]
@@ -169,7 +172,10 @@ mod tests {
         bw.evaluate(&[0.5, 0.55], &mut f).unwrap();
         let peak = 2.0 / (std::f64::consts::PI * 0.1);
         assert!((f[0] - peak).abs() < 1e-12 * peak);
-        assert!((f[1] - peak / 2.0).abs() < 1e-12 * peak, "half maximum at m₀ ± Γ/2");
+        assert!(
+            (f[1] - peak / 2.0).abs() < 1e-12 * peak,
+            "half maximum at m₀ ± Γ/2"
+        );
         let e = 2.0 * (0.5f64 / 0.05).atan() / std::f64::consts::PI;
         assert!((bw.exact().unwrap() - e).abs() < 1e-15);
     }

@@ -138,7 +138,9 @@ pub fn integrand_by_name(
         "two_needles" => Box::new(TwoNeedles::new(
             dim,
             options.width.unwrap_or(TwoNeedles::DEFAULT_WIDTH),
-            options.correlation.unwrap_or(TwoNeedles::DEFAULT_CORRELATION),
+            options
+                .correlation
+                .unwrap_or(TwoNeedles::DEFAULT_CORRELATION),
             options.weight.unwrap_or(TwoNeedles::DEFAULT_WEIGHT),
         )?),
         _ => Box::new(EeToQqg::new(
@@ -234,7 +236,10 @@ mod tests {
         let f = integrand_by_name("needle", 3, o).unwrap();
         let direct = Needle::new(3, 0.2, 0.3, 0.4).unwrap();
         assert_eq!(f.exact(), direct.exact());
-        assert!(f.exact().unwrap() < 0.99, "the wide needle reaches the faces");
+        assert!(
+            f.exact().unwrap() < 0.99,
+            "the wide needle reaches the faces"
+        );
         let o = IntegrandOptions {
             width: Some(0.1),
             radius: Some(0.45),
@@ -271,7 +276,10 @@ mod tests {
             ..IntegrandOptions::default()
         };
         let msg = err("camel", width);
-        assert!(msg.contains("no `width`") && msg.contains("breit_wigner"), "{msg}");
+        assert!(
+            msg.contains("no `width`") && msg.contains("breit_wigner"),
+            "{msg}"
+        );
         let centre = IntegrandOptions {
             centre: Some(0.3),
             ..IntegrandOptions::default()

@@ -135,7 +135,10 @@ mod tests {
         let f = TwoNeedles::new(4, 0.15, 0.5, 0.3).unwrap();
         let e = f.exact().unwrap();
         let (mc, se) = uniform_mc(&f, 1_000_000, 5);
-        assert!((mc - e).abs() < 5.0 * se && se < 0.01 * e, "{mc} ± {se} vs {e}");
+        assert!(
+            (mc - e).abs() < 5.0 * se && se < 0.01 * e,
+            "{mc} ± {se} vs {e}"
+        );
     }
 
     #[test]
@@ -157,7 +160,10 @@ mod tests {
     fn rejects_bad_settings_naming_itself() {
         let err = |d, s, r, a| TwoNeedles::new(d, s, r, a).err().unwrap().to_string();
         let msg = err(4, 0.0, 0.5, 0.5);
-        assert!(msg.contains("two_needles") && msg.contains("width"), "{msg}");
+        assert!(
+            msg.contains("two_needles") && msg.contains("width"),
+            "{msg}"
+        );
         assert!(err(4, 0.1, -0.5, 0.5).contains("correlation must lie"));
         assert!(err(4, 0.1, 0.5, 0.0).contains("weight must lie strictly between 0 and 1"));
         assert!(err(4, 0.1, 0.5, f64::NAN).contains("weight"));
