@@ -30,6 +30,14 @@ fn needle_square(d: usize, width: f64, rho: f64, centre: f64) -> f64 {
     (-0.5 * df * (4.0 * PI).ln() - 0.5 * log_det).exp() * half.exact().unwrap()
 }
 
+/// Distance of `x` from the diagonal through `(½, …, ½)`, in units of the needle's
+/// thickness `σ√(1−ρ)`.
+fn across_sigmas(x: &[f64], rho: f64, width: f64) -> f64 {
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    let across: f64 = x.iter().map(|v| (v - mean) * (v - mean)).sum();
+    across.sqrt() / (width * (1.0 - rho).sqrt())
+}
+
 fn row(name: &str, f: &dyn Integrand, peak: f64, square: f64, bound: bool) {
     let e = f.exact().unwrap();
     let rel_var = square / (e * e) - 1.0;
@@ -50,6 +58,25 @@ fn main() {
         let n = Needle::new(d, w, rho, 0.5).unwrap();
         let peak = value(&n, &vec![0.5; d]);
         row("needle", &n, peak, needle_square(d, w, rho, 0.5), false);
+        // How often a uniform point sees any signal at all (f > 0 in f64).
+        let mut rng = rand::rngs::StdRng::seed_from_u64(d as u64);
+        let n_pts = 1_000_000;
+        let pts: Vec<f64> = (0..n_pts * d).map(|_| rng.random::<f64>()).collect();
+        let mut out = vec![0.0; n_pts];
+        n.evaluate(&pts, &mut out).unwrap();
+        let positive = out.iter().filter(|v| **v > 0.0).count();
+        let median_across = {
+            let mut logs: Vec<f64> = pts
+                .chunks_exact(d)
+                .map(|r| across_sigmas(r, rho, w))
+                .collect();
+            logs.sort_by(f64::total_cmp);
+            logs[n_pts / 2]
+        };
+        println!(
+            "needle       d={d:<3} uniform points with f > 0: {positive} of {n_pts}; median distance \
+             from the diagonal {median_across:.0} σ√(1−ρ)"
+        );
     }
 
     let (r, sw) = (Shell::DEFAULT_RADIUS, Shell::DEFAULT_WIDTH);
