@@ -29,7 +29,10 @@ fn small_flow() -> UnitFlowConfig {
 }
 
 fn builtin(name: &str, dim: usize, alpha: Option<f64>) -> Box<dyn Integrand> {
-    let o = IntegrandOptions { alpha, y_cut: None };
+    let o = IntegrandOptions {
+        alpha,
+        ..IntegrandOptions::default()
+    };
     integrand_by_name(name, dim, o).unwrap()
 }
 
@@ -855,10 +858,20 @@ fn the_repository_specs_load() {
         ("camel-16d.toml", "camel", 16),
         ("annulus.toml", "annulus", 2),
         ("eeqqg.toml", "ee_qqg", 5),
+        ("needle-4d.toml", "needle", 4),
+        ("needle-8d.toml", "needle", 8),
+        ("needle-16d.toml", "needle", 16),
+        ("shell.toml", "shell", 8),
+        ("breit-wigner.toml", "breit_wigner", 4),
+        ("two-needles.toml", "two_needles", 8),
     ] {
         let cfg = IntegrateConfig::load(&models.join(file)).unwrap();
         let f = cfg.build_integrand().unwrap();
         assert_eq!((f.name(), f.dim()), (name, dim), "{file}");
+        assert!(
+            f.exact().is_some(),
+            "{file}: the shipped integrands have exact values"
+        );
         assert!(cfg.eval.vegas && cfg.validate_for(dim).is_ok(), "{file}");
         assert!(
             cfg.train.anneal > 0.0,

@@ -40,7 +40,8 @@ use std::path::Path;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrandConfig {
-    /// Built-in name (gaussian, camel, annulus, entangled_circles, polynomial, ee_qqg).
+    /// Built-in name (gaussian, camel, annulus, entangled_circles, polynomial, ee_qqg,
+    /// needle, shell, breit_wigner, two_needles).
     pub name: Option<String>,
     /// External program and arguments, separated by whitespace (no shell quoting): it
     /// reads points as CSV rows on stdin and writes one value per line.
@@ -52,10 +53,39 @@ pub struct IntegrandConfig {
     pub alpha: Option<f64>,
     /// Cut of ee_qqg.
     pub y_cut: Option<f64>,
+    /// Narrow scale of the hard integrands: σ of needle and two_needles, the radial
+    /// width of shell, Γ of breit_wigner (docs/HARD_INTEGRANDS.md for the defaults).
+    pub width: Option<f64>,
+    /// Correlation between coordinates of needle and two_needles (default 0.9).
+    pub correlation: Option<f64>,
+    /// Centre coordinate of needle, at (c, …, c) (default 0.5).
+    pub centre: Option<f64>,
+    /// Radius of shell (default 0.35).
+    pub radius: Option<f64>,
+    /// Pole position of breit_wigner (default 0.35).
+    pub mass: Option<f64>,
+    /// Weight of the first needle of two_needles (default 0.7).
+    pub weight: Option<f64>,
     /// External command: points per program run.
     pub batch_size: Option<usize>,
     /// External command: seconds before a run is killed.
     pub timeout_s: Option<f64>,
+}
+
+impl IntegrandConfig {
+    /// The settings of a built-in integrand (those not given are `None`).
+    fn builtin_options(&self) -> IntegrandOptions {
+        IntegrandOptions {
+            alpha: self.alpha,
+            y_cut: self.y_cut,
+            width: self.width,
+            correlation: self.correlation,
+            centre: self.centre,
+            radius: self.radius,
+            mass: self.mass,
+            weight: self.weight,
+        }
+    }
 }
 
 /// `[eval]`: the final estimate, unweighting and the VEGAS comparison.
@@ -234,16 +264,13 @@ impl IntegrateConfig {
                         )))
                     }
                 };
-                let opts = IntegrandOptions {
-                    alpha: s.alpha,
-                    y_cut: s.y_cut,
-                };
-                Ok(integrand_by_name(name, dim, opts)?)
+                Ok(integrand_by_name(name, dim, s.builtin_options())?)
             }
             (None, Some(cmd)) => {
-                if s.alpha.is_some() || s.y_cut.is_some() {
+                if s.builtin_options() != IntegrandOptions::default() {
                     return Err(Error::config(
-                        "alpha and y_cut apply to built-in integrands only",
+                        "alpha, y_cut, width, correlation, centre, radius, mass and weight \
+                         apply to built-in integrands only",
                     ));
                 }
                 let words: Vec<String> = cmd.split_whitespace().map(String::from).collect();
