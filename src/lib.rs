@@ -20,7 +20,7 @@
 //! | Bayesian flow, error bands | `FitConfig` with [`bayes::BayesConfig`] | [`density::fit()`], then [`bayes::BayesModel`] | `fit` (spec with `[bayes]`), `bands`, `sample --draws` |
 //! | simulation-based inference | [`sbi::SbiConfig`] | [`sbi::train_npe`] → [`sbi::NpePosterior`] | `sbi`, `posterior`, `diagnose` |
 //! | integrate over `[0,1]^d` | [`integrate::IntegrateConfig`] | [`integrate::integrate`] | `integrate`, `unweight` |
-| variational inference on an unnormalised density | [`variational::VariationalConfig`] | [`variational::variational`] | `variational` |
+//! | variational inference on an unnormalised density | [`variational::VariationalConfig`] | [`variational::variational`] | `variational` |
 //!
 //! ### Fit a flow to an array
 //!
