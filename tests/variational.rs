@@ -43,7 +43,11 @@ fn correlated_gaussian_known_answer() {
         "{}",
         r.summary()
     );
-    assert!(r.elbo <= z + 3.0 * r.elbo_std_error, "ELBO above log Z: {}", r.summary());
+    assert!(
+        r.elbo <= z + 3.0 * r.elbo_std_error,
+        "ELBO above log Z: {}",
+        r.summary()
+    );
     assert!(r.trusted && r.weights.ess_fraction > 0.5, "{}", r.summary());
     let m = r.moments.as_ref().unwrap();
     assert!(m.q.mean_error < 0.1 && m.q.cov_rel_error < 0.1, "{:?}", m);
@@ -53,7 +57,10 @@ fn correlated_gaussian_known_answer() {
 #[test]
 fn quadrature_agrees_with_closed_forms_and_the_boxes_hold_the_mass() {
     let b = log_z_2d(&Banana, [-12.0, 12.0, -10.0, 40.0], GRID).unwrap();
-    assert!((b - Banana.truth().unwrap().log_z.unwrap()).abs() < 1e-6, "{b}");
+    assert!(
+        (b - Banana.truth().unwrap().log_z.unwrap()).abs() < 1e-6,
+        "{b}"
+    );
     // The sine density's Jacobian of x2 = 3 tanh y keeps it normalised.
     let s = log_z_2d(&Sine, [-2.0, 2.0, -12.0, 12.0], GRID).unwrap();
     assert!(s.abs() < 1e-6, "{s}");
@@ -74,7 +81,10 @@ fn gaussian_linear_matches_the_simulator_prior_and_likelihood() {
     let t = GaussianLinearPosterior::new(x_o.clone()).unwrap();
     let theta: Vec<f64> = (0..10).map(|i| 0.05 * i as f64).collect();
     let lp = t
-        .log_density(&Tensor::from_vec(theta.clone(), (1, 10), &Device::Cpu).unwrap(), None)
+        .log_density(
+            &Tensor::from_vec(theta.clone(), (1, 10), &Device::Cpu).unwrap(),
+            None,
+        )
         .unwrap()
         .to_vec1::<f64>()
         .unwrap()[0];
@@ -133,9 +143,15 @@ fn score_gradient_learns_a_value_only_target() {
     let mut cfg = small(300);
     cfg.mean_field = true;
     cfg.train.lr = 3e-2;
-    let r = variational(&t, &cfg, &Device::Cpu, &mut |_| {}).unwrap().report;
+    let r = variational(&t, &cfg, &Device::Cpu, &mut |_| {})
+        .unwrap()
+        .report;
     assert_eq!(r.training.gradient, "score");
-    assert!((r.log_z - r.truth.log_z.unwrap()).abs() < 0.05, "{}", r.summary());
+    assert!(
+        (r.log_z - r.truth.log_z.unwrap()).abs() < 0.05,
+        "{}",
+        r.summary()
+    );
 }
 
 #[cfg(unix)]
@@ -157,15 +173,24 @@ fn external_targets_that_fail_name_the_program() {
         .unwrap_err()
         .to_string();
     assert!(
-        msg.contains("crash.sh") && msg.contains("exit status 4") && msg.contains("likelihood diverged"),
+        msg.contains("crash.sh")
+            && msg.contains("exit status 4")
+            && msg.contains("likelihood diverged"),
         "{msg}"
     );
-    let cmd = script(&dir, "short.sh", "awk -F, 'NR > 1 { print -($1*$1 + $2*$2)/2 }'\n");
+    let cmd = script(
+        &dir,
+        "short.sh",
+        "awk -F, 'NR > 1 { print -($1*$1 + $2*$2)/2 }'\n",
+    );
     let t = external_target(&cmd, 2, None, None, None).unwrap();
     let msg = variational(t.as_ref(), &cfg, &Device::Cpu, &mut |_| {})
         .unwrap_err()
         .to_string();
-    assert!(msg.contains("short.sh") && msg.contains("lines for"), "{msg}");
+    assert!(
+        msg.contains("short.sh") && msg.contains("lines for"),
+        "{msg}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -194,10 +219,16 @@ fn amortised_training_over_a_context() {
     cfg.flow.kind = FlowKind::Maf;
     let flow = build_family(&cfg, 2, 1, &Device::Cpu).unwrap();
     let sample = |m: usize, rng: &mut dyn rand::RngCore| -> flowinfer::Result<Tensor> {
-        let c: Vec<f32> = (0..m).map(|_| (rng.next_u32() as f32 / u32::MAX as f32) * 4.0 - 2.0).collect();
+        let c: Vec<f32> = (0..m)
+            .map(|_| (rng.next_u32() as f32 / u32::MAX as f32) * 4.0 - 2.0)
+            .collect();
         Ok(Tensor::from_vec(c, (m, 1), &Device::Cpu)?)
     };
-    let tc = TrainConfig { contexts: 8, samples: 64, ..cfg.train.clone() };
+    let tc = TrainConfig {
+        contexts: 8,
+        samples: 64,
+        ..cfg.train.clone()
+    };
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     train_reverse_kl(&flow, &Shifted, &tc, Some(&sample), &mut rng, &mut |_| {}).unwrap();
     let c = Tensor::new(&[[1.5f32]], &Device::Cpu).unwrap();
@@ -219,17 +250,29 @@ fn specs_load_and_bad_specs_say_what_is_wrong() {
             n += 1;
         }
     }
-    assert!(n >= 5, "expected the shipped models/vi-*.toml specs, found {n}");
+    assert!(
+        n >= 5,
+        "expected the shipped models/vi-*.toml specs, found {n}"
+    );
     let e = from_toml::<VariationalConfig>("[train]\nstep = 3\n", "x.toml")
         .unwrap_err()
         .to_string();
     assert!(e.contains("x.toml") && e.contains("step"), "{e}");
-    let cfg: VariationalConfig =
-        from_toml("[target]\nname = \"banana\"\n[train]\nsteps = 7\n", "y.toml").unwrap();
+    let cfg: VariationalConfig = from_toml(
+        "[target]\nname = \"banana\"\n[train]\nsteps = 7\n",
+        "y.toml",
+    )
+    .unwrap();
     assert_eq!((cfg.train.steps, cfg.train.samples), (7, 256));
     let mut both = cfg.clone();
     both.target.command = Some("sh x.sh".into());
-    assert!(both.target.build().err().unwrap().to_string().contains("not both"));
+    assert!(both
+        .target
+        .build()
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("not both"));
     let e = from_toml::<VariationalConfig>("[target]\nname = \"nope\"\n", "z.toml")
         .unwrap()
         .target
@@ -237,7 +280,10 @@ fn specs_load_and_bad_specs_say_what_is_wrong() {
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("unknown target `nope`") && e.contains("banana"), "{e}");
+    assert!(
+        e.contains("unknown target `nope`") && e.contains("banana"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -245,31 +291,75 @@ fn cli_end_to_end_on_a_tiny_run() {
     let dir = tmp("cli");
     let out = dir.join("run");
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_flowinfer"))
-        .args(["variational", "--target", "banana", "--flow", "realnvp", "--blocks", "2"])
+        .args([
+            "variational",
+            "--target",
+            "banana",
+            "--flow",
+            "realnvp",
+            "--blocks",
+            "2",
+        ])
         .args(["--hidden", "16", "--steps", "40", "--samples", "64"])
-        .args(["--eval-samples", "2000", "--draws", "500", "--quiet", "--accept-untrusted"])
+        .args([
+            "--eval-samples",
+            "2000",
+            "--draws",
+            "500",
+            "--quiet",
+            "--accept-untrusted",
+        ])
         .arg("--out")
         .arg(&out)
         .output()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     let stdout = String::from_utf8_lossy(&status.stdout);
-    assert!(stdout.contains("log Z (IS):") && stdout.contains("Pareto k̂"), "{stdout}");
+    assert!(
+        stdout.contains("log Z (IS):") && stdout.contains("Pareto k̂"),
+        "{stdout}"
+    );
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
-    for key in ["elbo", "log_z", "log_z_std_error", "ess_fraction", "pareto_k", "trusted", "reasons"] {
+    for key in [
+        "elbo",
+        "log_z",
+        "log_z_std_error",
+        "ess_fraction",
+        "pareto_k",
+        "trusted",
+        "reasons",
+    ] {
         assert!(r.get(key).is_some(), "result.json lacks {key}: {r}");
     }
     let csv = std::fs::read_to_string(out.join("samples.csv")).unwrap();
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("x1,x2"));
     assert_eq!(lines.count(), 500);
-    for f in ["report.json", "history.csv", "spec.toml", "marginals.png", "density.png", "model/flow.json"] {
+    for f in [
+        "report.json",
+        "history.csv",
+        "spec.toml",
+        "marginals.png",
+        "density.png",
+        "model/flow.json",
+    ] {
         assert!(out.join(f).exists(), "missing {f}");
     }
     // A bad argument is an error that names it, and writes nothing.
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_flowinfer"))
-        .args(["variational", "--target", "banana", "--flow", "cnf-ish", "--out"])
+        .args([
+            "variational",
+            "--target",
+            "banana",
+            "--flow",
+            "cnf-ish",
+            "--out",
+        ])
         .arg(dir.join("bad"))
         .output()
         .unwrap();

@@ -48,7 +48,9 @@ pub fn draw_weighted(
     rng: &mut dyn RngCore,
 ) -> Result<Draws> {
     if batch == 0 || n == 0 {
-        return Err(Error::config("evaluation needs at least one draw and a batch ≥ 1"));
+        return Err(Error::config(
+            "evaluation needs at least one draw and a batch ≥ 1",
+        ));
     }
     let d = target.dim();
     let mut out = Draws {
@@ -68,7 +70,13 @@ pub fn draw_weighted(
         // −inf is a legitimate zero weight here: only NaN/+inf are dropped.
         let finite_or_zero: Vec<f64> = lp
             .iter()
-            .map(|v| if *v == f64::NEG_INFINITY { f64::MIN } else { *v })
+            .map(|v| {
+                if *v == f64::NEG_INFINITY {
+                    f64::MIN
+                } else {
+                    *v
+                }
+            })
             .collect();
         let mut counts = InvalidCounts::default();
         check_values(
@@ -210,8 +218,9 @@ pub fn marginals(points: &[f64], columns: &[String]) -> Vec<Marginal> {
             let mut v: Vec<f64> = (0..n).map(|i| points[i * d + j]).collect();
             v.sort_by(f64::total_cmp);
             let mean = v.iter().sum::<f64>() / n as f64;
-            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0))
-                .sqrt();
+            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
+                / (n as f64 - 1.0).max(1.0))
+            .sqrt();
             let q = |p: f64| v[((p * (n - 1) as f64).round() as usize).min(n - 1)];
             Marginal {
                 column: columns[j].clone(),

@@ -51,7 +51,9 @@ pub use report::{ResultJson, VariationalReport};
 pub use run_dir::write_run;
 pub use target::{ExternalTarget, FnLogDensity, LogDensity, RowsLogDensity, Truth};
 pub use targets::{target_by_name, TargetOptions, TARGET_NAMES};
-pub use train::{train_reverse_kl, ContextSampler, Gradient, StepRecord, TrainConfig, TrainHistory};
+pub use train::{
+    train_reverse_kl, ContextSampler, Gradient, StepRecord, TrainConfig, TrainHistory,
+};
 pub use values::{check_values, InvalidCounts};
 
 use crate::distributions::BaseSpec;
@@ -129,11 +131,18 @@ pub struct VariationalOutcome {
 /// Build the variational family of `cfg` for dimension `dim` (and context width
 /// `context_dim`): the `[flow]` stack, or one ActNorm layer over `N(0, I)` when
 /// `mean_field`.
-pub fn build_family(cfg: &VariationalConfig, dim: usize, context_dim: usize, device: &Device) -> Result<Flow> {
+pub fn build_family(
+    cfg: &VariationalConfig,
+    dim: usize,
+    context_dim: usize,
+    device: &Device,
+) -> Result<Flow> {
     let dtype = cfg.flow.dtype()?;
     let spec = if cfg.mean_field {
         if context_dim > 0 {
-            return Err(Error::config("mean_field cannot take a context; use a [flow]"));
+            return Err(Error::config(
+                "mean_field cannot take a context; use a [flow]",
+            ));
         }
         FlowSpec {
             dim,
@@ -146,7 +155,9 @@ pub fn build_family(cfg: &VariationalConfig, dim: usize, context_dim: usize, dev
             }],
         }
     } else {
-        FlowBuilder::new(dim, cfg.flow.clone()).context(context_dim).build_spec()?
+        FlowBuilder::new(dim, cfg.flow.clone())
+            .context(context_dim)
+            .build_spec()?
     };
     Flow::new(spec, dtype, device, row_seed(cfg.seed, 0))
 }
@@ -254,7 +265,11 @@ pub fn variational(
         ));
     }
     let tail = &history.records[history.records.len() - history.records.len().div_ceil(10)..];
-    let finite_tail: Vec<f64> = tail.iter().map(|r| r.elbo).filter(|v| v.is_finite()).collect();
+    let finite_tail: Vec<f64> = tail
+        .iter()
+        .map(|r| r.elbo)
+        .filter(|v| v.is_finite())
+        .collect();
     let training = TrainingSummary {
         steps,
         samples: cfg.train.samples,

@@ -113,8 +113,15 @@ pub fn density(path: &Path, target: &dyn LogDensity, points: &[f64], title: &str
         })
         .collect();
     let t = Tensor::from_vec(grid, (g * g, 2), &Device::Cpu)?;
-    let lp = target.log_density(&t, None)?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
-    let m = lp.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+    let lp = target
+        .log_density(&t, None)?
+        .to_dtype(DType::F64)?
+        .to_vec1::<f64>()?;
+    let m = lp
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
     let shown: Vec<(f64, f64)> = points
         .chunks_exact(2)
         .take(MAX_POINTS)
@@ -122,16 +129,28 @@ pub fn density(path: &Path, target: &dyn LogDensity, points: &[f64], title: &str
         .collect();
     write_png(path, (720, 760), |root| {
         let (header, body) = root.split_vertically(40);
-        header.draw(&Text::new(title.to_string(), (16, 12), (FONT, 20).into_font()))?;
+        header.draw(&Text::new(
+            title.to_string(),
+            (16, 12),
+            (FONT, 20).into_font(),
+        ))?;
         let mut chart = ChartBuilder::on(&body)
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(44)
             .build_cartesian_2d(x0..x1, y0..y1)?;
-        chart.configure_mesh().disable_mesh().label_style((FONT, 13)).draw()?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .label_style((FONT, 13))
+            .draw()?;
         chart.draw_series(lp.iter().enumerate().map(|(k, v)| {
             let (i, j) = (k / g, k % g);
-            let a = if v.is_finite() && m.is_finite() { (v - m).exp() } else { 0.0 };
+            let a = if v.is_finite() && m.is_finite() {
+                (v - m).exp()
+            } else {
+                0.0
+            };
             let shade = |c: u8| (255.0 - a * (255.0 - c as f64)) as u8;
             let c = RGBColor(shade(31), shade(119), shade(180));
             let (xa, ya) = (x0 + i as f64 * hx, y0 + j as f64 * hy);

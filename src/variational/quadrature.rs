@@ -35,14 +35,23 @@ pub fn log_z_2d(target: &dyn LogDensity, bounds: [f64; 4], n: usize) -> Result<f
     }
     let hx = (x1 - x0) / (n - 1) as f64;
     let hy = (y1 - y0) / (n - 1) as f64;
-    let edge = |i: usize| if i == 0 || i == n - 1 { 0.5f64.ln() } else { 0.0 };
+    let edge = |i: usize| {
+        if i == 0 || i == n - 1 {
+            0.5f64.ln()
+        } else {
+            0.0
+        }
+    };
     let mut logs = Vec::with_capacity(n * n);
     // One row of the grid (fixed x) per call keeps the batches moderate.
     for i in 0..n {
         let x = x0 + i as f64 * hx;
         let pts: Vec<f64> = (0..n).flat_map(|j| [x, y0 + j as f64 * hy]).collect();
         let t = Tensor::from_vec(pts, (n, 2), &Device::Cpu)?;
-        let lp = target.log_density(&t, None)?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+        let lp = target
+            .log_density(&t, None)?
+            .to_dtype(DType::F64)?
+            .to_vec1::<f64>()?;
         for (j, v) in lp.into_iter().enumerate() {
             if !v.is_nan() && v != f64::INFINITY {
                 logs.push(v + edge(i) + edge(j));
@@ -71,7 +80,13 @@ pub fn edge_log_density(target: &dyn LogDensity, bounds: [f64; 4], n: usize) -> 
         pts.extend_from_slice(&[x, y0, x, y1, x0, y, x1, y]);
     }
     let t = Tensor::from_vec(pts, (4 * n, 2), &Device::Cpu)?;
-    let lp = target.log_density(&t, None)?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
-    let max = lp.into_iter().filter(|v| !v.is_nan()).fold(f64::NEG_INFINITY, f64::max);
+    let lp = target
+        .log_density(&t, None)?
+        .to_dtype(DType::F64)?
+        .to_vec1::<f64>()?;
+    let max = lp
+        .into_iter()
+        .filter(|v| !v.is_nan())
+        .fold(f64::NEG_INFINITY, f64::max);
     Ok(max - log_z_2d(target, bounds, GRID)?)
 }

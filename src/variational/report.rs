@@ -169,7 +169,11 @@ impl VariationalReport {
     pub fn summary(&self) -> String {
         let mut o = String::new();
         let w = &self.weights;
-        let _ = writeln!(o, "target:                {} (d = {})", self.target, self.dim);
+        let _ = writeln!(
+            o,
+            "target:                {} (d = {})",
+            self.target, self.dim
+        );
         let _ = writeln!(
             o,
             "ELBO:                  {:.4} ± {:.4}",
@@ -180,7 +184,11 @@ impl VariationalReport {
             "log Z (IS):            {:.4} ± {:.4}{}",
             self.log_z,
             self.log_z_std_error,
-            if self.trusted { "" } else { "   (NOT TRUSTED: see below)" }
+            if self.trusted {
+                ""
+            } else {
+                "   (NOT TRUSTED: see below)"
+            }
         );
         if let Some(z) = self.truth.log_z {
             let _ = writeln!(

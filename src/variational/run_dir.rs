@@ -48,7 +48,10 @@ fn fill(
     let r = &o.report;
     let d = r.dim;
     let n_draws = o.draws.len() / d;
-    write_atomic(&dir.join("result.json"), &json(&ResultJson::from_report(r, n_draws))?)?;
+    write_atomic(
+        &dir.join("result.json"),
+        &json(&ResultJson::from_report(r, n_draws))?,
+    )?;
     write_atomic(&dir.join("report.json"), &json(r)?)?;
     let mut csv = r.columns.join(",");
     csv.push('\n');
@@ -68,7 +71,12 @@ fn fill(
     write_atomic(&dir.join("spec.toml"), spec_text.as_bytes())?;
     o.flow.save(dir.join("model"))?;
     if spec.eval.plots {
-        let max = o.log_w.iter().copied().filter(|v| v.is_finite()).fold(f64::MIN, f64::max);
+        let max = o
+            .log_w
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .fold(f64::MIN, f64::max);
         let w: Vec<f64> = o.log_w.iter().map(|v| (v - max).exp()).collect();
         plots::marginals(&dir.join("marginals.png"), &r.columns, &o.eval_points, &w)?;
         let elbo: Vec<f64> = o.history.records.iter().map(|s| s.elbo).collect();

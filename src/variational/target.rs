@@ -119,7 +119,11 @@ pub fn to_tensor(values: Vec<f64>, dtype: DType, device: &Device) -> Result<Tens
 
 /// Check that `x` is `(n, dim)` for a target and return `n`.
 pub fn check_points(target: &dyn LogDensity, x: &Tensor) -> Result<usize> {
-    crate::checks::expect_matrix(x, target.dim(), &format!("points of target `{}`", target.name()))
+    crate::checks::expect_matrix(
+        x,
+        target.dim(),
+        &format!("points of target `{}`", target.name()),
+    )
 }
 
 /// A differentiable target from a closure on tensors: `f(x)` maps `(n, d)` to `(n,)`.

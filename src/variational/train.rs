@@ -135,7 +135,10 @@ impl TrainConfig {
             return bad(format!("anneal must lie in [0, 1], got {}", self.anneal));
         }
         if !(self.beta_start > 0.0 && self.beta_start <= 1.0) {
-            return bad(format!("beta_start must lie in (0, 1], got {}", self.beta_start));
+            return bad(format!(
+                "beta_start must lie in (0, 1], got {}",
+                self.beta_start
+            ));
         }
         if !(0.0..=1.0).contains(&self.forward_weight) {
             return bad(format!(
@@ -224,7 +227,9 @@ pub fn read_samples(
 /// Repeat each context row `n` times (the order of [`Flow::sample_and_log_prob`]).
 fn repeat_rows(ctx: &Tensor, n: usize) -> Result<Tensor> {
     let m = ctx.dim(0)?;
-    let idx: Vec<u32> = (0..m as u32).flat_map(|i| std::iter::repeat_n(i, n)).collect();
+    let idx: Vec<u32> = (0..m as u32)
+        .flat_map(|i| std::iter::repeat_n(i, n))
+        .collect();
     let idx = Tensor::from_vec(idx, m * n, ctx.device())?;
     Ok(ctx.index_select(&idx, 0)?)
 }
@@ -268,7 +273,9 @@ pub fn train_reverse_kl(
         Gradient::Score => true,
     };
     let forward = match &cfg.forward_samples {
-        Some(p) if cfg.forward_weight > 0.0 => Some(read_samples(p, d, flow.dtype(), flow.device())?),
+        Some(p) if cfg.forward_weight > 0.0 => {
+            Some(read_samples(p, d, flow.dtype(), flow.device())?)
+        }
         _ => None,
     };
     let mut adam = Adam::new(
@@ -286,7 +293,11 @@ pub fn train_reverse_kl(
         gradient: if score { "score" } else { "reparam" }.into(),
         ..TrainHistory::default()
     };
-    let lambda = if forward.is_some() { cfg.forward_weight } else { 0.0 };
+    let lambda = if forward.is_some() {
+        cfg.forward_weight
+    } else {
+        0.0
+    };
     for step in 0..cfg.steps {
         let lr = schedule.rate(cfg.lr, step, cfg.steps);
         adam.set_learning_rate(lr);
@@ -296,7 +307,10 @@ pub fn train_reverse_kl(
             _ => None,
         };
         let (x, lq) = flow.sample_and_log_prob(cfg.samples, ctx.as_ref(), rng)?;
-        let ctx_rows = ctx.as_ref().map(|c| repeat_rows(c, cfg.samples)).transpose()?;
+        let ctx_rows = ctx
+            .as_ref()
+            .map(|c| repeat_rows(c, cfg.samples))
+            .transpose()?;
         let x_eval = if score { x.detach() } else { x.clone() };
         let lp = target.log_density(&x_eval, ctx_rows.as_ref())?;
         let lp_host = lp.to_dtype(DType::F64)?.to_vec1::<f64>()?;
@@ -322,10 +336,18 @@ pub fn train_reverse_kl(
         let lq_host = lq.to_dtype(DType::F64)?.to_vec1::<f64>()?;
         let elbo = keep.iter().map(|&i| lp_host[i] - lq_host[i]).sum::<f64>() / keep.len() as f64;
         let reverse = if score {
-            let f: Vec<f64> = keep.iter().map(|&i| lq_host[i] - beta * lp_host[i]).collect();
+            let f: Vec<f64> = keep
+                .iter()
+                .map(|&i| lq_host[i] - beta * lp_host[i])
+                .collect();
             let b = f.iter().sum::<f64>() / f.len() as f64;
-            let centred = to_tensor(f.iter().map(|v| v - b).collect(), flow.dtype(), flow.device())?;
-            let lq_theta = flow.log_prob_unchecked(&pick(&x.detach())?, pick_ctx(&ctx_rows, &pick)?.as_ref())?;
+            let centred = to_tensor(
+                f.iter().map(|v| v - b).collect(),
+                flow.dtype(),
+                flow.device(),
+            )?;
+            let lq_theta =
+                flow.log_prob_unchecked(&pick(&x.detach())?, pick_ctx(&ctx_rows, &pick)?.as_ref())?;
             (centred * lq_theta)?.mean_all()?
         } else {
             let lp_k = pick(&lp)?.to_dtype(flow.dtype())?;
@@ -334,8 +356,11 @@ pub fn train_reverse_kl(
         let loss = match &forward {
             Some(data) if lambda > 0.0 => {
                 let n = data.dim(0)?;
-                let idx: Vec<u32> = (0..cfg.forward_batch).map(|_| rng.random_range(0..n) as u32).collect();
-                let rows = data.index_select(&Tensor::from_vec(idx, cfg.forward_batch, data.device())?, 0)?;
+                let idx: Vec<u32> = (0..cfg.forward_batch)
+                    .map(|_| rng.random_range(0..n) as u32)
+                    .collect();
+                let rows = data
+                    .index_select(&Tensor::from_vec(idx, cfg.forward_batch, data.device())?, 0)?;
                 let nll = flow.log_prob_unchecked(&rows, None)?.mean_all()?.neg()?;
                 ((reverse * (1.0 - lambda))? + (nll * lambda)?)?
             }

@@ -54,10 +54,16 @@ impl Gaussian {
         }
         let rho: f64 = 0.8;
         let s = |i: usize| {
-            let t = if dim > 1 { i as f64 / (dim - 1) as f64 } else { 0.5 };
+            let t = if dim > 1 {
+                i as f64 / (dim - 1) as f64
+            } else {
+                0.5
+            };
             (0.5f64.ln() + t * 4.0f64.ln()).exp()
         };
-        let mean = (0..dim).map(|i| (i as f64 - (dim - 1) as f64 / 2.0) / 2.0).collect();
+        let mean = (0..dim)
+            .map(|i| (i as f64 - (dim - 1) as f64 / 2.0) / 2.0)
+            .collect();
         let cov = (0..dim * dim)
             .map(|k| {
                 let (i, j) = (k / dim, k % dim);

@@ -40,7 +40,9 @@ impl GaussianLinearPosterior {
     /// Reference observation `k` from the task folder `dir`
     /// (`num_observation_k/observation.csv`).
     pub fn reference(dir: &Path, k: usize) -> Result<Self> {
-        let path = dir.join(format!("num_observation_{k}")).join("observation.csv");
+        let path = dir
+            .join(format!("num_observation_{k}"))
+            .join("observation.csv");
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Error::file(
                 &path,
@@ -71,8 +73,8 @@ impl LogDensity for GaussianLinearPosterior {
     }
     fn log_density(&self, theta: &Tensor, _ctx: Option<&Tensor>) -> Result<Tensor> {
         check_points(self, theta)?;
-        let x_o = Tensor::from_vec(self.x_o.clone(), (1, D), theta.device())?
-            .to_dtype(theta.dtype())?;
+        let x_o =
+            Tensor::from_vec(self.x_o.clone(), (1, D), theta.device())?.to_dtype(theta.dtype())?;
         let c = -0.5 * D as f64 * ((2.0 * PI * PRIOR_VAR).ln() + (2.0 * PI * NOISE_VAR).ln());
         let prior = (theta.sqr()?.sum(1)? * (-0.5 / PRIOR_VAR))?;
         let lik = (theta.broadcast_sub(&x_o)?.sqr()?.sum(1)? * (-0.5 / NOISE_VAR))?;

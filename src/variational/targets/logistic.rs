@@ -62,9 +62,14 @@ impl LogisticRegression {
             };
             let feats = (0..4)
                 .map(|j| {
-                    rec.get(j).and_then(|v| v.trim().parse::<f64>().ok()).ok_or_else(|| {
-                        Error::file(path, format!("row {}, column {}: not a number", i + 1, j + 1))
-                    })
+                    rec.get(j)
+                        .and_then(|v| v.trim().parse::<f64>().ok())
+                        .ok_or_else(|| {
+                            Error::file(
+                                path,
+                                format!("row {}, column {}: not a number", i + 1, j + 1),
+                            )
+                        })
                 })
                 .collect::<Result<Vec<f64>>>()?;
             rows.push((feats, label));
@@ -72,18 +77,29 @@ impl LogisticRegression {
         if rows.len() != 100 {
             return Err(Error::file(
                 path,
-                format!("expected 50 versicolor and 50 virginica rows, found {}", rows.len()),
+                format!(
+                    "expected 50 versicolor and 50 virginica rows, found {}",
+                    rows.len()
+                ),
             ));
         }
         let is_test = |k: usize| k % 5 == 4;
-        let train: Vec<&(Vec<f64>, f64)> =
-            rows.iter().enumerate().filter(|(k, _)| !is_test(*k)).map(|(_, r)| r).collect();
+        let train: Vec<&(Vec<f64>, f64)> = rows
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !is_test(*k))
+            .map(|(_, r)| r)
+            .collect();
         let mut mean = [0.0; 4];
         let mut sd = [0.0; 4];
         for j in 0..4 {
             let n = train.len() as f64;
             mean[j] = train.iter().map(|r| r.0[j]).sum::<f64>() / n;
-            sd[j] = (train.iter().map(|r| (r.0[j] - mean[j]).powi(2)).sum::<f64>() / (n - 1.0))
+            sd[j] = (train
+                .iter()
+                .map(|r| (r.0[j] - mean[j]).powi(2))
+                .sum::<f64>()
+                / (n - 1.0))
                 .sqrt();
         }
         let design = |r: &(Vec<f64>, f64)| -> Vec<f64> {
@@ -130,7 +146,7 @@ impl LogisticRegression {
     /// predictive, for draws `S × 5` row-major (module docs).
     pub fn held_out(&self, draws: &[f64]) -> Result<(f64, f64)> {
         let s = draws.len() / D;
-        if s == 0 || draws.len() % D != 0 {
+        if s == 0 || !draws.len().is_multiple_of(D) {
             return Err(Error::config(format!(
                 "held-out figures need draws of width {D}, got {} values",
                 draws.len()
@@ -174,10 +190,16 @@ impl LogDensity for LogisticRegression {
         Ok(Truth::default())
     }
     fn columns(&self) -> Vec<String> {
-        ["intercept", "sepal_length", "sepal_width", "petal_length", "petal_width"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        [
+            "intercept",
+            "sepal_length",
+            "sepal_width",
+            "petal_length",
+            "petal_width",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
     }
     fn draw_metrics(&self, draws: &[f64]) -> Result<Vec<(String, f64)>> {
         let (lpd, acc) = self.held_out(draws)?;

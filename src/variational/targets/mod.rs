@@ -92,9 +92,21 @@ pub fn target_by_name(name: &str, opts: &TargetOptions) -> Result<Box<dyn LogDen
         }
         Ok(())
     };
-    uses("data", opts.data.is_some(), &["logistic_iris", "gaussian_linear"])?;
-    uses("observation", opts.observation.is_some(), &["gaussian_linear"])?;
-    uses("prior_scale", opts.prior_scale.is_some(), &["logistic_iris"])?;
+    uses(
+        "data",
+        opts.data.is_some(),
+        &["logistic_iris", "gaussian_linear"],
+    )?;
+    uses(
+        "observation",
+        opts.observation.is_some(),
+        &["gaussian_linear"],
+    )?;
+    uses(
+        "prior_scale",
+        opts.prior_scale.is_some(),
+        &["logistic_iris"],
+    )?;
     Ok(match key.as_str() {
         "u1" | "u2" | "u3" | "u4" => {
             fixed(2)?;
@@ -116,8 +128,14 @@ pub fn target_by_name(name: &str, opts: &TargetOptions) -> Result<Box<dyn LogDen
         }
         "logistic_iris" => {
             fixed(5)?;
-            let path = opts.data.clone().unwrap_or_else(|| logistic::IRIS_PATH.into());
-            Box::new(LogisticRegression::iris(&path, opts.prior_scale.unwrap_or(1.0))?)
+            let path = opts
+                .data
+                .clone()
+                .unwrap_or_else(|| logistic::IRIS_PATH.into());
+            Box::new(LogisticRegression::iris(
+                &path,
+                opts.prior_scale.unwrap_or(1.0),
+            )?)
         }
         "gaussian_linear" => {
             fixed(10)?;

@@ -33,8 +33,7 @@ impl LogDensity for Sine {
         let x1 = col(x, 0)?;
         let y = col(x, 1)?;
         let x2 = (y.tanh()? * HALF)?;
-        let gauss = (half_sq(&(&x1 - x2.sin()?)?, 0.0, NOISE)?
-            - (NOISE * (2.0 * PI).sqrt()).ln())?;
+        let gauss = (half_sq(&(&x1 - x2.sin()?)?, 0.0, NOISE)? - (NOISE * (2.0 * PI).sqrt()).ln())?;
         // log(3 (1 − tanh² y)) = log 3 + 2 (log 2 − |y| − log(1 + e^{−2|y|})), stably.
         let a = y.abs()?;
         let jac = (((a.neg()? - softplus(&(&a * -2.0)?)?)? + 2f64.ln())? * 2.0)?;
