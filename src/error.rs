@@ -47,6 +47,11 @@ pub enum Error {
     /// shape) or was set up wrongly.
     #[error(transparent)]
     Integrand(#[from] flowinfer_simulators::IntegrandError),
+    /// A variational target failed: an external log-density program failed (the message
+    /// names the program and quotes its stderr), or too many points gave a non-finite
+    /// log density.
+    #[error(transparent)]
+    LogDensity(#[from] flowinfer_simulators::external::LogDensityError),
     /// The VEGAS baseline or warm start failed.
     #[error(transparent)]
     Vegas(#[from] flowinfer_simulators::VegasError),

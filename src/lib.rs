@@ -20,6 +20,7 @@
 //! | Bayesian flow, error bands | `FitConfig` with [`bayes::BayesConfig`] | [`density::fit()`], then [`bayes::BayesModel`] | `fit` (spec with `[bayes]`), `bands`, `sample --draws` |
 //! | simulation-based inference | [`sbi::SbiConfig`] | [`sbi::train_npe`] → [`sbi::NpePosterior`] | `sbi`, `posterior`, `diagnose` |
 //! | integrate over `[0,1]^d` | [`integrate::IntegrateConfig`] | [`integrate::integrate`] | `integrate`, `unweight` |
+//! | variational inference on an unnormalised density | [`variational::VariationalConfig`] | [`variational::variational`] | `variational` |
 //!
 //! ### Fit a flow to an array
 //!
@@ -124,6 +125,7 @@ pub mod sbi;
 pub mod testing;
 pub mod train;
 pub mod transforms;
+pub mod variational;
 
 pub use error::{Error, Result};
 pub use flow::{Flow, FlowBuilder, FlowKind, FlowSpec, Mixing};

@@ -4,10 +4,11 @@ use crate::config::{load, FitConfig};
 use crate::error::{Error, Result};
 use crate::integrate::IntegrateConfig;
 use crate::sbi::SbiConfig;
+use crate::variational::VariationalConfig;
 use std::path::Path;
 
 /// A spec of any job: `[simulator]` makes it an `sbi` spec, `[integrand]` an
-/// `integrate` spec, anything else a `fit` spec.
+/// `integrate` spec, `[target]` a `variational` spec, anything else a `fit` spec.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnyConfig {
     /// A `flowinfer fit` spec.
@@ -16,6 +17,8 @@ pub enum AnyConfig {
     Sbi(Box<SbiConfig>),
     /// A `flowinfer integrate` spec.
     Integrate(Box<IntegrateConfig>),
+    /// A `flowinfer variational` spec.
+    Variational(Box<VariationalConfig>),
 }
 
 impl AnyConfig {
@@ -37,17 +40,20 @@ impl AnyConfig {
             AnyConfig::Sbi(Box::new(load(path)?))
         } else if table.contains_key("integrand") {
             AnyConfig::Integrate(Box::new(load(path)?))
+        } else if table.contains_key("target") {
+            AnyConfig::Variational(Box::new(load(path)?))
         } else {
             AnyConfig::Fit(Box::new(load(path)?))
         })
     }
 
-    /// The verb that runs it: `fit`, `sbi` or `integrate`.
+    /// The verb that runs it: `fit`, `sbi`, `integrate` or `variational`.
     pub fn job(&self) -> &'static str {
         match self {
             AnyConfig::Fit(_) => "fit",
             AnyConfig::Sbi(_) => "sbi",
             AnyConfig::Integrate(_) => "integrate",
+            AnyConfig::Variational(_) => "variational",
         }
     }
 }

@@ -1,8 +1,10 @@
-//! External programs as simulators and integrands.
+//! External programs as simulators, integrands and log densities.
 //!
 //! [`ExternalSimulator`] runs any program (Python, R, a compiled model, ...)
 //! as the forward model of a [`Simulator`](crate::Simulator);
-//! [`ExternalIntegrand`] runs one as an [`Integrand`](crate::Integrand).
+//! [`ExternalIntegrand`] runs one as an [`Integrand`](crate::Integrand);
+//! [`ExternalLogDensity`] runs one as the unnormalised log density of a
+//! variational target (the integrand protocol, see below).
 //! Programs are started directly from `command` (program + arguments, no
 //! shell); wrap a pipeline in `["sh", "-c", "..."]` if you need one.
 //!
@@ -69,6 +71,15 @@
 //! including `nan` and negative numbers, are returned as they are (the
 //! integrator counts those).
 //!
+//! # Log-density protocol
+//!
+//! [`ExternalLogDensity`] speaks the integrand protocol with points in `R^dim`
+//! and a log density (up to a constant) per line: `nan`, `inf` and `-inf`
+//! are read and returned (the variational job counts them and drops those
+//! points), and every other failure is a
+//! [`LogDensityError::External`] naming the command, the chunk's point range
+//! and the stderr tail.
+//!
 //! # Example
 //!
 //! ```
@@ -92,6 +103,7 @@
 //! ```
 
 mod integrand;
+mod log_density;
 mod prior;
 mod process;
 mod simulator;
@@ -103,5 +115,6 @@ mod test_util;
 mod tests;
 
 pub use integrand::ExternalIntegrand;
+pub use log_density::{ExternalLogDensity, LogDensityError};
 pub use prior::PriorSpec;
 pub use simulator::{ExternalSimulator, ExternalSimulatorConfig};

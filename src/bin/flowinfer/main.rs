@@ -1,5 +1,5 @@
 //! The `flowinfer` command line: one module per verb group (`fit`, `bands`, `sbi`,
-//! `integrate`), arguments shared between verbs in `args`, the progress bar in
+//! `integrate`, `variational`), arguments shared between verbs in `args`, the progress bar in
 //! `progress`. The verbs parse, call a library job and print; errors go to stderr as
 //! `error: …` with a non-zero exit status.
 
@@ -14,6 +14,7 @@ mod fit;
 mod integrate;
 mod progress;
 mod sbi;
+mod variational;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -54,6 +55,9 @@ enum Command {
     /// Unweighted events from a finished `integrate` run (hit-or-miss against its
     /// bootstrap maximum weight).
     Unweight(integrate::UnweightArgs),
+    /// Variational inference: fit a flow to an unnormalised log density (reverse KL),
+    /// estimate log Z by importance sampling with ESS and Pareto-k̂ diagnostics.
+    Variational(Box<variational::VariationalArgs>),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
         Command::Diagnose(a) => sbi::run_diagnose(a),
         Command::Integrate(a) => integrate::run_integrate(*a),
         Command::Unweight(a) => integrate::run_unweight(a),
+        Command::Variational(a) => variational::run_variational(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

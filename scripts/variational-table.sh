@@ -1,0 +1,20 @@
+#!/bin/sh
+# Reproduce the results table of docs/VARIATIONAL.md: every built-in target with its
+# shipped spec (models/vi-*.toml), plus mean-field Gaussian VI on the logistic regression.
+# Prints the markdown table (scripts/variational_table.py).
+# Usage: scripts/variational-table.sh [OUT_DIR] (default runs/vi). Run from the repository
+# root (the logistic regression and gaussian_linear read ../shared/data).
+# FLOWINFER=path/to/flowinfer uses that binary instead of building the release one.
+set -eu
+out=${1:-runs/vi}
+if [ -z "${FLOWINFER:-}" ]; then
+    cargo build --release --quiet
+    FLOWINFER=target/release/flowinfer
+fi
+# --accept-untrusted: the table shows every row, trusted or not (the untrusted ones say so).
+run() { name=$1; shift; "$FLOWINFER" variational "$@" --accept-untrusted --quiet --out "$out/$name" > /dev/null; }
+for t in u1 u2 u3 u4 banana mixture sine funnel gaussian gaussian-linear logistic-iris logistic-iris-mean-field; do
+    run "$t" --spec "models/vi-$t.toml"
+done
+python3 scripts/variational_table.py "$out" u1 u2 u3 u4 banana mixture sine funnel gaussian \
+    gaussian-linear logistic-iris logistic-iris-mean-field

@@ -1,0 +1,253 @@
+//! The final figures on fresh draws of the trained flow (f64 on the host):
+//!
+//! * the ELBO `mean(log p̃ − log q)` with its standard error `sd/√N`;
+//! * the importance-sampling estimate `Ẑ = mean(w)`, `w = p̃/q`, reported as
+//!   `log Ẑ` with the delta-method standard error `se(Ẑ)/Ẑ` of the log of the mean
+//!   weight (the weights are formed as `exp(log w − max log w)`, so nothing overflows);
+//! * the ESS fraction `(Σw)²/(N Σw²)` and the Pareto `k̂` of the weights (PSIS), from
+//!   [`WeightStats`] shared with the integrator; `k̂` above `min(1 − 1/log₁₀ N, 0.7)` or
+//!   fewer than 100 effective draws make the estimates untrusted;
+//! * moments (plain `q` draws and self-normalised importance-weighted) and marginal
+//!   quantiles, for comparison with the truth.
+//!
+//! NaN and `+inf` log densities are dropped and counted; `−inf` (zero density) enters
+//! `Ẑ` as a zero weight and is left out of the ELBO mean (which is then an upper
+//! bound of the true ELBO, `−∞`; the report warns).
+
+use super::target::{host_rows, LogDensity};
+use super::values::{check_values, InvalidCounts};
+use crate::error::{Error, Result};
+use crate::flow::Flow;
+use crate::integrate::WeightStats;
+use candle_core::{DType, Tensor};
+use rand::RngCore;
+use serde::Serialize;
+
+/// Fresh draws of the flow with their log weights.
+#[derive(Debug, Clone)]
+pub struct Draws {
+    /// Points (flow coordinates), `n × d` row-major, in draw order (NaN/+inf rows
+    /// dropped).
+    pub points: Vec<f64>,
+    /// `log p̃ − log q` per point (`−inf` for zero density).
+    pub log_w: Vec<f64>,
+    /// `log q` per point.
+    pub log_q: Vec<f64>,
+    /// Non-finite log densities met.
+    pub invalid: InvalidCounts,
+}
+
+/// Draw `n` fresh points of an unconditional `flow` in batches of `batch` and weigh
+/// them by `target` (evaluated in f64).
+pub fn draw_weighted(
+    flow: &Flow,
+    target: &dyn LogDensity,
+    n: usize,
+    batch: usize,
+    max_invalid_fraction: f64,
+    rng: &mut dyn RngCore,
+) -> Result<Draws> {
+    if batch == 0 || n == 0 {
+        return Err(Error::config(
+            "evaluation needs at least one draw and a batch ≥ 1",
+        ));
+    }
+    let d = target.dim();
+    let mut out = Draws {
+        points: Vec::with_capacity(n * d),
+        log_w: Vec::with_capacity(n),
+        log_q: Vec::with_capacity(n),
+        invalid: InvalidCounts::default(),
+    };
+    let mut done = 0;
+    while done < n {
+        let m = batch.min(n - done);
+        let (x, lq) = flow.sample_and_log_prob(m, None, rng)?;
+        let x = x.detach().to_dtype(DType::F64)?;
+        let lq = lq.detach().to_dtype(DType::F64)?.to_vec1::<f64>()?;
+        let lp = target.log_density(&x, None)?.to_vec1::<f64>()?;
+        let pts = host_rows(&x)?;
+        // −inf is a legitimate zero weight here: only NaN/+inf are dropped.
+        let finite_or_zero: Vec<f64> = lp
+            .iter()
+            .map(|v| {
+                if *v == f64::NEG_INFINITY {
+                    f64::MIN
+                } else {
+                    *v
+                }
+            })
+            .collect();
+        let mut counts = InvalidCounts::default();
+        check_values(
+            target.name(),
+            &finite_or_zero,
+            &pts,
+            d,
+            max_invalid_fraction,
+            "evaluation",
+            &mut counts,
+        )?;
+        for i in 0..m {
+            if lp[i].is_nan() || lp[i] == f64::INFINITY {
+                continue;
+            }
+            out.points.extend_from_slice(&pts[i * d..(i + 1) * d]);
+            out.log_w.push(lp[i] - lq[i]);
+            out.log_q.push(lq[i]);
+        }
+        counts.neg_inf = lp.iter().filter(|v| **v == f64::NEG_INFINITY).count();
+        out.invalid.add(&counts);
+        done += m;
+    }
+    Ok(out)
+}
+
+/// The figures of a set of log weights (module docs).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    /// `mean(log p̃ − log q)` over the draws with a finite log density.
+    pub elbo: f64,
+    /// Its standard error.
+    pub elbo_std_error: f64,
+    /// `log mean(w)`.
+    pub log_z: f64,
+    /// Delta-method standard error `se(mean w)/mean w`.
+    pub log_z_std_error: f64,
+    /// Weight statistics (of `w / max w`): ESS, ESS fraction, Pareto k̂, ….
+    pub weights: WeightStats,
+}
+
+/// The figures of `log_w` (at least 2 values, not all `−inf`).
+pub fn figures(log_w: &[f64]) -> Result<Figures> {
+    let finite: Vec<f64> = log_w.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.len() < 2 {
+        return Err(Error::config(format!(
+            "the figures need at least 2 draws with a finite weight, got {}",
+            finite.len()
+        )));
+    }
+    let n = finite.len() as f64;
+    let elbo = finite.iter().sum::<f64>() / n;
+    let var = finite.iter().map(|v| (v - elbo).powi(2)).sum::<f64>() / (n - 1.0);
+    let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let w: Vec<f64> = log_w.iter().map(|v| (v - max).exp()).collect();
+    let stats = WeightStats::from_weights(&w)?;
+    Ok(Figures {
+        elbo,
+        elbo_std_error: (var / n).sqrt(),
+        log_z: max + stats.estimate.ln(),
+        log_z_std_error: stats.std_error / stats.estimate,
+        weights: stats,
+    })
+}
+
+/// Mean and covariance (`d × d` row-major) of `points` with optional weights.
+pub fn moments(points: &[f64], d: usize, weights: Option<&[f64]>) -> (Vec<f64>, Vec<f64>) {
+    let n = points.len() / d;
+    let w = |i: usize| weights.map_or(1.0, |w| w[i]);
+    let total: f64 = (0..n).map(w).sum();
+    let mut mean = vec![0.0; d];
+    for i in 0..n {
+        for j in 0..d {
+            mean[j] += w(i) * points[i * d + j] / total;
+        }
+    }
+    let mut cov = vec![0.0; d * d];
+    for i in 0..n {
+        let r = &points[i * d..(i + 1) * d];
+        for a in 0..d {
+            for b in 0..d {
+                cov[a * d + b] += w(i) * (r[a] - mean[a]) * (r[b] - mean[b]) / total;
+            }
+        }
+    }
+    (mean, cov)
+}
+
+/// How far estimated moments are from exact ones.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MomentErrors {
+    /// `max_i |m_i − μ_i| / √Σ_ii` (in standard deviations).
+    pub mean_error: f64,
+    /// `‖C − Σ‖_F / ‖Σ‖_F`.
+    pub cov_rel_error: f64,
+    /// `max_i |C_ii/Σ_ii − 1|` (the variances).
+    pub var_rel_error: f64,
+}
+
+impl MomentErrors {
+    /// The errors of `(mean, cov)` against `(mu, sigma)`.
+    pub fn new(mean: &[f64], cov: &[f64], mu: &[f64], sigma: &[f64]) -> Self {
+        let d = mu.len();
+        let mean_error = (0..d)
+            .map(|i| (mean[i] - mu[i]).abs() / sigma[i * d + i].sqrt())
+            .fold(0.0, f64::max);
+        let num: f64 = cov.iter().zip(sigma).map(|(a, b)| (a - b).powi(2)).sum();
+        let den: f64 = sigma.iter().map(|b| b * b).sum();
+        let var_rel_error = (0..d)
+            .map(|i| (cov[i * d + i] / sigma[i * d + i] - 1.0).abs())
+            .fold(0.0, f64::max);
+        Self {
+            mean_error,
+            cov_rel_error: (num / den).sqrt(),
+            var_rel_error,
+        }
+    }
+}
+
+/// One coordinate's marginal of the `q` draws.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Marginal {
+    /// Column name.
+    pub column: String,
+    /// Mean.
+    pub mean: f64,
+    /// Standard deviation.
+    pub sd: f64,
+    /// The 1, 5, 50, 95 and 99 % quantiles.
+    pub quantiles: [f64; 5],
+}
+
+/// The marginals of `points` (`n × d`).
+pub fn marginals(points: &[f64], columns: &[String]) -> Vec<Marginal> {
+    let d = columns.len();
+    let n = points.len() / d;
+    (0..d)
+        .map(|j| {
+            let mut v: Vec<f64> = (0..n).map(|i| points[i * d + j]).collect();
+            v.sort_by(f64::total_cmp);
+            let mean = v.iter().sum::<f64>() / n as f64;
+            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
+                / (n as f64 - 1.0).max(1.0))
+            .sqrt();
+            let q = |p: f64| v[((p * (n - 1) as f64).round() as usize).min(n - 1)];
+            Marginal {
+                column: columns[j].clone(),
+                mean,
+                sd,
+                quantiles: [q(0.01), q(0.05), q(0.5), q(0.95), q(0.99)],
+            }
+        })
+        .collect()
+}
+
+/// `k` indices drawn with replacement with probabilities proportional to `w`
+/// (multinomial resampling).
+pub fn resample(w: &[f64], k: usize, rng: &mut dyn RngCore) -> Result<Vec<usize>> {
+    use rand::distr::{weighted::WeightedIndex, Distribution};
+    let dist = WeightedIndex::new(w)
+        .map_err(|e| Error::config(format!("cannot resample the draws: {e}")))?;
+    Ok((0..k).map(|_| dist.sample(rng)).collect())
+}
+
+/// Points in the user's coordinates ([`LogDensity::to_user`]).
+pub fn to_user(target: &dyn LogDensity, points: &[f64]) -> Result<Vec<f64>> {
+    let d = target.dim();
+    let n = points.len() / d;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let t = Tensor::from_vec(points.to_vec(), (n, d), &candle_core::Device::Cpu)?;
+    host_rows(&target.to_user(&t)?)
+}
