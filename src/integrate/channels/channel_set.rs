@@ -202,7 +202,10 @@ impl ChannelSet {
                 let s: f64 = a.iter().sum();
                 // Mixed with a MIN_WEIGHT share of equal weights: every α ≥ MIN_WEIGHT/C.
                 let floor = MIN_WEIGHT / c as f64;
-                self.alpha = a.iter().map(|v| floor + (1.0 - MIN_WEIGHT) * v / s).collect();
+                self.alpha = a
+                    .iter()
+                    .map(|v| floor + (1.0 - MIN_WEIGHT) * v / s)
+                    .collect();
             }
             out.push(AdaptRound {
                 calls: n,
