@@ -824,9 +824,18 @@ fn cli_bad_input_is_a_clear_error_and_writes_nothing() {
         "{e}"
     );
     let spec = dir.join("bad.toml");
-    std::fs::write(&spec, "[integrand]\nname = \"camel\"\ndim = 2\nwidth = 3\n").unwrap();
+    std::fs::write(&spec, "[integrand]\nname = \"camel\"\ndim = 2\nwidht = 3\n").unwrap();
     let e = run_fails(&["--spec", spec.to_str().unwrap()], &out);
-    assert!(e.contains("unknown field") && e.contains("width"), "{e}");
+    assert!(e.contains("unknown field") && e.contains("widht"), "{e}");
+    // A known key for an integrand that does not take it names the ones that do.
+    let e = run_fails(
+        &["--integrand", "camel", "--dim", "2", "--width", "0.1"],
+        &out,
+    );
+    assert!(
+        e.contains("takes no `width`") && e.contains("needle"),
+        "{e}"
+    );
     // The NaN integrand runs with --allow-invalid and reports the count.
     let o = flowinfer()
         .args([

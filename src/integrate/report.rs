@@ -314,7 +314,7 @@ impl IntegrationReport {
         }
         let _ = writeln!(
             o,
-            "proposal:              flow + {:.0} % uniform (defensive; training {:.0} %); annealing from β = {:.3}",
+            "proposal:              flow + {} % uniform (defensive; training {} %); annealing from β = {:.3e}",
             100.0 * self.flow.defensive,
             100.0 * t.defensive,
             t.beta_initial

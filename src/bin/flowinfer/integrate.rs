@@ -70,6 +70,24 @@ pub struct IntegrateArgs {
     /// ee_qqg: cut s_ij > y·s (default 0.01).
     #[arg(long)]
     y_cut: Option<f64>,
+    /// needle / two_needles: σ; shell: radial width; breit_wigner: Γ.
+    #[arg(long)]
+    width: Option<f64>,
+    /// needle / two_needles: correlation ρ between coordinates.
+    #[arg(long)]
+    correlation: Option<f64>,
+    /// needle: centre (every coordinate).
+    #[arg(long)]
+    centre: Option<f64>,
+    /// shell: radius.
+    #[arg(long)]
+    radius: Option<f64>,
+    /// breit_wigner: resonance mass m₀ in (0, 1).
+    #[arg(long)]
+    mass: Option<f64>,
+    /// two_needles: weight of the first needle.
+    #[arg(long)]
+    weight: Option<f64>,
     /// External integrand: points per program run (default 1000).
     #[arg(long)]
     command_batch: Option<usize>,
@@ -202,6 +220,18 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     }
     if a.y_cut.is_some() {
         i.y_cut = a.y_cut;
+    }
+    for (dst, src) in [
+        (&mut i.width, a.width),
+        (&mut i.correlation, a.correlation),
+        (&mut i.centre, a.centre),
+        (&mut i.radius, a.radius),
+        (&mut i.mass, a.mass),
+        (&mut i.weight, a.weight),
+    ] {
+        if src.is_some() {
+            *dst = src;
+        }
     }
     if a.command_batch.is_some() {
         i.batch_size = a.command_batch;
