@@ -283,6 +283,14 @@ pub fn integrate(
     }
     seconds.total = start.elapsed().as_secs_f64();
     let mut warnings = stats.warnings();
+    if let Some(last) = history.records.last().filter(|r| r.beta < 1.0) {
+        warnings.push(format!(
+            "the annealing did not reach the integrand itself (β = {:.3e} at the last step): \
+             the flow was trained towards the broader f^β, an unbiased but less efficient proposal; \
+             train longer (--steps) for a sharper one",
+            last.beta
+        ));
+    }
     if let Some(v) = &vegas_report {
         for (what, e, se) in [
             ("frozen-grid", v.stats.estimate, v.stats.std_error),

@@ -385,6 +385,29 @@ fn adaptive_beta(f: &[f64], log_q: &[f64], beta: f64, tau: f64) -> f64 {
     lo
 }
 
+/// The tempered-weight ESS fraction below which the schedule's slowest path does not
+/// force `β` ahead: the flow cannot yet sample that target (module docs).
+pub const MIN_FORCED_ESS: f64 = 0.01;
+
+/// The slowest path's exponent `scheduled` when the batch's tempered weights at it keep
+/// an ESS fraction of at least [`MIN_FORCED_ESS`], else `beta` (no forced step into a
+/// target the flow cannot sample: the annealing then waits, as adaptive tempering
+/// does, and training may end below `β = 1` — reported).
+fn forced_beta(f: &[f64], log_q: &[f64], beta: f64, scheduled: f64) -> f64 {
+    if scheduled <= beta {
+        return beta;
+    }
+    let log_f: Vec<f64> = f
+        .iter()
+        .map(|v| if *v > 0.0 { v.ln() } else { f64::NEG_INFINITY })
+        .collect();
+    if tempered_ess_fraction(&log_f, log_q, scheduled) >= MIN_FORCED_ESS {
+        scheduled
+    } else {
+        beta
+    }
+}
+
 /// The exponent the annealing starts from: `beta_start`, or — when the untrained
 /// proposal's tempered weights at `beta_start` keep an ESS fraction below `tau` (a
 /// narrow integrand) — the largest `β < beta_start` at which they reach `tau`
@@ -513,7 +536,7 @@ pub fn train_flow(
                 }
                 on_collapse(&c);
             }
-            beta = beta.max(cfg.beta_from(beta_start, step));
+            beta = forced_beta(&b.f, &b.log_q, beta, cfg.beta_from(beta_start, step));
             if cfg.anneal_ess > 0.0 && beta < 1.0 && mean > 0.0 {
                 beta = adaptive_beta(&b.f, &b.log_q, beta, cfg.anneal_ess);
             }
@@ -552,4 +575,36 @@ pub fn train_flow(
     }
     hist.collapses = guard.collapses;
     Ok(hist)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_does_not_force_a_target_the_flow_cannot_sample() {
+        // 1000 points; f = 1 everywhere except one point with f = 1e12: at β = 1 one
+        // weight carries everything (ESS fraction 1e-3), at β = 0.1 it is broad.
+        let mut f = vec![1.0; 1000];
+        f[7] = 1e12;
+        let log_q = vec![0.0; 1000];
+        assert_eq!(forced_beta(&f, &log_q, 0.05, 1.0), 0.05);
+        assert_eq!(forced_beta(&f, &log_q, 0.05, 0.1), 0.1);
+        // Never backwards.
+        assert_eq!(forced_beta(&f, &log_q, 0.5, 0.1), 0.5);
+        // A lowered start: the largest β below beta_start with ESS fraction ≥ τ.
+        let b = initial_beta(&f, &log_q, 0.2, 0.5);
+        assert!(b < 0.2 && b > 1e-6, "{b}");
+        let lf: Vec<f64> = f.iter().map(|v| v.ln()).collect();
+        assert!((tempered_ess_fraction(&lf, &log_q, b) - 0.5).abs() < 1e-3);
+        // Geometric from a lowered start, linear from beta_start.
+        let cfg = TrainConfig {
+            steps: 100,
+            anneal: 0.5,
+            ..TrainConfig::default()
+        };
+        assert!((cfg.beta_from(1e-4, 25) - 1e-2).abs() < 1e-12);
+        assert!((cfg.beta_from(0.2, 25) - 0.6).abs() < 1e-12);
+        assert_eq!(cfg.beta_from(1e-4, 50), 1.0);
+    }
 }
