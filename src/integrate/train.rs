@@ -32,7 +32,17 @@
 //! the sharpest tempered target it can already sample, as adaptive tempering in
 //! sequential Monte Carlo chooses its next temperature; where the flow follows `f`
 //! easily `β` reaches 1 within a few steps, and the linear schedule bounds how long
-//! the annealing may take.
+//! the annealing may take — as long as the flow can sample the scheduled target: the
+//! schedule forces `β` ahead only while the batch's tempered weights at it keep an ESS
+//! fraction of at least [`MIN_FORCED_ESS`], and otherwise waits (training may then end
+//! below `β = 1`; the report warns).
+//!
+//! *Narrow integrands*: when the untrained proposal cannot sample `f^beta_start` (its
+//! tempered ESS fraction is below τ), the annealing starts at the largest lower `β`
+//! that it can sample and rises geometrically ([`TrainConfig::beta_from`]).
+//!
+//! The defensive fraction [`TrainConfig::defensive`] mixes uniform points into every
+//! batch, and every fresh batch is watched for collapse ([`super::guard`]).
 //!
 //! Steps are skipped (no update) when a batch has `f = 0` everywhere or the gradient
 //! is not finite; the count is reported. The learning rate follows a cosine decay from

@@ -28,7 +28,7 @@
 //! cfg.eval.samples = 6000;
 //! cfg.channels = ChannelsConfig { peaks: vec![vec![0.2, 0.2], vec![0.8, 0.8]], width: 0.05, ..ChannelsConfig::default() };
 //! let out = integrate_channels(&f, &cfg, &candle_core::Device::Cpu, &mut |_| {})?;
-//! let exact = 2.0 * std::f64::consts::PI * 1e-3;
+//! let exact = 4.0 * std::f64::consts::PI * 1e-3; // 2πσ² per bump, σ² = 1e-3
 //! assert_eq!(out.report.channels.len(), 3);
 //! assert!((out.report.estimate - exact).abs() < 5.0 * out.report.std_error);
 //! # Ok::<(), flowinfer::Error>(())
