@@ -67,7 +67,10 @@ fn the_mixture_density_is_exact_at_its_draws_and_the_draws_are_iid() {
     assert!((broad - alpha * n as f64).abs() < 4.0 * sd, "{broad} broad");
     for chunk in ev.from_flow.chunks(1000) {
         let first_half = chunk[..500].iter().filter(|f| !**f).count();
-        assert!((60..190).contains(&first_half), "not shuffled: {first_half}");
+        assert!(
+            (60..190).contains(&first_half),
+            "not shuffled: {first_half}"
+        );
     }
     // The ELBO terms are log p̃ − log q of the flow's own draws only.
     assert_eq!(ev.elbo_terms().len(), n - broad as usize);
@@ -139,7 +142,12 @@ fn a_too_narrow_flow_is_biased_alone_and_unbiased_with_the_broad_component() {
     }
     for f in &mixed {
         let pull = (f.log_z - z) / f.log_z_std_error;
-        assert!(pull.abs() < 3.5, "mixture: log Ẑ {} ± {} against {z}", f.log_z, f.log_z_std_error);
+        assert!(
+            pull.abs() < 3.5,
+            "mixture: log Ẑ {} ± {} against {z}",
+            f.log_z,
+            f.log_z_std_error
+        );
     }
     let mean_mixed = mixed.iter().map(|f| f.log_z).sum::<f64>() / 5.0;
     let mean_alone = alone.iter().map(|f| f.log_z).sum::<f64>() / 5.0;
@@ -163,7 +171,10 @@ fn the_eval_keys_are_read_checked_and_reported() {
         "d.toml",
     )
     .unwrap();
-    assert_eq!((cfg.eval.defensive, cfg.eval.defensive_inflation), (0.2, 9.0));
+    assert_eq!(
+        (cfg.eval.defensive, cfg.eval.defensive_inflation),
+        (0.2, 9.0)
+    );
     let default = VariationalConfig::default();
     assert!(default.eval.defensive > 0.0 && default.eval.defensive_inflation >= 1.0);
     for (text, key) in [

@@ -183,8 +183,14 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let pts = g.sample(200_000, &mut rng);
         let (m, c) = super::super::evaluate::moments(&pts, 2, None);
-        assert!((m[0] - 1.0).abs() < 0.02 && (m[1] + 2.0).abs() < 0.01, "{m:?}");
-        assert!((c[0] - 4.0).abs() < 0.05 && (c[1] - 1.2).abs() < 0.03, "{c:?}");
+        assert!(
+            (m[0] - 1.0).abs() < 0.02 && (m[1] + 2.0).abs() < 0.01,
+            "{m:?}"
+        );
+        assert!(
+            (c[0] - 4.0).abs() < 0.05 && (c[1] - 1.2).abs() < 0.03,
+            "{c:?}"
+        );
         let refit = BroadGaussian::fit(&pts, 2, 4.0).unwrap();
         let s = refit.sample(100_000, &mut rng);
         let (_, c4) = super::super::evaluate::moments(&s, 2, None);

@@ -232,7 +232,11 @@ pub struct Figures {
 /// values each; `q_α = q` without a broad component, and then both are the same).
 pub fn figures(log_w: &[f64], elbo_terms: &[f64]) -> Result<Figures> {
     let finite: Vec<f64> = log_w.iter().copied().filter(|v| v.is_finite()).collect();
-    let terms: Vec<f64> = elbo_terms.iter().copied().filter(|v| v.is_finite()).collect();
+    let terms: Vec<f64> = elbo_terms
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     if finite.len() < 2 || terms.len() < 2 {
         return Err(Error::config(format!(
             "the figures need at least 2 draws with a finite weight and 2 of the flow's draws with a finite log density, got {} and {}",
