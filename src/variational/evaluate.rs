@@ -80,21 +80,33 @@ pub struct Proposal<'a> {
     pub broad: Option<(&'a BroadGaussian, f64)>,
 }
 
+/// One batch of the proposal on the host.
+struct Batch {
+    /// Points, `m × d` row-major.
+    points: Vec<f64>,
+    /// The flow's `log q`.
+    log_q: Vec<f64>,
+    /// `log q_α`.
+    log_proposal: Vec<f64>,
+    /// Which came from the flow.
+    from_flow: Vec<bool>,
+}
+
 impl Proposal<'_> {
-    /// `m` i.i.d. draws of `q_α` on the host: points (`m × d`), the flow's `log q`,
-    /// `log q_α`, and which came from the flow. Without a broad fraction this is
-    /// exactly the flow's random stream.
-    fn sample(
-        &self,
-        m: usize,
-        rng: &mut dyn RngCore,
-    ) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<bool>)> {
+    /// `m` i.i.d. draws of `q_α` on the host. Without a broad fraction this is exactly
+    /// the flow's random stream.
+    fn sample(&self, m: usize, rng: &mut dyn RngCore) -> Result<Batch> {
         let flow = self.flow;
         let Some((g, alpha)) = self.broad.filter(|(_, a)| *a > 0.0) else {
             let (x, lq) = flow.sample_and_log_prob(m, None, rng)?;
             let pts = host_rows(&x.detach().to_dtype(DType::F64)?)?;
             let lq = lq.detach().to_dtype(DType::F64)?.to_vec1::<f64>()?;
-            return Ok((pts, lq.clone(), lq, vec![true; m]));
+            return Ok(Batch {
+                points: pts,
+                log_q: lq.clone(),
+                log_proposal: lq,
+                from_flow: vec![true; m],
+            });
         };
         let d = g.dim();
         let n_broad = Binomial::new(m as u64, alpha)
@@ -138,7 +150,12 @@ impl Proposal<'_> {
             .zip(&lg)
             .map(|(a, b)| mix_log_density(*a, *b, alpha))
             .collect();
-        Ok((pts, lq, mix, from_flow))
+        Ok(Batch {
+            points: pts,
+            log_q: lq,
+            log_proposal: mix,
+            from_flow,
+        })
     }
 }
 
@@ -171,7 +188,12 @@ pub fn draw_weighted(
     let mut done = 0;
     while done < n {
         let m = batch.min(n - done);
-        let (pts, lq, log_prop, from_flow) = proposal.sample(m, rng)?;
+        let Batch {
+            points: pts,
+            log_q: lq,
+            log_proposal: log_prop,
+            from_flow,
+        } = proposal.sample(m, rng)?;
         let x = Tensor::from_vec(pts.clone(), (m, d), device)?;
         let lp = target.log_density(&x, None)?.to_vec1::<f64>()?;
         // −inf is a legitimate zero weight here: only NaN/+inf are dropped.
