@@ -13,8 +13,8 @@ def fmt(v, d=3):
 
 def main():
     out, names = sys.argv[1], sys.argv[2:]
-    print("| run | family | ELBO | log Ẑ ± se | log Z exact | pull | ESS frac. | k̂ | trusted | s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | family | α | ELBO | log Ẑ ± se | log Z exact | pull | ESS frac. | k̂ | trusted | s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     extras = []
     for n in names:
         r = json.load(open(f"{out}/{n}/report.json"))
@@ -22,7 +22,7 @@ def main():
         fam = "mean field" if f["kind"] == "mean_field" else f"{f['kind']} ×{f['blocks']}"
         k = r["weights"]["pareto_k"]
         print(
-            f"| {n} | {fam} | {r['elbo']:.3f} ± {r['elbo_std_error']:.3f} "
+            f"| {n} | {fam} | {r.get('defensive', 0):g} | {r['elbo']:.3f} ± {r['elbo_std_error']:.3f} "
             f"| {r['log_z']:.4f} ± {r['log_z_std_error']:.4f} | {fmt(r['truth']['log_z'], 4)} "
             f"| {fmt(r['log_z_pull'], 2)} | {r['weights']['ess_fraction']:.3f} "
             f"| {fmt(k, 2) if k is not None else 'n/a'} | {'yes' if r['trusted'] else 'NO'} "

@@ -22,6 +22,8 @@
 //! samples = 20000         # fresh draws for the ELBO, log Z, ESS, k̂
 //! draws = 10000           # rows of samples.csv
 //! resample = false        # importance-resample the draws
+//! defensive = 0.1         # broad Gaussian fraction α of the evaluation proposal
+//! defensive_inflation = 4 # factor on q's covariance for that Gaussian
 //! ```
 
 use super::external_target;
@@ -125,6 +127,12 @@ pub struct EvalConfig {
     /// Importance-resample the draws (multinomial on the weights `p̃/q`) instead of
     /// writing the flow's own draws.
     pub resample: bool,
+    /// Broad fraction `α` of the evaluation proposal `q_α = (1 − α) q + α g`, `g` a
+    /// Gaussian fitted to the flow's draws with its covariance inflated
+    /// ([`super::defensive`]); 0 evaluates with the flow alone.
+    pub defensive: f64,
+    /// Factor on the flow's covariance for the broad component `g` (≥ 1).
+    pub defensive_inflation: f64,
     /// Write the plots.
     pub plots: bool,
 }
@@ -136,6 +144,8 @@ impl Default for EvalConfig {
             batch: 10_000,
             draws: 10_000,
             resample: false,
+            defensive: super::defensive::DEFAULT_DEFENSIVE,
+            defensive_inflation: super::defensive::DEFAULT_INFLATION,
             plots: true,
         }
     }
@@ -201,6 +211,8 @@ impl JobConfig for VariationalConfig {
                 e.samples, e.batch, e.draws
             )));
         }
+        super::defensive::check_fraction(e.defensive)?;
+        super::defensive::check_inflation(e.defensive_inflation)?;
         if self.target.name.is_some() && self.target.command.is_some() {
             return Err(Error::config(
                 "[target] give either name or command, not both",

@@ -1,7 +1,10 @@
-//! The final figures on fresh draws of the trained flow (f64 on the host):
+//! The final figures on fresh draws of the evaluation proposal `q_α` — the trained
+//! flow `q`, mixed with a broad Gaussian fraction `α` ([`super::defensive`]; `α = 0`:
+//! `q` itself) — in f64 on the host:
 //!
-//! * the ELBO `mean(log p̃ − log q)` with its standard error `sd/√N`;
-//! * the importance-sampling estimate `Ẑ = mean(w)`, `w = p̃/q`, reported as
+//! * the ELBO `mean(log p̃ − log q)` over the flow's own draws, with its standard error
+//!   `sd/√N`;
+//! * the importance-sampling estimate `Ẑ = mean(w)`, `w = p̃/q_α`, reported as
 //!   `log Ẑ` with the delta-method standard error `se(Ẑ)/Ẑ` of the log of the mean
 //!   weight (the weights are formed as `exp(log w − max log w)`, so nothing overflows);
 //! * the ESS fraction `(Σw)²/(N Σw²)` and the Pareto `k̂` of the weights (PSIS), from
@@ -14,33 +17,153 @@
 //! `Ẑ` as a zero weight and is left out of the ELBO mean (which is then an upper
 //! bound of the true ELBO, `−∞`; the report warns).
 
+use super::defensive::{mix_log_density, BroadGaussian};
 use super::target::{host_rows, LogDensity};
 use super::values::{check_values, InvalidCounts};
 use crate::error::{Error, Result};
 use crate::flow::Flow;
 use crate::integrate::WeightStats;
 use candle_core::{DType, Tensor};
+use rand::seq::SliceRandom;
 use rand::RngCore;
+use rand_distr::{Binomial, Distribution};
 use serde::Serialize;
 
-/// Fresh draws of the flow with their log weights.
+/// Fresh draws of the evaluation proposal with their log weights.
 #[derive(Debug, Clone)]
 pub struct Draws {
     /// Points (flow coordinates), `n × d` row-major, in draw order (NaN/+inf rows
     /// dropped).
     pub points: Vec<f64>,
-    /// `log p̃ − log q` per point (`−inf` for zero density).
+    /// `log p̃ − log q_α` per point (`−inf` for zero density); `q_α = q` without a
+    /// broad component.
     pub log_w: Vec<f64>,
-    /// `log q` per point.
+    /// The flow's `log q` per point.
     pub log_q: Vec<f64>,
+    /// `log p̃` per point.
+    pub log_p_tilde: Vec<f64>,
+    /// Whether each point was drawn from the flow (`false`: from the broad component).
+    pub from_flow: Vec<bool>,
     /// Non-finite log densities met.
     pub invalid: InvalidCounts,
 }
 
-/// Draw `n` fresh points of an unconditional `flow` in batches of `batch` and weigh
-/// them by `target` (evaluated in f64).
+impl Draws {
+    /// `log p̃ − log q` of the flow's own draws with a finite target density: the
+    /// terms of the ELBO.
+    pub fn elbo_terms(&self) -> Vec<f64> {
+        (0..self.log_w.len())
+            .filter(|&i| self.from_flow[i])
+            .map(|i| self.log_p_tilde[i] - self.log_q[i])
+            .filter(|v| v.is_finite())
+            .collect()
+    }
+
+    /// The flow's own draws (`n × d` row-major).
+    pub fn flow_points(&self, d: usize) -> Vec<f64> {
+        self.points
+            .chunks_exact(d)
+            .zip(&self.from_flow)
+            .filter(|(_, f)| **f)
+            .flat_map(|(r, _)| r.iter().copied())
+            .collect()
+    }
+}
+
+/// The evaluation proposal: the flow, with an optional broad Gaussian fraction `α`
+/// ([`super::defensive`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Proposal<'a> {
+    /// The trained flow `q`.
+    pub flow: &'a Flow,
+    /// `(g, α)`: the broad component and its fraction (`None` or `α = 0`: `q` alone).
+    pub broad: Option<(&'a BroadGaussian, f64)>,
+}
+
+/// One batch of the proposal on the host.
+struct Batch {
+    /// Points, `m × d` row-major.
+    points: Vec<f64>,
+    /// The flow's `log q`.
+    log_q: Vec<f64>,
+    /// `log q_α`.
+    log_proposal: Vec<f64>,
+    /// Which came from the flow.
+    from_flow: Vec<bool>,
+}
+
+impl Proposal<'_> {
+    /// `m` i.i.d. draws of `q_α` on the host. Without a broad fraction this is exactly
+    /// the flow's random stream.
+    fn sample(&self, m: usize, rng: &mut dyn RngCore) -> Result<Batch> {
+        let flow = self.flow;
+        let Some((g, alpha)) = self.broad.filter(|(_, a)| *a > 0.0) else {
+            let (x, lq) = flow.sample_and_log_prob(m, None, rng)?;
+            let pts = host_rows(&x.detach().to_dtype(DType::F64)?)?;
+            let lq = lq.detach().to_dtype(DType::F64)?.to_vec1::<f64>()?;
+            return Ok(Batch {
+                points: pts,
+                log_q: lq.clone(),
+                log_proposal: lq,
+                from_flow: vec![true; m],
+            });
+        };
+        let d = g.dim();
+        let n_broad = Binomial::new(m as u64, alpha)
+            .map_err(|e| Error::config(format!("[eval] defensive: {e}")))?
+            .sample(rng) as usize;
+        let n_flow = m - n_broad;
+        let (mut pts, mut lq) = (Vec::with_capacity(m * d), Vec::with_capacity(m));
+        if n_flow > 0 {
+            let (x, l) = flow.sample_and_log_prob(n_flow, None, rng)?;
+            pts.extend(host_rows(&x.detach().to_dtype(DType::F64)?)?);
+            lq.extend(l.detach().to_dtype(DType::F64)?.to_vec1::<f64>()?);
+        }
+        if n_broad > 0 {
+            let xg = g.sample(n_broad, rng);
+            let t = Tensor::from_vec(xg.clone(), (n_broad, d), flow.device())?
+                .to_dtype(flow.dtype())?;
+            let l = flow.log_prob(&t, None)?.detach().to_dtype(DType::F64)?;
+            let l = l.to_vec1::<f64>()?;
+            if let Some(i) = l.iter().position(|v| v.is_nan() || *v == f64::INFINITY) {
+                return Err(Error::config(format!(
+                    "the flow's log density is {} at a draw of the broad evaluation component ({:?}); set [eval] defensive = 0 to evaluate with the flow alone",
+                    l[i],
+                    &xg[i * d..(i + 1) * d]
+                )));
+            }
+            pts.extend(xg);
+            lq.extend(l);
+        }
+        let mut from_flow: Vec<bool> = (0..m).map(|i| i < n_flow).collect();
+        let mut order: Vec<usize> = (0..m).collect();
+        order.shuffle(rng);
+        let pts: Vec<f64> = order
+            .iter()
+            .flat_map(|&i| pts[i * d..(i + 1) * d].iter().copied())
+            .collect();
+        let lq: Vec<f64> = order.iter().map(|&i| lq[i]).collect();
+        from_flow = order.iter().map(|&i| from_flow[i]).collect();
+        let lg = g.log_density(&pts);
+        let mix = lq
+            .iter()
+            .zip(&lg)
+            .map(|(a, b)| mix_log_density(*a, *b, alpha))
+            .collect();
+        Ok(Batch {
+            points: pts,
+            log_q: lq,
+            log_proposal: mix,
+            from_flow,
+        })
+    }
+}
+
+/// Draw `n` fresh points of the evaluation `proposal` (an unconditional flow, with an
+/// optional broad fraction) in batches of `batch` and weigh them by `target`
+/// (evaluated in f64).
 pub fn draw_weighted(
-    flow: &Flow,
+    proposal: Proposal<'_>,
     target: &dyn LogDensity,
     n: usize,
     batch: usize,
@@ -57,16 +180,22 @@ pub fn draw_weighted(
         points: Vec::with_capacity(n * d),
         log_w: Vec::with_capacity(n),
         log_q: Vec::with_capacity(n),
+        log_p_tilde: Vec::with_capacity(n),
+        from_flow: Vec::with_capacity(n),
         invalid: InvalidCounts::default(),
     };
+    let device = proposal.flow.device();
     let mut done = 0;
     while done < n {
         let m = batch.min(n - done);
-        let (x, lq) = flow.sample_and_log_prob(m, None, rng)?;
-        let x = x.detach().to_dtype(DType::F64)?;
-        let lq = lq.detach().to_dtype(DType::F64)?.to_vec1::<f64>()?;
+        let Batch {
+            points: pts,
+            log_q: lq,
+            log_proposal: log_prop,
+            from_flow,
+        } = proposal.sample(m, rng)?;
+        let x = Tensor::from_vec(pts.clone(), (m, d), device)?;
         let lp = target.log_density(&x, None)?.to_vec1::<f64>()?;
-        let pts = host_rows(&x)?;
         // −inf is a legitimate zero weight here: only NaN/+inf are dropped.
         let finite_or_zero: Vec<f64> = lp
             .iter()
@@ -93,8 +222,10 @@ pub fn draw_weighted(
                 continue;
             }
             out.points.extend_from_slice(&pts[i * d..(i + 1) * d]);
-            out.log_w.push(lp[i] - lq[i]);
+            out.log_w.push(lp[i] - log_prop[i]);
             out.log_q.push(lq[i]);
+            out.log_p_tilde.push(lp[i]);
+            out.from_flow.push(from_flow[i]);
         }
         counts.neg_inf = lp.iter().filter(|v| **v == f64::NEG_INFINITY).count();
         out.invalid.add(&counts);
@@ -118,18 +249,26 @@ pub struct Figures {
     pub weights: WeightStats,
 }
 
-/// The figures of `log_w` (at least 2 values, not all `−inf`).
-pub fn figures(log_w: &[f64]) -> Result<Figures> {
+/// The figures of the log weights `log_w = log p̃ − log q_α` of the proposal's draws
+/// and the ELBO terms `log p̃ − log q` of the flow's own draws (at least 2 finite
+/// values each; `q_α = q` without a broad component, and then both are the same).
+pub fn figures(log_w: &[f64], elbo_terms: &[f64]) -> Result<Figures> {
     let finite: Vec<f64> = log_w.iter().copied().filter(|v| v.is_finite()).collect();
-    if finite.len() < 2 {
+    let terms: Vec<f64> = elbo_terms
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    if finite.len() < 2 || terms.len() < 2 {
         return Err(Error::config(format!(
-            "the figures need at least 2 draws with a finite weight, got {}",
-            finite.len()
+            "the figures need at least 2 draws with a finite weight and 2 of the flow's draws with a finite log density, got {} and {}",
+            finite.len(),
+            terms.len()
         )));
     }
-    let n = finite.len() as f64;
-    let elbo = finite.iter().sum::<f64>() / n;
-    let var = finite.iter().map(|v| (v - elbo).powi(2)).sum::<f64>() / (n - 1.0);
+    let n = terms.len() as f64;
+    let elbo = terms.iter().sum::<f64>() / n;
+    let var = terms.iter().map(|v| (v - elbo).powi(2)).sum::<f64>() / (n - 1.0);
     let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let w: Vec<f64> = log_w.iter().map(|v| (v - max).exp()).collect();
     let stats = WeightStats::from_weights(&w)?;

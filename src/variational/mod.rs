@@ -36,6 +36,7 @@
 //! ```
 
 pub mod config;
+pub mod defensive;
 pub mod evaluate;
 pub mod plots;
 pub mod quadrature;
@@ -61,6 +62,7 @@ use crate::error::{Error, Result};
 use crate::flow::{Flow, FlowBuilder, FlowSpec};
 use crate::transforms::TransformSpec;
 use candle_core::Device;
+use defensive::{BroadGaussian, PILOT_DRAWS};
 use evaluate::{figures, moments, MomentErrors};
 use flowinfer_simulators::external::ExternalLogDensity;
 use flowinfer_simulators::row_seed;
@@ -120,10 +122,12 @@ pub struct VariationalOutcome {
     /// The posterior draws (user coordinates, `draws × d` row-major): the flow's own,
     /// or importance-resampled ([`EvalConfig::resample`]).
     pub draws: Vec<f64>,
-    /// The evaluation draws (flow coordinates, row-major) and their log weights.
+    /// The evaluation draws of `q_α` (flow coordinates, row-major).
     pub eval_points: Vec<f64>,
-    /// Log weights `log p̃ − log q` of [`Self::eval_points`].
+    /// Log weights `log p̃ − log q_α` of [`Self::eval_points`].
     pub log_w: Vec<f64>,
+    /// Whether each evaluation draw came from the flow (`false`: the broad component).
+    pub from_flow: Vec<bool>,
     /// The trained flow.
     pub flow: Flow,
 }
@@ -204,24 +208,37 @@ pub fn variational(
     progress(Stage::Evaluating {
         samples: cfg.eval.samples,
     });
+    let broad = if cfg.eval.defensive > 0.0 {
+        let mut pilot_rng = StdRng::seed_from_u64(row_seed(cfg.seed, 3));
+        let (x, _) = flow.sample_and_log_prob(PILOT_DRAWS, None, &mut pilot_rng)?;
+        let pts = target::host_rows(&x.detach().to_dtype(candle_core::DType::F64)?)?;
+        Some(BroadGaussian::fit(&pts, d, cfg.eval.defensive_inflation)?)
+    } else {
+        None
+    };
     let mut rng = StdRng::seed_from_u64(row_seed(cfg.seed, 2));
+    let proposal = evaluate::Proposal {
+        flow: &flow,
+        broad: broad.as_ref().map(|g| (g, cfg.eval.defensive)),
+    };
     let ev = evaluate::draw_weighted(
-        &flow,
+        proposal,
         target,
         cfg.eval.samples,
         cfg.eval.batch,
         cfg.train.max_invalid_fraction,
         &mut rng,
     )?;
-    let fig = figures(&ev.log_w)?;
+    let fig = figures(&ev.log_w, &ev.elbo_terms())?;
     let truth = target.truth()?;
     let columns = target.columns();
     let max = fig.log_z - fig.weights.estimate.ln();
     let w: Vec<f64> = ev.log_w.iter().map(|v| (v - max).exp()).collect();
+    let q_points = ev.flow_points(d);
 
     let moments_report = match (&truth.mean, &truth.cov) {
         (Some(mu), Some(sigma)) => {
-            let (m, c) = moments(&ev.points, d, None);
+            let (m, c) = moments(&q_points, d, None);
             let (mw, cw) = moments(&ev.points, d, Some(&w));
             Some(MomentReport {
                 q: MomentErrors::new(&m, &c, mu, sigma),
@@ -231,14 +248,23 @@ pub fn variational(
         _ => None,
     };
 
-    let n_kept = ev.log_w.len();
     let flow_draws: Vec<f64> = if cfg.eval.resample {
         let idx = evaluate::resample(&w, cfg.eval.draws, &mut rng)?;
         idx.iter()
             .flat_map(|&i| ev.points[i * d..(i + 1) * d].iter().copied())
             .collect()
     } else {
-        ev.points[..cfg.eval.draws.min(n_kept) * d].to_vec()
+        let have = q_points.len() / d;
+        let mut v = q_points[..cfg.eval.draws.min(have) * d].to_vec();
+        if have < cfg.eval.draws {
+            // The broad component took some of the evaluation draws: top up with
+            // more of the flow's own.
+            let (x, _) = flow.sample_and_log_prob(cfg.eval.draws - have, None, &mut rng)?;
+            v.extend(target::host_rows(
+                &x.detach().to_dtype(candle_core::DType::F64)?,
+            )?);
+        }
+        v
     };
     let metrics: BTreeMap<String, f64> = target.draw_metrics(&flow_draws)?.into_iter().collect();
     let draws = evaluate::to_user(target, &flow_draws)?;
@@ -311,9 +337,12 @@ pub fn variational(
         reasons,
         warnings,
         moments: moments_report,
-        marginals: evaluate::marginals(&ev.points, &target.columns()),
+        marginals: evaluate::marginals(&q_points, &target.columns()),
         metrics,
         resampled: cfg.eval.resample,
+        defensive: cfg.eval.defensive,
+        defensive_inflation: cfg.eval.defensive_inflation,
+        broad_draws: ev.from_flow.iter().filter(|f| !**f).count(),
         invalid: ev.invalid.clone(),
         weights: fig.weights,
         training,
@@ -327,6 +356,7 @@ pub fn variational(
         draws,
         eval_points: ev.points,
         log_w: ev.log_w,
+        from_flow: ev.from_flow,
         flow,
     })
 }

@@ -1,5 +1,5 @@
 //! The variational plots: `marginals.png` (per coordinate, the flow's draws against the
-//! same draws weighted by `p̃/q`, i.e. the target's marginal), `density.png` for 2-D
+//! evaluation draws weighted by `p̃/q_α`, i.e. the target's marginal), `density.png` for 2-D
 //! targets (the target's density on a grid, the flow's draws on top) and
 //! `training.png` (the batch ELBO per step). PNGs are written atomically.
 
@@ -28,9 +28,16 @@ fn range(mut v: Vec<f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// `marginals.png` (module docs): `points` are `n × d` flow coordinates, `w` their
-/// weights `p̃/q` (any scale).
-pub fn marginals(path: &Path, columns: &[String], points: &[f64], w: &[f64]) -> Result<()> {
+/// `marginals.png` (module docs): `points` are `n × d` flow coordinates drawn from
+/// the evaluation proposal, `from_flow` says which came from the flow `q` (the blue
+/// histogram), `w` are their weights `p̃/q_α` (any scale; the orange one).
+pub fn marginals(
+    path: &Path,
+    columns: &[String],
+    points: &[f64],
+    from_flow: &[bool],
+    w: &[f64],
+) -> Result<()> {
     let d = columns.len();
     let n = w.len().min(points.len() / d.max(1));
     let panels = d.min(MAX_PANELS);
@@ -53,7 +60,11 @@ pub fn marginals(path: &Path, columns: &[String], points: &[f64], w: &[f64]) -> 
                 let mut h = vec![0.0; bins];
                 let mut total = 0.0;
                 for (i, x) in v.iter().enumerate() {
-                    let wt = if weighted { w[i] } else { 1.0 };
+                    let wt = match (weighted, from_flow[i]) {
+                        (true, _) => w[i],
+                        (false, true) => 1.0,
+                        (false, false) => 0.0,
+                    };
                     total += wt;
                     if *x >= lo && *x < hi {
                         h[(((x - lo) / (hi - lo)) * bins as f64) as usize % bins] += wt;

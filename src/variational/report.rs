@@ -100,6 +100,12 @@ pub struct VariationalReport {
     pub metrics: BTreeMap<String, f64>,
     /// Whether `samples.csv` holds importance-resampled draws.
     pub resampled: bool,
+    /// Broad fraction `α` of the evaluation proposal (0: the flow alone).
+    pub defensive: f64,
+    /// Factor on the flow's covariance of the broad component.
+    pub defensive_inflation: f64,
+    /// Evaluation draws that came from the broad component.
+    pub broad_draws: usize,
     /// Non-finite log densities met during evaluation.
     pub invalid: InvalidCounts,
     /// Training.
@@ -141,6 +147,12 @@ pub struct ResultJson {
     pub draws: usize,
     /// Whether they were importance-resampled.
     pub resampled: bool,
+    /// Broad fraction `α` of the evaluation proposal `(1 − α) q + α g` (0: `q` alone).
+    #[serde(default)]
+    pub defensive: f64,
+    /// Factor on `q`'s covariance of the broad Gaussian `g`.
+    #[serde(default)]
+    pub defensive_inflation: f64,
 }
 
 impl ResultJson {
@@ -160,6 +172,8 @@ impl ResultJson {
             reasons: r.reasons.clone(),
             draws,
             resampled: r.resampled,
+            defensive: r.defensive,
+            defensive_inflation: r.defensive_inflation,
         }
     }
 }
@@ -206,6 +220,15 @@ impl VariationalReport {
             w.n,
             100.0 * w.ess_fraction
         );
+        if self.defensive > 0.0 {
+            let _ = writeln!(
+                o,
+                "proposal:              (1 − {a}) q + {a} N(mean, {f} × cov of q); {} broad draws",
+                self.broad_draws,
+                a = self.defensive,
+                f = self.defensive_inflation
+            );
+        }
         let _ = writeln!(
             o,
             "Pareto k̂ (PSIS):       {:.2} (reliable up to {:.2})",

@@ -78,7 +78,13 @@ fn fill(
             .filter(|v| v.is_finite())
             .fold(f64::MIN, f64::max);
         let w: Vec<f64> = o.log_w.iter().map(|v| (v - max).exp()).collect();
-        plots::marginals(&dir.join("marginals.png"), &r.columns, &o.eval_points, &w)?;
+        plots::marginals(
+            &dir.join("marginals.png"),
+            &r.columns,
+            &o.eval_points,
+            &o.from_flow,
+            &w,
+        )?;
         let elbo: Vec<f64> = o.history.records.iter().map(|s| s.elbo).collect();
         plots::training(&dir.join("training.png"), &elbo)?;
         if d == 2 {
@@ -86,7 +92,14 @@ fn fill(
                 "{}: target density (blue), q draws (orange); ELBO {:.3}, k̂ {:.2}",
                 r.target, r.elbo, r.weights.pareto_k
             );
-            plots::density(&dir.join("density.png"), target, &o.eval_points, &title)?;
+            let q_points: Vec<f64> = o
+                .eval_points
+                .chunks_exact(d)
+                .zip(&o.from_flow)
+                .filter(|(_, f)| **f)
+                .flat_map(|(r, _)| r.iter().copied())
+                .collect();
+            plots::density(&dir.join("density.png"), target, &q_points, &title)?;
         }
     }
     Ok(())
