@@ -2,11 +2,10 @@
 //! (points as CSV on stdin, one value per line on stdout; see the [module
 //! docs](super)).
 
-use super::process::{describe_command, run_indexed, run_program};
+use super::process::{describe_command, run_chunked, run_program};
 use super::wire::{format_rows, output_lines, parse_value};
 use crate::integrands::{check_batch, Integrand, IntegrandError};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// An integrand on `[0,1]^dim` computed by an external program, in chunks of
@@ -131,41 +130,19 @@ impl Integrand for ExternalIntegrand {
     /// negative) are returned as they are.
     fn evaluate(&self, points: &[f64], out: &mut [f64]) -> Result<(), IntegrandError> {
         self.validate()?;
-        let n = check_batch(self, points, out)?;
-        let chunk_values = self.batch_size * self.dim;
-        let n_chunks = n.div_ceil(self.batch_size);
-        let failed = AtomicBool::new(false);
-        let stop = || failed.load(Ordering::SeqCst);
-        let task = |c: usize| {
-            let start = c * chunk_values;
-            let end = (start + chunk_values).min(points.len());
-            let r = self.run_chunk(&points[start..end], c * self.batch_size);
-            if r.is_err() {
-                failed.store(true, Ordering::SeqCst);
-            }
-            r
-        };
-        let results = run_indexed(n_chunks, self.parallel, &stop, &task);
-        let mut first_error = None;
-        for (c, r) in results.into_iter().enumerate() {
-            match r {
-                Some(Ok(values)) => {
-                    let start = c * self.batch_size;
-                    out[start..start + values.len()].copy_from_slice(&values);
-                }
-                Some(Err(message)) => {
-                    first_error.get_or_insert(message);
-                }
-                None => {}
-            }
-        }
-        match first_error {
-            Some(message) => Err(IntegrandError::External {
-                integrand: self.name().to_string(),
-                message,
-            }),
-            None => Ok(()),
-        }
+        check_batch(self, points, out)?;
+        run_chunked(
+            points,
+            self.dim,
+            self.batch_size,
+            self.parallel,
+            out,
+            &|chunk, first| self.run_chunk(chunk, first),
+        )
+        .map_err(|message| IntegrandError::External {
+            integrand: self.name().to_string(),
+            message,
+        })
     }
 }
 

@@ -3,10 +3,9 @@
 //! CSV rows on stdin, one log density per line on stdout; see the [module
 //! docs](super)) — and [`LogDensityError`], the error of a log-density target.
 
-use super::process::{describe_command, run_indexed, run_program};
+use super::process::{describe_command, run_chunked, run_program};
 use super::wire::{format_rows, output_lines, parse_value};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 
@@ -184,41 +183,18 @@ impl ExternalLogDensity {
                 ),
             });
         }
-        let n = out.len();
-        let chunk_values = self.batch_size * self.dim;
-        let n_chunks = n.div_ceil(self.batch_size);
-        let failed = AtomicBool::new(false);
-        let stop = || failed.load(Ordering::SeqCst);
-        let task = |c: usize| {
-            let start = c * chunk_values;
-            let end = (start + chunk_values).min(points.len());
-            let r = self.run_chunk(&points[start..end], c * self.batch_size);
-            if r.is_err() {
-                failed.store(true, Ordering::SeqCst);
-            }
-            r
-        };
-        let results = run_indexed(n_chunks, self.parallel, &stop, &task);
-        let mut first_error = None;
-        for (c, r) in results.into_iter().enumerate() {
-            match r {
-                Some(Ok(values)) => {
-                    let start = c * self.batch_size;
-                    out[start..start + values.len()].copy_from_slice(&values);
-                }
-                Some(Err(message)) => {
-                    first_error.get_or_insert(message);
-                }
-                None => {}
-            }
-        }
-        match first_error {
-            Some(message) => Err(LogDensityError::External {
-                target: self.name().to_string(),
-                message,
-            }),
-            None => Ok(()),
-        }
+        run_chunked(
+            points,
+            self.dim,
+            self.batch_size,
+            self.parallel,
+            out,
+            &|chunk, first| self.run_chunk(chunk, first),
+        )
+        .map_err(|message| LogDensityError::External {
+            target: self.name().to_string(),
+            message,
+        })
     }
 }
 

@@ -290,3 +290,46 @@ pub(crate) fn run_indexed<T: Send>(
     }
     results.into_inner().unwrap_or_else(|p| p.into_inner())
 }
+
+/// Evaluate `points` (rows of `dim` values) in chunks of `batch_size` rows with up to
+/// `workers` in parallel, each chunk by `run_chunk(chunk, index of its first row)`,
+/// writing the values into `out` in order. The lowest failing chunk's message is
+/// returned, and no new chunk starts after a failure.
+pub(crate) fn run_chunked(
+    points: &[f64],
+    dim: usize,
+    batch_size: usize,
+    workers: usize,
+    out: &mut [f64],
+    run_chunk: &(dyn Fn(&[f64], usize) -> Result<Vec<f64>, String> + Sync),
+) -> Result<(), String> {
+    let n = out.len();
+    let chunk_values = batch_size * dim;
+    let n_chunks = n.div_ceil(batch_size);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let stop = || failed.load(std::sync::atomic::Ordering::SeqCst);
+    let task = |c: usize| {
+        let start = c * chunk_values;
+        let end = (start + chunk_values).min(points.len());
+        let r = run_chunk(&points[start..end], c * batch_size);
+        if r.is_err() {
+            failed.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        r
+    };
+    let results = run_indexed(n_chunks, workers, &stop, &task);
+    let mut first_error = None;
+    for (c, r) in results.into_iter().enumerate() {
+        match r {
+            Some(Ok(values)) => {
+                let start = c * batch_size;
+                out[start..start + values.len()].copy_from_slice(&values);
+            }
+            Some(Err(message)) => {
+                first_error.get_or_insert(message);
+            }
+            None => {}
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
