@@ -210,6 +210,50 @@ fn pm(x: f64, s: f64) -> String {
     format!("{x:.*e} ± {s:.2e}", digits)
 }
 
+/// The estimate line of a summary (marked when untrusted), then the exact value and the
+/// pull when known.
+pub(crate) fn write_estimate(
+    o: &mut String,
+    estimate: f64,
+    std_error: f64,
+    trusted: bool,
+    exact: Option<f64>,
+    pull: Option<f64>,
+) {
+    let mark = if trusted {
+        ""
+    } else {
+        "   (NOT TRUSTED: see below)"
+    };
+    let _ = writeln!(
+        o,
+        "estimate:              {}{mark}",
+        pm(estimate, std_error)
+    );
+    if let Some(e) = exact {
+        let _ = writeln!(o, "exact:                 {e:.10e}");
+        if let Some(p) = pull {
+            let _ = writeln!(o, "pull (est − exact)/σ:  {p:+.2}");
+        }
+    }
+}
+
+/// The warnings of a summary, then — when untrusted — the reasons in plain words.
+pub(crate) fn write_trust(o: &mut String, warnings: &[String], trusted: bool, reasons: &[String]) {
+    for w in warnings {
+        let _ = writeln!(o, "warning:               {w}");
+    }
+    if !trusted {
+        let _ = writeln!(
+            o,
+            "NOT TRUSTED:           this estimate and its error cannot be trusted:"
+        );
+        for r in reasons {
+            let _ = writeln!(o, "                       - {r}");
+        }
+    }
+}
+
 impl IntegrationReport {
     /// A readable multi-line summary.
     pub fn summary(&self) -> String {
@@ -220,22 +264,14 @@ impl IntegrationReport {
             "integrand:             {} (d = {})",
             self.integrand, self.dim
         );
-        let _ = writeln!(
-            o,
-            "estimate:              {}{}",
-            pm(s.estimate, s.std_error),
-            if self.trusted {
-                ""
-            } else {
-                "   (NOT TRUSTED: see below)"
-            }
+        write_estimate(
+            &mut o,
+            s.estimate,
+            s.std_error,
+            self.trusted,
+            self.exact,
+            self.pull,
         );
-        if let Some(e) = self.exact {
-            let _ = writeln!(o, "exact:                 {e:.10e}");
-            if let Some(p) = self.pull {
-                let _ = writeln!(o, "pull (est − exact)/σ:  {p:+.2}");
-            }
-        }
         let _ = writeln!(
             o,
             "rel. std per event:    {:.4}   (σ/I = {:.2e} with {} samples)",
@@ -274,18 +310,7 @@ impl IntegrationReport {
             s.max_weight_share,
             100.0 * s.variance_rel_uncertainty
         );
-        for w in &self.warnings {
-            let _ = writeln!(o, "warning:               {w}");
-        }
-        if !self.trusted {
-            let _ = writeln!(
-                o,
-                "NOT TRUSTED:           this estimate and its error cannot be trusted:"
-            );
-            for r in &self.reasons {
-                let _ = writeln!(o, "                       - {r}");
-            }
-        }
+        write_trust(&mut o, &self.warnings, self.trusted, &self.reasons);
         let t = &self.training;
         let _ = writeln!(
             o,

@@ -15,6 +15,7 @@ use crate::atomic::{write_atomic, write_dir_atomic};
 use crate::error::{Error, Result};
 use crate::integrate::batch::InvalidCounts;
 use crate::integrate::config::IntegrateConfig;
+use crate::integrate::report::{write_estimate, write_trust};
 use crate::integrate::IntegrationOutcome;
 use flowinfer_simulators::Integrand;
 use serde::Serialize;
@@ -202,23 +203,14 @@ impl ChannelsReport {
             self.dim,
             self.channels.len()
         );
-        let _ = writeln!(
-            o,
-            "estimate:              {:.6e} ± {:.2e}{}",
+        write_estimate(
+            &mut o,
             self.estimate,
             self.std_error,
-            if self.trusted {
-                ""
-            } else {
-                "   (NOT TRUSTED: see below)"
-            }
+            self.trusted,
+            self.exact,
+            self.pull,
         );
-        if let Some(e) = self.exact {
-            let _ = writeln!(o, "exact:                 {e:.10e}");
-        }
-        if let Some(p) = self.pull {
-            let _ = writeln!(o, "pull (est − exact)/σ:  {p:+.2}");
-        }
         let _ = writeln!(
             o,
             "rel. std per event:    {:.4} (equivalent single proposal, {} samples); ESS fraction {:.3}; largest k̂ {}",
@@ -242,18 +234,7 @@ impl ChannelsReport {
                 c.map
             );
         }
-        for w in &self.warnings {
-            let _ = writeln!(o, "warning:               {w}");
-        }
-        if !self.trusted {
-            let _ = writeln!(
-                o,
-                "NOT TRUSTED:           this estimate and its error cannot be trusted:"
-            );
-            for r in &self.reasons {
-                let _ = writeln!(o, "                       - {r}");
-            }
-        }
+        write_trust(&mut o, &self.warnings, self.trusted, &self.reasons);
         let _ = writeln!(
             o,
             "calls / time:          {} calls, {:.1} s",
