@@ -291,6 +291,10 @@ pub(crate) fn run_indexed<T: Send>(
     results.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Evaluates one chunk of rows, given the index of its first row: its values, or a
+/// message naming what failed.
+pub(crate) type ChunkRunner<'a> = dyn Fn(&[f64], usize) -> Result<Vec<f64>, String> + Sync + 'a;
+
 /// Evaluate `points` (rows of `dim` values) in chunks of `batch_size` rows with up to
 /// `workers` in parallel, each chunk by `run_chunk(chunk, index of its first row)`,
 /// writing the values into `out` in order. The lowest failing chunk's message is
@@ -301,7 +305,7 @@ pub(crate) fn run_chunked(
     batch_size: usize,
     workers: usize,
     out: &mut [f64],
-    run_chunk: &(dyn Fn(&[f64], usize) -> Result<Vec<f64>, String> + Sync),
+    run_chunk: &ChunkRunner<'_>,
 ) -> Result<(), String> {
     let n = out.len();
     let chunk_values = batch_size * dim;
