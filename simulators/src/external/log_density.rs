@@ -3,7 +3,7 @@
 //! CSV rows on stdin, one log density per line on stdout; see the [module
 //! docs](super)) — and [`LogDensityError`], the error of a log-density target.
 
-use super::process::{describe_command, run_chunked, run_program};
+use super::process::{chunked_settings_problem, describe_command, run_chunked, run_program};
 use super::wire::{format_rows, output_lines, parse_value};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -107,21 +107,13 @@ impl ExternalLogDensity {
 
     /// Checks the settings (non-empty command, positive sizes and timeout).
     pub fn validate(&self) -> Result<(), LogDensityError> {
-        let problem = if self.command.first().is_none_or(|p| p.is_empty()) {
-            Some("`command` must name a program".to_string())
-        } else if self.dim == 0 || self.batch_size == 0 || self.parallel == 0 {
-            Some(format!(
-                "`dim`, `batch_size` and `parallel` must be at least 1, got {}, {} and {}",
-                self.dim, self.batch_size, self.parallel
-            ))
-        } else {
-            match self.timeout_s {
-                Some(t) if !(t.is_finite() && t > 0.0) => {
-                    Some(format!("`timeout_s` must be positive, got {t}"))
-                }
-                _ => None,
-            }
-        };
+        let problem = chunked_settings_problem(
+            &self.command,
+            self.dim,
+            self.batch_size,
+            self.parallel,
+            self.timeout_s,
+        );
         match problem {
             Some(message) => Err(LogDensityError::InvalidSetting {
                 target: self.name().to_string(),

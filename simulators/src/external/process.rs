@@ -337,3 +337,28 @@ pub(crate) fn run_chunked(
     }
     first_error.map_or(Ok(()), Err)
 }
+
+/// What is wrong with the settings of an external program run in chunks (empty command,
+/// a zero size, a timeout that is not positive), or `None`.
+pub(crate) fn chunked_settings_problem(
+    command: &[String],
+    dim: usize,
+    batch_size: usize,
+    parallel: usize,
+    timeout_s: Option<f64>,
+) -> Option<String> {
+    if command.first().is_none_or(|p| p.is_empty()) {
+        Some("`command` must name a program".to_string())
+    } else if dim == 0 || batch_size == 0 || parallel == 0 {
+        Some(format!(
+            "`dim`, `batch_size` and `parallel` must be at least 1, got {dim}, {batch_size} and {parallel}"
+        ))
+    } else {
+        match timeout_s {
+            Some(t) if !(t.is_finite() && t > 0.0) => {
+                Some(format!("`timeout_s` must be positive, got {t}"))
+            }
+            _ => None,
+        }
+    }
+}
