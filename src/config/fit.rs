@@ -12,6 +12,8 @@
 //! drop_invalid = false        # drop rows with empty/non-numeric/non-finite cells
 //! split = [0.7, 0.15, 0.15]   # train / validation / test fractions
 //! seed = 42                   # split seed
+//! domains = { energy = "positive", theta = { interval = [0, 60] }, phi = { periodic = [0, 360] } }
+//!                             # real (default) | positive | interval | periodic | integer
 //!
 //! [flow]
 //! kind = "nsf"                # realnvp | nsf | maf | maf_spline
@@ -49,6 +51,7 @@ use crate::error::{Error, Result};
 use crate::flow::FlowConfig;
 use crate::train::TrainerConfig;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The `[data]` section.
@@ -65,6 +68,10 @@ pub struct DataConfig {
     pub split: [f64; 3],
     /// Seed of the split.
     pub seed: u64,
+    /// Physical domain of columns by name (absent: `real`); each becomes a map of the
+    /// flow's first layer ([`crate::config::ColumnDomain`], docs/GENERATION.md).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub domains: BTreeMap<String, crate::config::ColumnDomain>,
 }
 
 impl Default for DataConfig {
@@ -75,6 +82,7 @@ impl Default for DataConfig {
             drop_invalid: false,
             split: [0.7, 0.15, 0.15],
             seed: 42,
+            domains: BTreeMap::new(),
         }
     }
 }
@@ -141,6 +149,9 @@ impl JobConfig for FitConfig {
             return Err(Error::config(format!(
                 "[data] split must be three fractions in [0, 1] summing to 1 with a non-empty training part, got {s:?}"
             )));
+        }
+        for (column, d) in &self.data.domains {
+            d.validate(column)?;
         }
         self.flow.validate()?;
         if let Some(c) = &self.cnf {

@@ -27,9 +27,11 @@
 //! ```
 
 pub mod any;
+pub mod domain;
 pub mod fit;
 
 pub use any::AnyConfig;
+pub use domain::ColumnDomain;
 pub use fit::{DataConfig, EvalConfig, FitConfig};
 
 use crate::error::{Error, Result};

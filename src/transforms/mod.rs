@@ -6,6 +6,7 @@
 pub mod actnorm;
 pub mod classic;
 pub mod coupling;
+pub mod domain;
 pub mod elementwise;
 pub mod inverted;
 pub mod lu_linear;

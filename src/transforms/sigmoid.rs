@@ -19,12 +19,12 @@ fn edge_eps(dtype: DType) -> f64 {
 }
 
 /// `log σ'(x) = −softplus(−x) − softplus(x)`, summed over features.
-fn log_sigmoid_derivative(x: &Tensor) -> Result<Tensor> {
+pub(crate) fn log_sigmoid_derivative(x: &Tensor) -> Result<Tensor> {
     Ok((softplus(&x.neg()?)? + softplus(x)?)?.neg()?.sum(1)?)
 }
 
 /// `log(u) − log(1 − u)` with `u` clamped inside (0, 1), and `Σ −log u − log(1−u)`.
-fn logit_with_logdet(u: &Tensor) -> Result<(Tensor, Tensor)> {
+pub(crate) fn logit_with_logdet(u: &Tensor) -> Result<(Tensor, Tensor)> {
     let e = edge_eps(u.dtype());
     let u = u.clamp(e, 1.0 - e)?;
     let lu = u.log()?;

@@ -79,6 +79,13 @@ pub enum TransformSpec {
         /// Upper bounds.
         high: Vec<f64>,
     },
+    /// Per-column maps from physical domains to ℝ (`domain::Domain`).
+    Domain {
+        /// One map per column.
+        maps: Vec<crate::transforms::domain::DomainMap>,
+        /// Seed of the dequantisation offsets of integer columns.
+        seed: u64,
+    },
     /// Another transform with its directions swapped.
     Inverted {
         /// The wrapped transform.
@@ -122,6 +129,7 @@ impl TransformSpec {
             TransformSpec::Permutation { perm } => perm.len(),
             TransformSpec::Standardize { mean, .. } => mean.len(),
             TransformSpec::Logit { low, .. } => low.len(),
+            TransformSpec::Domain { maps, .. } => maps.len(),
             TransformSpec::Inverted { inner } => inner.dim(),
             TransformSpec::Cnf(c) => c.dim,
         }
@@ -172,6 +180,9 @@ impl TransformSpec {
             }
             TransformSpec::Sigmoid { dim } => Box::new(Sigmoid::new(*dim)),
             TransformSpec::Logit { low, high } => Box::new(Logit::new(low, high, dt, dev)?),
+            TransformSpec::Domain { maps, seed } => {
+                Box::new(crate::transforms::domain::Domain::new(maps.clone(), *seed)?)
+            }
             TransformSpec::Inverted { inner } => {
                 Box::new(Inverted::new(inner.build(params, context_dim)?))
             }

@@ -3,6 +3,7 @@
 mod bad_input;
 mod classic_flows;
 mod common;
+mod domains;
 mod embeddings;
 mod flow_density;
 mod flow_io;
