@@ -328,6 +328,7 @@ pub fn fit_bayes(
         gaussian_test_nll: gaussian_baseline_nll(&train.to_rows(), &rows_test)?,
         test: predictive.clone(),
         kde_overlap_ceiling: kde_ceiling(train, test, spec.data.seed)?,
+        conditional: None,
     };
     let breport = BayesReport {
         settings: b.clone(),
@@ -348,6 +349,7 @@ pub fn fit_bayes(
         columns: table.columns().to_vec(),
         data: data.loaded.origin.clone(),
         spec: spec.clone(),
+        condition: None,
     };
     if let Some(out) = out.dir {
         write_run(

@@ -14,6 +14,7 @@
 //! seed = 42                   # split seed
 //! domains = { energy = "positive", theta = { interval = [0, 60] }, phi = { periodic = [0, 360] } }
 //!                             # real (default) | positive | interval | periodic | integer
+//! condition = ["energy"]      # learn p(other columns | these); default: none (docs/GENERATION.md)
 //!
 //! [flow]
 //! kind = "nsf"                # realnvp | nsf | maf | maf_spline
@@ -72,6 +73,10 @@ pub struct DataConfig {
     /// flow's first layer ([`crate::config::ColumnDomain`], docs/GENERATION.md).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub domains: BTreeMap<String, crate::config::ColumnDomain>,
+    /// Columns to condition on: the flow learns p(other columns | these), which become
+    /// its context (`fit --condition`, `sample --condition`; docs/GENERATION.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub condition: Vec<String>,
 }
 
 impl Default for DataConfig {
@@ -83,6 +88,7 @@ impl Default for DataConfig {
             split: [0.7, 0.15, 0.15],
             seed: 42,
             domains: BTreeMap::new(),
+            condition: Vec::new(),
         }
     }
 }
@@ -153,6 +159,7 @@ impl JobConfig for FitConfig {
         for (column, d) in &self.data.domains {
             d.validate(column)?;
         }
+        crate::pipeline::condition::validate_condition(self)?;
         self.flow.validate()?;
         if let Some(c) = &self.cnf {
             c.validate()?;

@@ -57,6 +57,9 @@ pub fn fit(
     if cfg.bayes.is_some() {
         return crate::bayes::fit::fit_bayes(&data, cfg, out, on_epoch);
     }
+    if data.conditioning.is_some() {
+        return crate::density::conditional::fit_conditional(&data, cfg, out, on_epoch);
+    }
     let dtype = cfg.flow.dtype()?;
     let dev = cfg.device()?;
     let flow = Flow::new(data.flow_spec(cfg)?, dtype, &dev, cfg.flow.seed)?;
@@ -64,6 +67,7 @@ pub fn fit(
         columns: data.columns().to_vec(),
         data: data.loaded.origin.clone(),
         spec: cfg.clone(),
+        condition: None,
     };
     if let Some(dir) = out.dir {
         if out.resume {
@@ -124,6 +128,7 @@ pub fn fit(
         gaussian_test_nll: gaussian_baseline_nll(&data.train.to_rows(), &data.test.to_rows())?,
         test,
         kde_overlap_ceiling: kde_ceiling(&data.train, &data.test, cfg.data.seed)?,
+        conditional: None,
     };
     if let Some(dir) = out.dir {
         write_atomic(
@@ -177,6 +182,14 @@ fn draw_plots(flow: &Flow, out: &Path, history: &[EpochRecord], data: &Prepared)
 /// `n` events from a run, as a table with the original column names and units.
 pub fn sample_run(dir: &Path, n: usize, seed: u64, device: &Device) -> Result<Table> {
     let (info, flow) = load_run_on(dir, device)?;
+    if let Some(c) = &info.condition {
+        return Err(Error::config(format!(
+            "{}: this run generates events given {:?}; give the conditions (sample --condition FILE or {}=VALUE)",
+            dir.display(),
+            c.columns,
+            c.columns[0]
+        )));
+    }
     let rows = generate(&flow, n, seed)?;
     Table::new(info.columns, rows.into_iter().flatten().collect())
 }
@@ -190,6 +203,9 @@ pub fn eval_run(
     device: &Device,
 ) -> Result<Evaluation> {
     let (info, flow) = load_run_on(dir, device)?;
+    if info.condition.is_some() {
+        return crate::density::conditional::eval_conditional(dir, data, with_c2st, seed, device);
+    }
     let table = data.load(Some(info.columns.clone()), false)?.table;
     evaluate_against(&flow, &table, with_c2st, seed)
 }

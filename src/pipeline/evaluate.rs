@@ -55,15 +55,30 @@ pub struct FitReport {
     /// KDE overlap between a training subsample and the test split (same sizes): the
     /// ceiling a perfect generator would reach.
     pub kde_overlap_ceiling: KdeOverlap,
+    /// Conditional fits: the marginals in bins of the first condition column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditional: Option<crate::density::condition_bins::ConditionBins>,
 }
 
-/// Generated samples as rows (f64), `n` of them, seeded.
+/// Events per sampling pass of [`generate`] (bounds the memory of large draws).
+pub const GENERATE_CHUNK: usize = 100_000;
+
+/// Generated samples as rows (f64), `n` of them, seeded; drawn in passes of
+/// [`GENERATE_CHUNK`] events (the first pass is the whole draw when `n` is smaller).
 pub fn generate(flow: &Flow, n: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    Ok(flow
-        .sample(n, None, &mut rng)?
-        .to_dtype(DType::F64)?
-        .to_vec2::<f64>()?)
+    let mut rows = Vec::with_capacity(n);
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(GENERATE_CHUNK);
+        rows.extend(
+            flow.sample(k, None, &mut rng)?
+                .to_dtype(DType::F64)?
+                .to_vec2::<f64>()?,
+        );
+        left -= k;
+    }
+    Ok(rows)
 }
 
 /// Figures of generated events `gen` against real ones, with the NLL computed by the

@@ -7,6 +7,7 @@ use crate::config::{DataConfig, FitConfig};
 use crate::data::{split_indices, Scaler, Table};
 use crate::error::{Error, Result};
 use crate::flow::{FlowBuilder, FlowConfig, FlowSpec};
+use crate::pipeline::condition::ContextMap;
 use crate::pipeline::domains::{check_domains, domain_maps};
 use crate::pipeline::source::{DataSource, Loaded};
 use crate::transforms::domain::forward_rows;
@@ -27,11 +28,44 @@ pub struct Prepared {
     pub scaler: Scaler,
     /// The domain layer (`[data] domains`), absent when every column is real.
     pub domain: Option<TransformSpec>,
+    /// The condition columns of a conditional fit (`[data] condition`); the splits
+    /// above then hold the other (modelled) columns only.
+    pub conditioning: Option<Conditioning>,
+}
+
+/// The condition columns of a conditional fit, split like the events.
+#[derive(Debug, Clone)]
+pub struct Conditioning {
+    /// How condition values become the flow's context (fitted on the training split).
+    pub map: ContextMap,
+    /// Condition columns of the training split (original units).
+    pub train: Table,
+    /// Condition columns of the validation split.
+    pub val: Table,
+    /// Condition columns of the test split.
+    pub test: Table,
 }
 
 /// Load `source` with the `[data]` settings, split and fit the scaler.
 pub fn prepare(source: &DataSource, data: &DataConfig) -> Result<Prepared> {
-    let loaded = source.load(data.columns.clone(), data.drop_invalid)?;
+    let mut wanted = data.columns.clone();
+    if let Some(w) = &mut wanted {
+        for c in &data.condition {
+            if !w.contains(c) {
+                w.push(c.clone());
+            }
+        }
+    }
+    let loaded = source.load(wanted, data.drop_invalid)?;
+    for c in &data.condition {
+        if loaded.table.column_index(c).is_none() {
+            return Err(Error::config(format!(
+                "condition column {c:?} is not among the data's columns {:?} ({})",
+                loaded.table.columns(),
+                source.describe()
+            )));
+        }
+    }
     let domains = check_domains(
         &loaded.table,
         &data.domains,
@@ -40,13 +74,51 @@ pub fn prepare(source: &DataSource, data: &DataConfig) -> Result<Prepared> {
     )?;
     let s = data.split;
     let split = split_indices(loaded.table.rows(), (s[0], s[1], s[2]), data.seed)?;
-    let (train, val, test) = split.tables(&loaded.table);
+    let (mut train, mut val, mut test) = split.tables(&loaded.table);
     if test.rows() < 2 || train.rows() < 2 {
         return Err(Error::config(format!(
             "{}: {} rows are too few for a train/validation/test split",
             source.describe(),
             loaded.table.rows()
         )));
+    }
+    let mut domains = domains;
+    let mut conditioning = None;
+    if !data.condition.is_empty() {
+        let all = loaded.table.columns();
+        let target: Vec<String> = all
+            .iter()
+            .filter(|c| !data.condition.contains(c))
+            .cloned()
+            .collect();
+        if target.is_empty() {
+            return Err(Error::config(format!(
+                "[data] condition lists every column {all:?}; at least one must be left to model"
+            )));
+        }
+        let cond_domains = data
+            .condition
+            .iter()
+            .map(|c| domains[all.iter().position(|a| a == c).expect("checked above")])
+            .collect();
+        domains = all
+            .iter()
+            .zip(&domains)
+            .filter(|(c, _)| !data.condition.contains(c))
+            .map(|(_, d)| *d)
+            .collect();
+        let ctrain = train.select_columns(&data.condition)?;
+        conditioning = Some(Conditioning {
+            map: ContextMap::fit(cond_domains, &ctrain)?,
+            train: ctrain,
+            val: val.select_columns(&data.condition)?,
+            test: test.select_columns(&data.condition)?,
+        });
+        (train, val, test) = (
+            train.select_columns(&target)?,
+            val.select_columns(&target)?,
+            test.select_columns(&target)?,
+        );
     }
     let domain = domain_maps(&domains, &train).map(|maps| TransformSpec::Domain {
         maps,
@@ -69,13 +141,22 @@ pub fn prepare(source: &DataSource, data: &DataConfig) -> Result<Prepared> {
         test,
         scaler,
         domain,
+        conditioning,
     })
 }
 
 impl Prepared {
-    /// Column names, in model order.
+    /// Column names of the modelled columns, in model order (all columns unless the
+    /// fit is conditional).
     pub fn columns(&self) -> &[String] {
-        self.loaded.table.columns()
+        self.train.columns()
+    }
+
+    /// Width of the flow's context (the number of condition columns).
+    pub fn context_dim(&self) -> usize {
+        self.conditioning
+            .as_ref()
+            .map_or(0, |c| c.map.columns.len())
     }
 
     /// The standardisation as `(mean, std)`.
@@ -88,7 +169,7 @@ impl Prepared {
     pub fn flow_spec(&self, cfg: &FitConfig) -> Result<FlowSpec> {
         let spec = match &cfg.cnf {
             Some(c) => c.flow_spec(
-                self.loaded.table.cols(),
+                self.train.cols(),
                 0,
                 Some(self.standardize()),
                 None,
@@ -101,7 +182,7 @@ impl Prepared {
 
     /// The `[flow]` stack `flow` for these events, the standardisation its first layer.
     pub fn stack_spec(&self, flow: &FlowConfig) -> Result<FlowSpec> {
-        let mut b = FlowBuilder::new(self.loaded.table.cols(), flow.clone());
+        let mut b = FlowBuilder::new(self.train.cols(), flow.clone()).context(self.context_dim());
         b.standardize = Some(self.standardize());
         self.with_domain(b.build_spec()?)
     }

@@ -19,6 +19,10 @@ pub struct RunInfo {
     pub data: DataOrigin,
     /// The spec used.
     pub spec: FitConfig,
+    /// Conditional runs: the condition columns and how they become the context
+    /// (`columns` then lists the modelled columns only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<crate::pipeline::condition::ContextMap>,
 }
 
 impl RunInfo {
@@ -51,6 +55,7 @@ impl RunInfo {
     pub fn test_split(&self) -> Result<Table> {
         let mut data = self.spec.data.clone();
         data.columns = Some(self.columns.clone());
+        // (prepare adds the condition columns of a conditional run and splits them off.)
         Ok(prepare(&self.data.source()?, &data)?.test)
     }
 }

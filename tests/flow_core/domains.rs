@@ -155,3 +155,35 @@ fn a_flow_with_a_periodic_column_has_a_density_that_integrates_to_one() {
     let mass: f64 = lp.iter().map(|l| l.exp() * h).sum();
     assert!((mass - 1.0).abs() < 1e-3, "mass {mass}");
 }
+
+#[test]
+fn auger_spec_generates_no_event_outside_its_declared_domains() {
+    // The shipped spec's domains on a small, short fit (the check is on the domains,
+    // which hold for any weights); 10⁵ generated events.
+    use flowinfer::config::{ColumnDomain, FitConfig};
+    use flowinfer::density::{fit, DataSource, Output};
+    use rand::SeedableRng;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cfg = FitConfig::load(&root.join("models/auger-nsf.toml")).unwrap();
+    assert_eq!(
+        cfg.data.domains.len(),
+        12,
+        "every Auger column declares its domain"
+    );
+    (cfg.flow.blocks, cfg.flow.hidden, cfg.train.epochs) = (3, 32, 3);
+    (cfg.eval.c2st, cfg.eval.plots) = (false, false);
+    let data = root.join(cfg.data.file.clone().unwrap());
+    let run = fit(&DataSource::File(data), &cfg, Output::default(), |_| {}).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let n = 100_000;
+    let x = run.flow.sample(n, None, &mut rng).unwrap();
+    let x = x.to_dtype(DType::F64).unwrap().to_vec2::<f64>().unwrap();
+    for (j, col) in run.columns.iter().enumerate() {
+        let d: ColumnDomain = cfg.data.domains[col];
+        let outside = x.iter().filter(|r| d.violation(r[j]).is_some()).count();
+        assert_eq!(
+            outside, 0,
+            "column {col} ({d:?}): {outside} of {n} events outside"
+        );
+    }
+}

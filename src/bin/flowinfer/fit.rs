@@ -57,6 +57,10 @@ pub struct FitArgs {
     /// Drop rows with empty, non-numeric or non-finite values (the count is reported).
     #[arg(long)]
     drop_invalid: bool,
+    /// Learn p(other columns | these columns), comma-separated (overrides [data]
+    /// condition; docs/GENERATION.md).
+    #[arg(long, value_delimiter = ',')]
+    condition: Option<Vec<String>>,
     /// Continue an interrupted run from its checkpoint in --out.
     #[arg(long)]
     resume: bool,
@@ -112,6 +116,14 @@ fn build_spec(a: &FitArgs) -> anyhow::Result<FitConfig> {
         spec.data.columns = Some(c.clone());
     }
     spec.data.drop_invalid |= a.drop_invalid;
+    if let Some(c) = &a.condition {
+        spec.data.condition = c.clone();
+    }
+    if !spec.data.condition.is_empty() && a.samples.is_some() {
+        anyhow::bail!(
+            "--samples needs the conditions to sample at for a conditional fit; use `flowinfer sample --condition` after the fit"
+        );
+    }
     if let Some(k) = a.flow {
         spec.flow.kind = k.kind();
     }
@@ -206,6 +218,9 @@ pub fn run_fit(a: FitArgs) -> anyhow::Result<()> {
             c.accuracy, c.accuracy_std, c.auc
         );
     }
+    if let Some(b) = &r.conditional {
+        crate::generation::print_condition_bins(b);
+    }
     if let Some(n) = a.samples {
         let path = a.out.join("samples.csv");
         sample_run(&a.out, n, spec.seed.wrapping_add(1), &spec.device()?)?.write_csv(&path)?;
@@ -237,6 +252,10 @@ pub struct SampleArgs {
     /// Bayesian runs: n events from each of M weight draws, with a `draw` column.
     #[arg(long)]
     draws: Option<usize>,
+    /// Conditional runs: the conditions, as a CSV/JSON file with the condition columns
+    /// (n events per row) or `col=value,...` (n events); the output starts with them.
+    #[arg(long, conflicts_with = "draws")]
+    condition: Option<String>,
     /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
@@ -270,7 +289,16 @@ pub fn run_sample(a: SampleArgs) -> anyhow::Result<()> {
     if let Some(m) = a.draws {
         return crate::bands::run_sample_draws(&a.run, a.n, m, a.seed.seed, &a.out, &device);
     }
-    let t = sample_run(&a.run, a.n, a.seed.seed, &device)?;
+    let t = match &a.condition {
+        Some(c) => flowinfer::density::sample_run_conditional(
+            &a.run,
+            &flowinfer::pipeline::condition::ConditionInput::parse(c)?,
+            a.n,
+            a.seed.seed,
+            &device,
+        )?,
+        None => sample_run(&a.run, a.n, a.seed.seed, &device)?,
+    };
     t.write_csv(&a.out)?;
     println!(
         "wrote {} events × {} columns to {}",

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 mod args;
 mod bands;
 mod fit;
+mod generation;
 mod integrate;
 mod progress;
 mod sbi;
