@@ -12,7 +12,7 @@
 //! drop_invalid = false        # drop rows with empty/non-numeric/non-finite cells
 //! split = [0.7, 0.15, 0.15]   # train / validation / test fractions
 //! seed = 42                   # split seed
-//! domains = { energy = "positive", theta = { interval = [0, 60] }, phi = { periodic = [0, 360] } }
+//! domains = { energy = "positive", theta = { interval = [0, 60] } }
 //!                             # real (default) | positive | interval | periodic | integer
 //! condition = ["energy"]      # learn p(other columns | these); default: none (docs/GENERATION.md)
 //!
