@@ -179,6 +179,16 @@ fn conditional_fit_samples_at_given_conditions_with_the_condition_columns() {
         );
         assert!(!bad.exists(), "{cond:?} wrote its output");
     }
+    // eval: the conditional run against a data file with both kinds of columns.
+    let o = flowinfer()
+        .args(["eval", "--no-c2st", "--run"])
+        .arg(&run)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("NLL"));
     let o = fit(&tmp("cond-missing"), &s, &data, &["--condition", "energy"]);
     assert!(
         !o.status.success() && stderr(&o).contains("\"energy\""),

@@ -8,7 +8,8 @@ use crate::error::Result;
 use crate::flow::Flow;
 use crate::metrics::kde_overlap;
 use crate::pipeline::condition::ContextMap;
-use candle_core::DType;
+use crate::pipeline::evaluate::GENERATE_CHUNK;
+use candle_core::{DType, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -41,14 +42,17 @@ pub struct ConditionBins {
     pub bins: Vec<ConditionBin>,
 }
 
-/// Rows of `rows` whose value `key[i]` lies in `[lo, hi]` (the last bin closed).
-fn in_bin(rows: &[Vec<f64>], key: &[f64], lo: f64, hi: f64, last: bool) -> Vec<usize> {
-    (0..rows.len())
+/// Indices `i` whose value `key[i]` lies in `[lo, hi)` (`[lo, hi]` for the last bin).
+fn in_bin(key: &[f64], lo: f64, hi: f64, last: bool) -> Vec<usize> {
+    (0..key.len())
         .filter(|&i| key[i] >= lo && (key[i] < hi || (last && key[i] <= hi)))
         .collect()
 }
 
-/// Generated rows (f64) at the conditions `cond` (original units), `per_row` each.
+/// Generated rows (f64) at the conditions `cond` (original units), `per_row` each, the
+/// `per_row` events of condition 0 first; drawn in passes of at most
+/// [`GENERATE_CHUNK`] events (whole conditions per pass, or parts of one condition's
+/// events when `per_row` alone exceeds it).
 pub fn generate_at(
     flow: &Flow,
     map: &ContextMap,
@@ -58,10 +62,32 @@ pub fn generate_at(
 ) -> Result<Vec<Vec<f64>>> {
     let ctx = map.context(cond, "conditions", flow.dtype(), flow.device())?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    Ok(flow
-        .sample(per_row, Some(&ctx), &mut rng)?
-        .to_dtype(DType::F64)?
-        .to_vec2::<f64>()?)
+    let mut draw = |n: usize, c: &Tensor| -> Result<Vec<Vec<f64>>> {
+        Ok(flow
+            .sample(n, Some(c), &mut rng)?
+            .to_dtype(DType::F64)?
+            .to_vec2::<f64>()?)
+    };
+    let m = cond.rows();
+    if per_row == 0 || m == 0 || per_row * m <= GENERATE_CHUNK {
+        return draw(per_row, &ctx);
+    }
+    let mut rows = Vec::with_capacity(per_row * m);
+    let group = (GENERATE_CHUNK / per_row).max(1);
+    for start in (0..m).step_by(group) {
+        let c = ctx.narrow(0, start, group.min(m - start))?;
+        if per_row <= GENERATE_CHUNK {
+            rows.extend(draw(per_row, &c)?);
+        } else {
+            let mut left = per_row;
+            while left > 0 {
+                let k = left.min(GENERATE_CHUNK);
+                rows.extend(draw(k, &c)?);
+                left -= k;
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// The report in `nbins` equal-count bins of the first condition column of the test
@@ -87,7 +113,7 @@ pub fn condition_bins(
     let mut bins = Vec::new();
     for k in 0..nbins {
         let (lo, hi, last) = (edges[k], edges[k + 1], k + 1 == nbins);
-        let idx = in_bin(&real_all, &key_test, lo, hi, last);
+        let idx = in_bin(&key_test, lo, hi, last);
         if idx.len() < 2 {
             continue;
         }
@@ -99,7 +125,7 @@ pub fn condition_bins(
             DRAWS_PER_EVENT,
             seed + k as u64,
         )?;
-        let mut tr: Vec<Vec<f64>> = in_bin(&train_all, &key_train, lo, hi, last)
+        let mut tr: Vec<Vec<f64>> = in_bin(&key_train, lo, hi, last)
             .into_iter()
             .map(|i| train_all[i].clone())
             .collect();

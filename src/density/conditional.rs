@@ -200,12 +200,28 @@ pub fn fit_conditional(
 /// Events of a conditional run at the conditions `input`: `per_row` events for each
 /// condition, as a table of the condition columns followed by the generated ones.
 ///
-/// ```no_run
-/// use flowinfer::density::sample_run_conditional;
+/// ```
+/// use flowinfer::config::FitConfig;
+/// use flowinfer::density::{fit, sample_run_conditional, DataSource, Output};
 /// use flowinfer::pipeline::condition::ConditionInput;
-/// let at = ConditionInput::parse("energy=10")?;
-/// let t = sample_run_conditional("runs/auger-cond".as_ref(), &at, 1000, 0, &candle_core::Device::Cpu)?;
-/// assert_eq!(t.columns()[0], "energy");
+///
+/// // y depends on the positive column e; learn p(y | e), then sample at e = 2.
+/// let rows: Vec<Vec<f64>> = (0..300)
+///     .map(|i| { let e = 0.5 + (i as f64 * 0.618).fract() * 3.0; vec![e, e.ln() + 0.1 * (i as f64).sin()] })
+///     .collect();
+/// let mut cfg = FitConfig::default();
+/// cfg.data.condition = vec!["e".into()];
+/// cfg.data.domains.insert("e".into(), flowinfer::config::ColumnDomain::Positive);
+/// (cfg.flow.kind, cfg.flow.blocks, cfg.flow.hidden, cfg.train.epochs) =
+///     (flowinfer::flow::FlowKind::Maf, 2, 16, 3); // 1-D events: an autoregressive flow
+/// (cfg.eval.c2st, cfg.eval.plots) = (false, false);
+/// let dir = std::env::temp_dir().join(format!("flowinfer-doc-cond-{}", std::process::id()));
+/// fit(&DataSource::rows(&["e", "y"], &rows)?, &cfg, Output::to(&dir), |_| {})?;
+/// let at = ConditionInput::parse("e=2")?;
+/// let t = sample_run_conditional(&dir, &at, 50, 0, &candle_core::Device::Cpu)?;
+/// assert_eq!(t.columns(), ["e", "y"]); // the condition, then the generated column
+/// assert_eq!((t.rows(), t.row(49)[0]), (50, 2.0));
+/// # std::fs::remove_dir_all(&dir).ok();
 /// # Ok::<(), flowinfer::Error>(())
 /// ```
 pub fn sample_run_conditional(

@@ -69,7 +69,8 @@ pub fn generate(flow: &Flow, n: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut rows = Vec::with_capacity(n);
     let mut left = n;
-    while left > 0 {
+    loop {
+        // n = 0 reaches `Flow::sample`, which says how many are needed.
         let k = left.min(GENERATE_CHUNK);
         rows.extend(
             flow.sample(k, None, &mut rng)?
@@ -77,8 +78,10 @@ pub fn generate(flow: &Flow, n: usize, seed: u64) -> Result<Vec<Vec<f64>>> {
                 .to_vec2::<f64>()?,
         );
         left -= k;
+        if left == 0 {
+            return Ok(rows);
+        }
     }
-    Ok(rows)
 }
 
 /// Figures of generated events `gen` against real ones, with the NLL computed by the

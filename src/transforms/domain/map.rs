@@ -92,7 +92,11 @@ impl DomainMap {
                 (z, ld.affine(1.0, -p.ln())?)
             }
             DomainMap::Dequantize => {
-                let u = noise.expect("dequantisation noise is drawn by the layer");
+                let u = noise.ok_or_else(|| {
+                    crate::error::Error::config(
+                        "dequantisation needs its (batch, 1) offsets in [0, 1); none were given",
+                    )
+                })?;
                 ((x + u)?, zero()?)
             }
         })
