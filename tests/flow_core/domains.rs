@@ -187,3 +187,47 @@ fn auger_spec_generates_no_event_outside_its_declared_domains() {
         );
     }
 }
+
+#[test]
+fn an_integer_column_is_fitted_dequantised_and_sampled_as_integers() {
+    use flowinfer::config::{ColumnDomain, FitConfig};
+    use flowinfer::density::{fit, DataSource, Output};
+    use rand::SeedableRng;
+    // n: counts 0..=6 growing with x.
+    let rows: Vec<Vec<f64>> = (0..400)
+        .map(|i| {
+            let x = (i as f64 * 0.618_034).fract() * 2.0;
+            vec![x, (3.0 * x + (i % 3) as f64 * 0.4).floor()]
+        })
+        .collect();
+    let mut cfg = FitConfig::default();
+    cfg.data.domains.insert("n".into(), ColumnDomain::Integer);
+    (cfg.flow.blocks, cfg.flow.hidden, cfg.train.epochs) = (2, 16, 3);
+    (cfg.eval.c2st, cfg.eval.plots) = (false, false);
+    let src = DataSource::rows(&["x", "n"], &rows).unwrap();
+    let run = fit(&src, &cfg, Output::default(), |_| {}).unwrap();
+    assert!(run.report.test.nll.is_finite());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let s = run.flow.sample(2000, None, &mut rng).unwrap();
+    let s = s.to_dtype(DType::F64).unwrap().to_vec2::<f64>().unwrap();
+    assert!(s.iter().all(|r| r[1].fract() == 0.0), "non-integer samples");
+    assert!(
+        s.iter().any(|r| r[0].fract() != 0.0),
+        "the real column stays real"
+    );
+    // A non-integer value in the column is an error naming row and column.
+    let mut bad = rows.clone();
+    bad[9][1] = 2.5;
+    let e = fit(
+        &DataSource::rows(&["x", "n"], &bad).unwrap(),
+        &cfg,
+        Output::default(),
+        |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("row 10") && e.contains("\"n\"") && e.contains("integer"),
+        "{e}"
+    );
+}
