@@ -3,7 +3,7 @@
 //! domain maps' coordinates), and build the flow's spec with the domain layer (if any)
 //! and that standardisation as its first layers.
 
-use crate::config::{DataConfig, FitConfig};
+use crate::config::{ColumnDomain, DataConfig, FitConfig};
 use crate::data::{split_indices, Scaler, Table};
 use crate::error::{Error, Result};
 use crate::flow::{FlowBuilder, FlowConfig, FlowSpec};
@@ -82,43 +82,12 @@ pub fn prepare(source: &DataSource, data: &DataConfig) -> Result<Prepared> {
             loaded.table.rows()
         )));
     }
-    let mut domains = domains;
-    let mut conditioning = None;
+    let (mut domains, mut conditioning) = (domains, None);
     if !data.condition.is_empty() {
-        let all = loaded.table.columns();
-        let target: Vec<String> = all
-            .iter()
-            .filter(|c| !data.condition.contains(c))
-            .cloned()
-            .collect();
-        if target.is_empty() {
-            return Err(Error::config(format!(
-                "[data] condition lists every column {all:?}; at least one must be left to model"
-            )));
-        }
-        let cond_domains = data
-            .condition
-            .iter()
-            .map(|c| domains[all.iter().position(|a| a == c).expect("checked above")])
-            .collect();
-        domains = all
-            .iter()
-            .zip(&domains)
-            .filter(|(c, _)| !data.condition.contains(c))
-            .map(|(_, d)| *d)
-            .collect();
-        let ctrain = train.select_columns(&data.condition)?;
-        conditioning = Some(Conditioning {
-            map: ContextMap::fit(cond_domains, &ctrain)?,
-            train: ctrain,
-            val: val.select_columns(&data.condition)?,
-            test: test.select_columns(&data.condition)?,
-        });
-        (train, val, test) = (
-            train.select_columns(&target)?,
-            val.select_columns(&target)?,
-            test.select_columns(&target)?,
-        );
+        let (d, c, splits) =
+            split_off_conditions(&data.condition, &loaded.table, domains, [train, val, test])?;
+        (domains, conditioning) = (d, Some(c));
+        [train, val, test] = splits;
     }
     let domain = domain_maps(&domains, &train).map(|maps| TransformSpec::Domain {
         maps,
@@ -143,6 +112,47 @@ pub fn prepare(source: &DataSource, data: &DataConfig) -> Result<Prepared> {
         domain,
         conditioning,
     })
+}
+
+/// Split the condition columns off the three splits of a conditional fit: the domains
+/// and splits of the modelled columns, and the conditions with their context map.
+fn split_off_conditions(
+    condition: &[String],
+    table: &Table,
+    domains: Vec<ColumnDomain>,
+    splits: [Table; 3],
+) -> Result<(Vec<ColumnDomain>, Conditioning, [Table; 3])> {
+    let all = table.columns();
+    let target: Vec<String> = all
+        .iter()
+        .filter(|c| !condition.contains(c))
+        .cloned()
+        .collect();
+    if target.is_empty() {
+        return Err(Error::config(format!(
+            "[data] condition lists every column {all:?}; at least one must be left to model"
+        )));
+    }
+    let domain_of = |c: &String| all.iter().position(|a| a == c).map(|j| domains[j]);
+    let cond_domains = condition.iter().filter_map(domain_of).collect();
+    let target_domains = target.iter().filter_map(domain_of).collect();
+    let [train, val, test] = splits;
+    let ctrain = train.select_columns(condition)?;
+    let conditioning = Conditioning {
+        map: ContextMap::fit(cond_domains, &ctrain)?,
+        train: ctrain,
+        val: val.select_columns(condition)?,
+        test: test.select_columns(condition)?,
+    };
+    Ok((
+        target_domains,
+        conditioning,
+        [
+            train.select_columns(&target)?,
+            val.select_columns(&target)?,
+            test.select_columns(&target)?,
+        ],
+    ))
 }
 
 impl Prepared {
