@@ -2,7 +2,7 @@
 //! weights and the training settings of [`distill`](crate::distill::distill).
 
 use crate::error::{Error, Result};
-use crate::train::TrainerConfig;
+use crate::train::{LrSchedule, TrainerConfig};
 use serde::{Deserialize, Serialize};
 
 /// Settings of a MAF → IAF distillation.
@@ -28,6 +28,11 @@ pub struct DistillConfig {
     /// Weight of the end-to-end loss: mean squared difference between the student's
     /// and the teacher's sample for the same `z`, in standardised units.
     pub output_weight: f64,
+    /// Weight of the student's NLL of the teacher's samples (forward KL; sequential
+    /// density, so only `nll_rows` rows per batch).
+    pub nll_weight: f64,
+    /// Rows of each batch in the nll term.
+    pub nll_rows: usize,
     /// Training (epochs, batch size, learning rate, schedule, early stopping).
     pub train: TrainerConfig,
     /// Seed of the student's initialisation and of the pairs.
@@ -44,12 +49,18 @@ impl Default for DistillConfig {
             kl_weight: 1.0,
             block_weight: 1.0,
             output_weight: 1.0,
+            nll_weight: 0.0,
+            nll_rows: 64,
             train: TrainerConfig {
                 epochs: 60,
                 batch_size: 256,
                 lr: 1e-3,
+                schedule: LrSchedule::Cosine {
+                    warmup: 2,
+                    min_lr: 1e-5,
+                },
                 clip_grad_norm: Some(5.0),
-                patience: Some(10),
+                patience: Some(20),
                 ..TrainerConfig::default()
             },
             seed: 0,
@@ -71,11 +82,16 @@ impl DistillConfig {
                 self.pairs
             )));
         }
-        let w = [self.kl_weight, self.block_weight, self.output_weight];
+        let w = [
+            self.kl_weight,
+            self.block_weight,
+            self.output_weight,
+            self.nll_weight,
+        ];
         if w.iter().any(|v| !(v.is_finite() && *v >= 0.0)) || w.iter().all(|v| *v == 0.0) {
             return Err(Error::config(format!(
-                "distill: loss weights must be finite, ≥ 0 and not all 0, got kl {}, block {}, output {}",
-                self.kl_weight, self.block_weight, self.output_weight
+                "distill: loss weights must be finite, ≥ 0 and not all 0, got kl {}, block {}, output {}, nll {}",
+                self.kl_weight, self.block_weight, self.output_weight, self.nll_weight
             )));
         }
         self.train.validate()

@@ -8,7 +8,11 @@
 //!   `mean((s_k⁻¹(h_{k+1}) − h_k)²)`: each block imitates the teacher's block on the
 //!   teacher's own states (CaloFlow's teacher–student training);
 //! * **output** — `mean((h₁ˢ − h₁ᵗ)²)`, the end-to-end difference of the samples for
-//!   the same `z` after the (shared) standardisation layer, i.e. in standardised units.
+//!   the same `z` after the (shared) standardisation layer, i.e. in standardised units;
+//! * **nll** — `−mean log q(x_t)` on the teacher's samples (the forward KL up to a
+//!   constant; mass-covering where the reverse KL is mode-seeking). The IAF's density
+//!   of other points is sequential (`dim` passes per block), so only the first
+//!   `nll_rows` rows of each batch enter it.
 
 use crate::error::Result;
 use crate::flow::Flow;
@@ -25,6 +29,9 @@ pub struct LossTerms {
     pub block: f64,
     /// End-to-end mean squared error in standardised units.
     pub output: f64,
+    /// Student NLL of teacher samples (nats; 0 when its weight is 0).
+    #[serde(default)]
+    pub nll: f64,
 }
 
 /// The teacher, the student and the term weights.
@@ -36,14 +43,16 @@ pub struct DistillLoss<'a> {
     pub student: &'a Flow,
     /// Whether the stacks are aligned (per-block term available).
     pub aligned: bool,
-    /// Weights of KL, block and output terms.
-    pub weights: [f64; 3],
+    /// Weights of the KL, block, output and nll terms.
+    pub weights: [f64; 4],
+    /// Rows of each batch that enter the nll term.
+    pub nll_rows: usize,
 }
 
 impl DistillLoss<'_> {
     /// The terms as tensors (scalars) for latents `z` `(b, d)` and teacher states
     /// `(b, d·L)`.
-    pub fn terms(&self, z: &Tensor, states: &Tensor) -> Result<[Tensor; 3]> {
+    pub fn terms(&self, z: &Tensor, states: &Tensor) -> Result<[Tensor; 4]> {
         let d = z.dim(1)?;
         let state = |k: usize| -> Result<Tensor> {
             if (k + 1) * d > states.dim(1)? {
@@ -96,22 +105,35 @@ impl DistillLoss<'_> {
             let log_p = self.teacher.log_prob_unchecked(&h, None)?;
             (log_q - log_p)?.mean_all()?
         } else {
+            zero.clone()
+        };
+        let nll = if self.weights[3] > 0.0 {
+            let m = self.nll_rows.clamp(1, z.dim(0)?);
+            let x_t = state(0)?.narrow(0, 0, m)?;
+            self.student
+                .log_prob_unchecked(&x_t, None)?
+                .mean_all()?
+                .neg()?
+        } else {
             zero
         };
-        Ok([kl, block, output])
+        Ok([kl, block, output, nll])
     }
 
     /// The weighted sum of [`DistillLoss::terms`] (the training loss).
     pub fn loss(&self, z: &Tensor, states: &Tensor) -> Result<Tensor> {
         let t = self.terms(z, states)?;
-        let [a, b, c] = self.weights;
-        Ok((((&t[0] * a)? + (&t[1] * b)?)? + (&t[2] * c)?)?)
+        let mut total = (&t[0] * self.weights[0])?;
+        for (term, w) in t.iter().zip(self.weights).skip(1) {
+            total = (total + (term * w)?)?;
+        }
+        Ok(total)
     }
 
     /// The terms as numbers, averaged over `z`/`states` in batches of `batch` rows.
     pub fn evaluate(&self, z: &Tensor, states: &Tensor, batch: usize) -> Result<LossTerms> {
         let n = z.dim(0)?;
-        let mut sums = [0.0; 3];
+        let mut sums = [0.0; 4];
         let mut start = 0;
         while start < n {
             let len = batch.min(n - start);
@@ -125,6 +147,7 @@ impl DistillLoss<'_> {
             kl: sums[0] / n as f64,
             block: sums[1] / n as f64,
             output: sums[2] / n as f64,
+            nll: sums[3] / n as f64,
         })
     }
 }

@@ -102,7 +102,13 @@ pub fn distill(
         teacher: &teacher,
         student: &student,
         aligned,
-        weights: [cfg.kl_weight, cfg.block_weight, cfg.output_weight],
+        weights: [
+            cfg.kl_weight,
+            cfg.block_weight,
+            cfg.output_weight,
+            cfg.nll_weight,
+        ],
+        nll_rows: cfg.nll_rows,
     };
     let start = std::time::Instant::now();
     let rep = Trainer::new(cfg.train.clone())?.fit(

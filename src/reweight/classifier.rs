@@ -29,13 +29,13 @@ pub struct ClassifierConfig {
     pub hidden: usize,
     /// Number of hidden layers (≥ 1; default 2).
     pub layers: usize,
-    /// Maximum training epochs (≥ 1; default 40).
+    /// Maximum training epochs (≥ 1; default 100; early stopping usually ends sooner).
     pub epochs: usize,
     /// Minibatch size (≥ 1; default 256).
     pub batch_size: usize,
     /// Adam learning rate (default 1e-3).
     pub lr: f64,
-    /// Early-stopping patience in epochs (default 6).
+    /// Early-stopping patience in epochs (default 10).
     pub patience: usize,
     /// Fraction of the training rows held out for early stopping (in [0, 0.5];
     /// default 0.2; 0 = no early stopping).
@@ -47,10 +47,10 @@ impl Default for ClassifierConfig {
         Self {
             hidden: 64,
             layers: 2,
-            epochs: 40,
+            epochs: 100,
             batch_size: 256,
             lr: 1e-3,
-            patience: 6,
+            patience: 10,
             val_fraction: 0.2,
         }
     }

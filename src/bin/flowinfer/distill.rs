@@ -43,6 +43,9 @@ pub struct DistillArgs {
     /// Weight of the end-to-end sample loss (default 1).
     #[arg(long)]
     output_weight: Option<f64>,
+    /// Weight of the student's NLL of teacher samples (default 0).
+    #[arg(long)]
+    nll_weight: Option<f64>,
     /// Seed of the student's initialisation and the teacher latents.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -66,6 +69,7 @@ pub fn run_distill(a: DistillArgs) -> anyhow::Result<()> {
     set(&mut cfg.kl_weight, &a.kl_weight);
     set(&mut cfg.block_weight, &a.block_weight);
     set(&mut cfg.output_weight, &a.output_weight);
+    set(&mut cfg.nll_weight, &a.nll_weight);
     cfg.validate()?;
     let bar = progress::bar("epoch", cfg.train.epochs, a.quiet.quiet)?;
     let r = distill(&a.run, Some(&a.out), &cfg, |rec| {
@@ -88,8 +92,8 @@ pub fn run_distill(a: DistillArgs) -> anyhow::Result<()> {
         if r.aligned { ", aligned layers" } else { "" }
     );
     println!(
-        "validation terms:      KL {:.4} nats, block MSE {:.5}, output MSE {:.5}",
-        r.val_terms.kl, r.val_terms.block, r.val_terms.output
+        "validation terms:      KL {:.4} nats, block MSE {:.5}, output MSE {:.5}, NLL {:.4}",
+        r.val_terms.kl, r.val_terms.block, r.val_terms.output, r.val_terms.nll
     );
     println!(
         "test NLL:              teacher {:.4}, student {:.4} nats/event",

@@ -24,7 +24,7 @@ pub struct ReweightArgs {
     /// Output directory (generated.csv, weights.csv, report.json, plots/).
     #[arg(long)]
     out: PathBuf,
-    /// Classifier training epochs (default 40, early stopping on a validation part).
+    /// Classifier training epochs (default 100, early stopping on a validation part).
     #[arg(long)]
     epochs: Option<usize>,
     /// Classifier hidden width (default 64).
