@@ -46,7 +46,7 @@ fn table(rows: &[Vec<f64>]) -> Table {
 fn fast() -> ReweightConfig {
     let mut cfg = ReweightConfig::default();
     cfg.classifier.hidden = 32;
-    cfg.classifier.epochs = 12;
+    cfg.classifier.epochs = 60;
     cfg.folds = 2;
     cfg.bins = 20;
     cfg
@@ -58,6 +58,14 @@ fn weights_move_a_wrong_generator_toward_the_data() {
     let generated = table(&events(3000, true, 2));
     let r = reweight(&generated, &reference, &fast()).unwrap();
     let rep = &r.report;
+    eprintln!(
+        "AUC {:.3} → {:.3}, χ²/ndf {:.2} → {:.2}, ESS {:.0}",
+        rep.auc_before,
+        rep.auc_after,
+        rep.mean_chi2_ndf_before,
+        rep.mean_chi2_ndf_after,
+        rep.weights.ess
+    );
     assert!(rep.auc_before > 0.6, "{rep:?}");
     assert!(rep.auc_after < rep.auc_before - 0.08, "{rep:?}");
     assert!(

@@ -51,8 +51,19 @@ pub struct DistillLoss<'a> {
 
 impl DistillLoss<'_> {
     /// The terms as tensors (scalars) for latents `z` `(b, d)` and teacher states
-    /// `(b, d·L)`.
+    /// `(b, d·L)`; terms of weight 0 are skipped (returned as 0).
     pub fn terms(&self, z: &Tensor, states: &Tensor) -> Result<[Tensor; 4]> {
+        self.compute(z, states, self.weights.map(|w| w > 0.0), self.nll_rows)
+    }
+
+    /// The terms flagged in `want` (others 0); `nll_rows` rows enter the nll term.
+    fn compute(
+        &self,
+        z: &Tensor,
+        states: &Tensor,
+        want: [bool; 4],
+        nll_rows: usize,
+    ) -> Result<[Tensor; 4]> {
         let d = z.dim(1)?;
         let state = |k: usize| -> Result<Tensor> {
             if (k + 1) * d > states.dim(1)? {
@@ -65,7 +76,7 @@ impl DistillLoss<'_> {
         let zero = Tensor::zeros((), z.dtype(), z.device())?;
         // Per-block imitation on the teacher's states.
         let mut block = zero.clone();
-        if self.aligned && self.weights[1] > 0.0 {
+        if self.aligned && want[1] {
             let spec = self.student.spec();
             let mut count = 0.0f64;
             for (k, t) in layers.iter().enumerate() {
@@ -99,7 +110,7 @@ impl DistillLoss<'_> {
         }
         let h_out = h_out.unwrap_or_else(|| h.clone());
         let output = (h_out - state(out_level)?)?.sqr()?.mean_all()?;
-        let kl = if self.weights[0] > 0.0 {
+        let kl = if want[0] {
             let ld = ld.unwrap_or(crate::transforms::zero_logdet(z)?);
             let log_q = (self.student.base().log_prob(z)? - ld)?;
             let log_p = self.teacher.log_prob_unchecked(&h, None)?;
@@ -107,8 +118,8 @@ impl DistillLoss<'_> {
         } else {
             zero.clone()
         };
-        let nll = if self.weights[3] > 0.0 {
-            let m = self.nll_rows.clamp(1, z.dim(0)?);
+        let nll = if want[3] {
+            let m = nll_rows.clamp(1, z.dim(0)?);
             let x_t = state(0)?.narrow(0, 0, m)?;
             self.student
                 .log_prob_unchecked(&x_t, None)?
@@ -130,14 +141,20 @@ impl DistillLoss<'_> {
         Ok(total)
     }
 
-    /// The terms as numbers, averaged over `z`/`states` in batches of `batch` rows.
+    /// Every term (whatever its weight) as a number, averaged over `z`/`states` in
+    /// batches of `batch` rows, the nll term over all rows.
     pub fn evaluate(&self, z: &Tensor, states: &Tensor, batch: usize) -> Result<LossTerms> {
         let n = z.dim(0)?;
         let mut sums = [0.0; 4];
         let mut start = 0;
         while start < n {
             let len = batch.min(n - start);
-            let t = self.terms(&z.narrow(0, start, len)?, &states.narrow(0, start, len)?)?;
+            let t = self.compute(
+                &z.narrow(0, start, len)?,
+                &states.narrow(0, start, len)?,
+                [true; 4],
+                len,
+            )?;
             for (s, v) in sums.iter_mut().zip(&t) {
                 *s += v.to_dtype(DType::F64)?.to_scalar::<f64>()? * len as f64;
             }

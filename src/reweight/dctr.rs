@@ -4,22 +4,27 @@
 //!
 //! # Protocol
 //!
-//! 1. **Cross-fitting.** Generated and reference events are each shuffled (seeded) and
-//!    dealt round-robin into `K` folds. For each fold `k` a classifier
-//!    ([`Classifier`], class-balanced, unit weights) is trained on the other folds; it
-//!    scores fold `k`: the held-out ROC AUC of fold `k` is the **AUC before**, and the
-//!    generated events of fold `k` get their logit `s` from it. Every weight is thus an
-//!    out-of-sample prediction.
-//! 2. **Weights.** `w = e^s` (the balanced classifier's `D/(1 − D)`), clipped at
-//!    `clip` (counted), scaled to mean 1 ([`weights_from_logits`]).
-//! 3. **Check.** A fresh `K`-fold round with a new shuffle: each classifier is trained
-//!    on the other folds with the generated events weighted by `w`, and its weighted
-//!    held-out AUC is the **AUC after** (0.5 = the weighted sample is
-//!    indistinguishable from the reference to this classifier).
+//! 1. **Halves.** Generated and reference events are each split at random (seeded)
+//!    into two halves, `A` and `B`.
+//! 2. **Weights, cross-fitted.** A classifier ([`Classifier`]: class-balanced, unit
+//!    weights, early stopping on a validation part) trained on half `A` gives the
+//!    logits `s` of the generated events of half `B`, and one trained on `B` those of
+//!    `A`: every weight is an out-of-sample prediction. `w = e^s` (the balanced
+//!    classifier's `D/(1 − D)`), clipped at `clip` (counted), scaled to mean 1
+//!    ([`weights_from_logits`]).
+//! 3. **Check, without leakage.** Within each half, fresh classifiers are trained by
+//!    `K`-fold cross-validation between the generated events and the reference events
+//!    of that half — unweighted (**AUC before**) and with the generated events
+//!    weighted by `w` (**AUC after**, weighted held-out AUC [`weighted_auc`]). The
+//!    weights of a half come from the classifier of the other half, which has seen
+//!    none of these events, so AUC after ≈ 0.5 means the weighted sample is
+//!    indistinguishable from the reference, not that the weights memorised it. Both
+//!    figures are means over the `2K` held-out folds.
 //! 4. **Histograms.** Per-column χ²/ndf of the generated histograms (unit weights,
-//!    then `w`) against the reference ([`column_chi2`]).
+//!    then `w`) against all reference events ([`column_chi2`]).
 //!
-//! Folds run in parallel (rayon); everything is seeded by [`ReweightConfig::seed`].
+//! Classifiers run in parallel (rayon); everything is seeded by
+//! [`ReweightConfig::seed`].
 
 use crate::data::Table;
 use crate::error::{Error, Result};
@@ -38,7 +43,7 @@ use serde::{Deserialize, Serialize};
 pub struct ReweightConfig {
     /// The classifiers' network and training.
     pub classifier: ClassifierConfig,
-    /// Cross-fitting folds `K` (≥ 2; default 3).
+    /// Cross-validation folds `K` of the check within each half (≥ 2; default 3).
     pub folds: usize,
     /// Largest raw weight kept; larger ones are set to it and counted (default 20;
     /// `None`: no clipping).
@@ -70,13 +75,13 @@ pub struct ReweightReport {
     pub generated_events: usize,
     /// Reference events.
     pub reference_events: usize,
-    /// Held-out ROC AUC of the classifiers between generated and reference events,
-    /// mean over the folds (0.5 = indistinguishable).
+    /// Held-out ROC AUC of cross-validated classifiers between generated and reference
+    /// events, mean over the `2K` folds of both halves (0.5 = indistinguishable).
     pub auc_before: f64,
     /// Per-fold values of `auc_before`.
     pub auc_before_folds: Vec<f64>,
     /// Weighted held-out ROC AUC of fresh classifiers between the reweighted generated
-    /// events and the reference, mean over the folds.
+    /// events and the reference, mean over the `2K` folds of both halves.
     pub auc_after: f64,
     /// Per-fold values of `auc_after`.
     pub auc_after_folds: Vec<f64>,
@@ -101,7 +106,8 @@ pub struct ReweightReport {
 pub struct Reweighted {
     /// Final weights, one per generated event (clipped, mean 1).
     pub weights: Vec<f64>,
-    /// Raw `D/(1 − D)` per generated event (out-of-fold, before clipping and scaling).
+    /// Raw `D/(1 − D)` per generated event (from the other half's classifier, before
+    /// clipping and scaling).
     pub raw: Vec<f64>,
     /// The figures.
     pub report: ReweightReport,
@@ -145,48 +151,74 @@ pub fn reweight(generated: &Table, reference: &Table, cfg: &ReweightConfig) -> R
         )));
     }
     let (ng, nr) = (generated.rows(), reference.rows());
-    if ng.min(nr) < 2 * cfg.folds {
+    if ng.min(nr) < 4 * cfg.folds {
         return Err(Error::config(format!(
-            "reweight: {ng} generated and {nr} reference events; need at least {} of each for {} folds",
-            2 * cfg.folds,
+            "reweight: {ng} generated and {nr} reference events; need at least {} of each for two halves of {} folds",
+            4 * cfg.folds,
             cfg.folds
         )));
     }
     let d = generated.cols();
-    let sets = Sets {
-        gen: generated.values(),
-        reference: reference.values(),
+    let (gen, reference_rows) = (generated.values(), reference.values());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
+    let half_g = halves(ng, &mut rng);
+    let half_r = halves(nr, &mut rng);
+    let part = |h: bool| Sets {
+        gen: pick(gen, d, &half_g, h),
+        reference: pick(reference_rows, d, &half_r, h),
+        gen_index: (0..ng).filter(|&i| half_g[i] == h).collect(),
         d,
     };
+    let parts = [part(false), part(true)];
 
-    // 1. Cross-fitted logits and the AUC before.
-    let unit = vec![1.0; ng];
-    let before = sets.cross_fit(&unit, cfg, cfg.seed)?;
+    // 2. Each half's classifier weights the generated events of the other half.
     let mut logits = vec![0.0; ng];
-    for f in &before {
-        for (i, s) in &f.gen_logits {
-            logits[*i] = *s;
+    let scored: Vec<(usize, Vec<f64>)> = (0..2usize)
+        .into_par_iter()
+        .map(|h| {
+            let unit = vec![1.0; parts[h].gen_rows()];
+            let train = parts[h].labelled_all(&unit);
+            let c = Classifier::train(
+                train.labelled(),
+                d,
+                &cfg.classifier,
+                cfg.seed.wrapping_add(0x77 + h as u64),
+            )?;
+            Ok((1 - h, c.logits(&parts[1 - h].gen)?))
+        })
+        .collect::<Result<_>>()?;
+    for (h, s) in scored {
+        for (i, v) in parts[h].gen_index.iter().zip(s) {
+            logits[*i] = v;
         }
     }
-    // 2. Weights.
     let (weights, summary) = weights_from_logits(&logits, cfg.clip)?;
     let raw: Vec<f64> = logits.iter().map(|s| s.min(700.0).exp()).collect();
-    // 3. Fresh classifiers on the weighted sample.
-    let after = sets.cross_fit(&weights, cfg, cfg.seed.wrapping_add(0x0a17e5))?;
+
+    // 3. Fresh cross-validated classifiers within each half, before and after.
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    for (h, p) in parts.iter().enumerate() {
+        let unit = vec![1.0; p.gen_rows()];
+        let w: Vec<f64> = p.gen_index.iter().map(|&i| weights[i]).collect();
+        let seed = cfg.seed.wrapping_add(0x0a17e5 * (h as u64 + 1));
+        before.extend(p.cross_validate(&unit, cfg, seed)?);
+        after.extend(p.cross_validate(&w, cfg, seed)?);
+    }
     // 4. Histograms.
     let cols = generated.columns();
-    let chi2_before = column_chi2(cols, sets.gen, sets.reference, None, cfg.bins)?;
-    let chi2_after = column_chi2(cols, sets.gen, sets.reference, Some(&weights), cfg.bins)?;
+    let chi2_before = column_chi2(cols, gen, reference_rows, None, cfg.bins)?;
+    let chi2_after = column_chi2(cols, gen, reference_rows, Some(&weights), cfg.bins)?;
 
-    let mean = |v: &[FoldResult]| v.iter().map(|f| f.auc).sum::<f64>() / v.len() as f64;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let report = ReweightReport {
         columns: cols.to_vec(),
         generated_events: ng,
         reference_events: nr,
         auc_before: mean(&before),
-        auc_before_folds: before.iter().map(|f| f.auc).collect(),
+        auc_before_folds: before,
         auc_after: mean(&after),
-        auc_after_folds: after.iter().map(|f| f.auc).collect(),
+        auc_after_folds: after,
         weights: summary,
         mean_chi2_ndf_before: mean_chi2_ndf(&chi2_before),
         mean_chi2_ndf_after: mean_chi2_ndf(&chi2_after),
@@ -202,23 +234,50 @@ pub fn reweight(generated: &Table, reference: &Table, cfg: &ReweightConfig) -> R
     })
 }
 
-/// The two event sets, row-major.
-struct Sets<'a> {
-    gen: &'a [f64],
-    reference: &'a [f64],
+/// `n` flags, half of them (rounded down) `true`, in a seeded random order.
+fn halves(n: usize, rng: &mut rand::rngs::StdRng) -> Vec<bool> {
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.shuffle(rng);
+    let mut flag = vec![false; n];
+    for &i in &idx[..n / 2] {
+        flag[i] = true;
+    }
+    flag
+}
+
+/// The rows of `x` (`d` values each) whose flag equals `h`.
+fn pick(x: &[f64], d: usize, flag: &[bool], h: bool) -> Vec<f64> {
+    x.chunks(d)
+        .zip(flag)
+        .filter(|(_, f)| **f == h)
+        .flat_map(|(r, _)| r.iter().copied())
+        .collect()
+}
+
+/// One half: its generated and reference events (row-major) and the generated
+/// events' indices in the full set.
+struct Sets {
+    gen: Vec<f64>,
+    reference: Vec<f64>,
+    gen_index: Vec<usize>,
     d: usize,
 }
 
-/// One fold's held-out (weighted) AUC and the logits of its generated events.
-struct FoldResult {
-    auc: f64,
-    gen_logits: Vec<(usize, f64)>,
-}
+impl Sets {
+    fn gen_rows(&self) -> usize {
+        self.gen.len() / self.d
+    }
 
-impl Sets<'_> {
-    /// `K` classifiers, each trained on all folds but one with the generated events
-    /// weighted by `w_gen`, scoring the fold left out.
-    fn cross_fit(&self, w_gen: &[f64], cfg: &ReweightConfig, seed: u64) -> Result<Vec<FoldResult>> {
+    /// Every row, generated ones weighted by `w_gen`.
+    fn labelled_all(&self, w_gen: &[f64]) -> Gathered {
+        let all_g = vec![0usize; self.gen_rows()];
+        let all_r = vec![0usize; self.reference.len() / self.d];
+        self.gather(&all_g, &all_r, w_gen, |_| true)
+    }
+
+    /// Held-out (weighted) AUCs of `K` classifiers, each trained on all folds but one
+    /// with the generated events weighted by `w_gen`, scoring the fold left out.
+    fn cross_validate(&self, w_gen: &[f64], cfg: &ReweightConfig, seed: u64) -> Result<Vec<f64>> {
         let d = self.d;
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let deal = |n: usize, rng: &mut rand::rngs::StdRng| {
@@ -230,7 +289,7 @@ impl Sets<'_> {
             }
             fold
         };
-        let fold_gen = deal(self.gen.len() / d, &mut rng);
+        let fold_gen = deal(self.gen_rows(), &mut rng);
         let fold_ref = deal(self.reference.len() / d, &mut rng);
         (0..cfg.folds)
             .into_par_iter()
@@ -239,21 +298,13 @@ impl Sets<'_> {
                 let test = self.gather(&fold_gen, &fold_ref, w_gen, |f| f == k);
                 let fold_seed = seed.wrapping_add((k as u64 + 1).wrapping_mul(0x9E37_79B9));
                 let c = Classifier::train(train.labelled(), d, &cfg.classifier, fold_seed)?;
-                let s = c.logits(&test.x)?;
-                let auc = weighted_auc(&s, &test.label, &test.weight)?;
-                let gen_logits = test
-                    .gen_index
-                    .iter()
-                    .zip(&s)
-                    .map(|(i, s)| (*i, *s))
-                    .collect();
-                Ok(FoldResult { auc, gen_logits })
+                weighted_auc(&c.logits(&test.x)?, &test.label, &test.weight)
             })
             .collect()
     }
 
-    /// The rows whose fold passes `keep`: generated first (with their weights and
-    /// original indices), then reference.
+    /// The rows whose fold passes `keep`: generated first (with their weights), then
+    /// reference.
     fn gather(
         &self,
         fold_gen: &[usize],
@@ -268,7 +319,6 @@ impl Sets<'_> {
                 g.x.extend_from_slice(row);
                 g.label.push(false);
                 g.weight.push(w_gen[i]);
-                g.gen_index.push(i);
             }
         }
         for (i, row) in self.reference.chunks(d).enumerate() {
@@ -287,7 +337,6 @@ struct Gathered {
     x: Vec<f64>,
     label: Vec<bool>,
     weight: Vec<f64>,
-    gen_index: Vec<usize>,
 }
 
 impl Gathered {
