@@ -52,6 +52,10 @@ fn student_matches_its_maf_teacher_and_is_a_run_directory() {
     };
     let d = distill(&t, Some(&s), &cfg, |_| {}).unwrap();
     let r = &d.report;
+    eprintln!(
+        "terms {:?} (untrained {:?}); test NLL student {:.3} teacher {:.3}",
+        r.val_terms, untrained.val_terms, r.student_test.nll, r.teacher_test.nll
+    );
     assert!(r.aligned);
     // Training pulled the student's samples onto the teacher's.
     assert!(

@@ -19,7 +19,8 @@ pub struct DistillConfig {
     /// Further pairs for validation (early stopping).
     pub val_pairs: usize,
     /// Weight of the reverse KL `E_q[log q − log p_teacher]` on the student's own
-    /// samples (nats).
+    /// samples (nats; default 0.01 — at weight 1 its noisy gradient swamped the
+    /// teacher-latent terms on Auger, docs/GENERATION_REWEIGHT.md).
     pub kl_weight: f64,
     /// Weight of the per-block teacher-latent loss: mean squared difference between
     /// each student block's output and the teacher block's, given the teacher's
@@ -46,7 +47,7 @@ impl Default for DistillConfig {
             hidden: None,
             pairs: 20_000,
             val_pairs: 4_000,
-            kl_weight: 1.0,
+            kl_weight: 0.01,
             block_weight: 1.0,
             output_weight: 1.0,
             nll_weight: 0.0,

@@ -34,7 +34,7 @@ pub struct DistillArgs {
     /// Adam learning rate (default 1e-3).
     #[arg(long)]
     lr: Option<f64>,
-    /// Weight of the reverse KL on the student's samples (default 1).
+    /// Weight of the reverse KL on the student's samples (default 0.01).
     #[arg(long)]
     kl_weight: Option<f64>,
     /// Weight of the per-block teacher-latent loss (default 1).
