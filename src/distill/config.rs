@@ -30,7 +30,8 @@ pub struct DistillConfig {
     /// and the teacher's sample for the same `z`, in standardised units.
     pub output_weight: f64,
     /// Weight of the student's NLL of the teacher's samples (forward KL; sequential
-    /// density, so only `nll_rows` rows per batch).
+    /// density, so only `nll_rows` rows per batch; default 0.05 — on Auger it took the
+    /// student's test NLL below the teacher's, docs/GENERATION_REWEIGHT.md).
     pub nll_weight: f64,
     /// Rows of each batch in the nll term.
     pub nll_rows: usize,
@@ -50,7 +51,7 @@ impl Default for DistillConfig {
             kl_weight: 0.01,
             block_weight: 1.0,
             output_weight: 1.0,
-            nll_weight: 0.0,
+            nll_weight: 0.05,
             nll_rows: 64,
             train: TrainerConfig {
                 epochs: 60,

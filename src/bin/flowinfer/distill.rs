@@ -43,7 +43,7 @@ pub struct DistillArgs {
     /// Weight of the end-to-end sample loss (default 1).
     #[arg(long)]
     output_weight: Option<f64>,
-    /// Weight of the student's NLL of teacher samples (default 0).
+    /// Weight of the student's NLL of teacher samples (default 0.05).
     #[arg(long)]
     nll_weight: Option<f64>,
     /// Seed of the student's initialisation and the teacher latents.
