@@ -88,7 +88,7 @@ pub fn distill(
     check_teacher(info.spec.flow.kind, &tspec)?;
     let (sspec, aligned) = student_spec(&tspec, &info.spec.flow, cfg.blocks, cfg.hidden)?;
     let student = Flow::new(sspec, teacher.dtype(), teacher.device(), cfg.seed)?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0xd157_11);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed ^ 0x00d1_5711);
     let train = TeacherPairs::draw(&teacher, cfg.pairs, &mut rng)?;
     let val = (cfg.val_pairs > 0)
         .then(|| TeacherPairs::draw(&teacher, cfg.val_pairs, &mut rng))

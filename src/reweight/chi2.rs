@@ -54,7 +54,10 @@ pub fn column_chi2(
             "column_chi2: needs columns and at least 1 bin",
         ));
     }
-    if generated.len() % d != 0 || reference.len() % d != 0 || reference.is_empty() {
+    if !generated.len().is_multiple_of(d)
+        || !reference.len().is_multiple_of(d)
+        || reference.is_empty()
+    {
         return Err(Error::config(format!(
             "column_chi2: expected rows of {d} values and at least one reference row"
         )));
