@@ -38,8 +38,8 @@ pub const QUANTILE_LEVELS: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 ///
 /// ```
 /// use flowinfer::reweight::weights_from_logits;
-/// let (w, s) = weights_from_logits(&[0.0, 0.0, 3.0_f64.ln(), 10.0], Some(3.0))?;
-/// assert_eq!(s.clipped, 1); // e^10 > 3
+/// let (w, s) = weights_from_logits(&[0.0, 0.0, 3.0_f64.ln(), 10.0], Some(5.0))?;
+/// assert_eq!(s.clipped, 1); // e^10 > 5
 /// assert!((w.iter().sum::<f64>() / 4.0 - 1.0).abs() < 1e-12);
 /// assert!((w[2] / w[0] - 3.0).abs() < 1e-12);
 /// # Ok::<(), flowinfer::Error>(())
