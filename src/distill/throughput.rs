@@ -35,37 +35,34 @@ pub struct Throughput {
 ///
 /// Errors ([`Error::Config`]) for a zero batch or no repetitions.
 pub fn sampling_rate(flow: &Flow, batch: usize, reps: usize) -> Result<f64> {
-    if batch == 0 || reps == 0 {
-        return Err(Error::config(
-            "sampling_rate: batch and reps must be at least 1",
-        ));
-    }
+    check(batch, reps)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    flow.sample(batch, None, &mut rng)?;
-    let mut t: Vec<f64> = (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            let x = flow.sample(batch, None, &mut rng)?;
-            // Force the computation to finish (device backends are asynchronous).
-            x.sum_all()?
-                .to_dtype(candle_core::DType::F64)?
-                .to_scalar::<f64>()?;
-            Ok(start.elapsed().as_secs_f64())
-        })
-        .collect::<Result<_>>()?;
-    t.sort_by(f64::total_cmp);
-    Ok(batch as f64 / t[t.len() / 2].max(1e-12))
+    time_batch(flow, batch, &mut rng)?;
+    let t = (0..reps)
+        .map(|_| time_batch(flow, batch, &mut rng))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(batch as f64 / median(t))
 }
 
-/// [`sampling_rate`] of both flows, interleaved per repetition block.
+/// [`sampling_rate`] of both flows, one teacher batch and one student batch in turn in
+/// every repetition, so that a change in the machine's load affects both alike.
 pub fn compare_throughput(
     teacher: &Flow,
     student: &Flow,
     batch: usize,
     reps: usize,
 ) -> Result<Throughput> {
-    let teacher_per_s = sampling_rate(teacher, batch, reps)?;
-    let student_per_s = sampling_rate(student, batch, reps)?;
+    check(batch, reps)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    time_batch(teacher, batch, &mut rng)?;
+    time_batch(student, batch, &mut rng)?;
+    let (mut tt, mut ts) = (Vec::with_capacity(reps), Vec::with_capacity(reps));
+    for _ in 0..reps {
+        tt.push(time_batch(teacher, batch, &mut rng)?);
+        ts.push(time_batch(student, batch, &mut rng)?);
+    }
+    let teacher_per_s = batch as f64 / median(tt);
+    let student_per_s = batch as f64 / median(ts);
     Ok(Throughput {
         batch,
         reps,
@@ -73,4 +70,29 @@ pub fn compare_throughput(
         student_per_s,
         speedup: student_per_s / teacher_per_s,
     })
+}
+
+fn check(batch: usize, reps: usize) -> Result<()> {
+    if batch == 0 || reps == 0 {
+        return Err(Error::config(
+            "sampling throughput: batch and reps must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
+/// Seconds to draw one batch (the result is read back, so that asynchronous device
+/// backends finish).
+fn time_batch(flow: &Flow, batch: usize, rng: &mut rand::rngs::StdRng) -> Result<f64> {
+    let start = Instant::now();
+    let x = flow.sample(batch, None, rng)?;
+    x.sum_all()?
+        .to_dtype(candle_core::DType::F64)?
+        .to_scalar::<f64>()?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn median(mut t: Vec<f64>) -> f64 {
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2].max(1e-12)
 }
