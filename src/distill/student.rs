@@ -132,3 +132,70 @@ pub fn copy_shared_layers(teacher: &Flow, student: &Flow) -> Result<usize> {
     }
     Ok(copied)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device};
+
+    fn teacher_cfg() -> FlowConfig {
+        FlowConfig {
+            blocks: 2,
+            hidden: 8,
+            actnorm: true,
+            ..FlowConfig::maf()
+        }
+    }
+
+    #[test]
+    fn other_block_counts_are_not_aligned_and_hidden_is_replaced() {
+        let cfg = teacher_cfg();
+        let mut b = FlowBuilder::new(3, cfg.clone());
+        b.standardize = Some((vec![1.0; 3], vec![2.0; 3]));
+        let t = b.build_spec().unwrap();
+        let (s, aligned) = student_spec(&t, &cfg, Some(3), Some(5)).unwrap();
+        assert!(!aligned);
+        assert_eq!(s.transforms[0], t.transforms[0]); // the standardisation
+        let inner: Vec<&TransformSpec> = s
+            .transforms
+            .iter()
+            .filter_map(|t| match t {
+                TransformSpec::Inverted { inner } => Some(inner.as_ref()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(inner.len(), 3);
+        assert!(inner.iter().all(|t| matches!(
+            t,
+            TransformSpec::MaskedAutoregressive {
+                conditioner: ConditionerSpec::Mlp { hidden: 5, .. },
+                ..
+            }
+        )));
+        assert!(check_teacher(FlowKind::Nsf, &t).is_err());
+        assert!(check_teacher(FlowKind::Maf, &t).is_ok());
+    }
+
+    #[test]
+    fn aligned_students_start_from_the_teachers_shared_layers() {
+        let cfg = teacher_cfg();
+        let t = FlowBuilder::new(3, cfg.clone()).build_spec().unwrap();
+        let teacher = Flow::new(t.clone(), DType::F32, &Device::Cpu, 1).unwrap();
+        let x = candle_core::Tensor::randn(0f32, 3.0, (64, 3), &Device::Cpu).unwrap();
+        teacher.initialize_from_data(&x, None).unwrap(); // ActNorm away from identity
+        let (s, aligned) = student_spec(&teacher.spec(), &cfg, None, None).unwrap();
+        assert!(aligned);
+        let student = Flow::new(s, DType::F32, &Device::Cpu, 2).unwrap();
+        let copied = copy_shared_layers(&teacher, &student).unwrap();
+        assert!(copied >= 4, "{copied}"); // two ActNorms × (scale, shift)
+        let get = |f: &Flow| -> Vec<(String, Vec<f32>)> {
+            f.params()
+                .named_vars()
+                .into_iter()
+                .filter(|(n, _)| !n.contains("made"))
+                .map(|(n, v)| (n, v.as_tensor().flatten_all().unwrap().to_vec1().unwrap()))
+                .collect()
+        };
+        assert_eq!(get(&teacher), get(&student));
+    }
+}

@@ -211,3 +211,29 @@ fn density(v: &[f64], w: &[f64], b: &Bins) -> Vec<(f64, f64)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_plots_are_written_and_bad_input_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("flowinfer-wplot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let real: Vec<Vec<f64>> = (0..200).map(|i| vec![(i as f64 * 0.37).sin()]).collect();
+        let gen: Vec<Vec<f64>> = (0..300).map(|i| vec![(i as f64 * 0.53).cos()]).collect();
+        let w: Vec<f64> = (0..300).map(|i| 0.5 + (i % 3) as f64 * 0.5).collect();
+        let cols = ["x".to_string()];
+        let p = dir.join("w.png");
+        weighted_histograms(&p, &cols, &real, &gen, &w, 12).unwrap();
+        assert!(std::fs::metadata(&p).unwrap().len() > 1000);
+        let e = weighted_histograms(dir.join("bad.png"), &cols, &real, &gen, &w[1..], 12);
+        assert!(matches!(e, Err(Error::Config(_))));
+        assert!(!dir.join("bad.png").exists());
+        let q = dir.join("weights.png");
+        weight_histogram(&q, &w, Some(1.2)).unwrap();
+        assert!(q.is_file());
+        assert!(weight_histogram(dir.join("none.png"), &[0.0, -1.0], None).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
