@@ -29,8 +29,10 @@ mod sbi;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod weighted;
 
 pub use sbi::{coverage_curve, posterior_pairs, predictive_bands, rank_histograms, ridge_plot};
+pub use weighted::{weight_histogram, weighted_histograms};
 
 use crate::error::{Error, Result};
 use plotters::coord::types::RangedCoordf64;

@@ -10,10 +10,12 @@ use std::process::ExitCode;
 
 mod args;
 mod bands;
+mod distill;
 mod fit;
 mod generation;
 mod integrate;
 mod progress;
+mod reweight;
 mod sbi;
 mod variational;
 
@@ -59,6 +61,12 @@ enum Command {
     /// Variational inference: fit a flow to an unnormalised log density (reverse KL),
     /// estimate log Z by importance sampling with ESS and Pareto-k̂ diagnostics.
     Variational(Box<variational::VariationalArgs>),
+    /// Classifier reweighting (DCTR): per-event weights D/(1 − D) for a run's generated
+    /// events against a data file; AUC and χ²/ndf before and after, weight summary.
+    Reweight(Box<reweight::ReweightArgs>),
+    /// Probability density distillation: train a fast-sampling IAF student on a MAF run
+    /// (KL on its own samples plus the teacher's latents); the student is a run directory.
+    Distill(Box<distill::DistillArgs>),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +83,8 @@ fn main() -> ExitCode {
         Command::Integrate(a) => integrate::run_integrate(*a),
         Command::Unweight(a) => integrate::run_unweight(a),
         Command::Variational(a) => variational::run_variational(*a),
+        Command::Reweight(a) => reweight::run_reweight(*a),
+        Command::Distill(a) => distill::run_distill(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
