@@ -68,6 +68,7 @@ pub mod registry;
 pub mod simulator;
 pub mod sir;
 pub mod sir_degenerate;
+pub mod sir_boarding_school;
 pub mod toy;
 pub mod vegas;
 
@@ -82,6 +83,7 @@ pub use simulator::{
 };
 pub use sir::{integrate_sir, Sir, SirTrajectory};
 pub use sir_degenerate::DegenerateSir;
+pub use sir_boarding_school::{BoardingSchool, BOARDING_SCHOOL_COUNTS};
 
 pub use toy::{ParseToyDatasetError, ToyDataset};
 pub use vegas::{
