@@ -8,6 +8,7 @@
 //! [`Simulator`]: flowinfer_simulators::Simulator
 
 pub mod diagnostics;
+pub mod mcmc;
 pub mod npe;
 pub mod posterior;
 pub mod run;

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The built-in simulators, by spec name ([`flowinfer_simulators::SIMULATOR_NAMES`]).
-pub const BUILTIN_SIMULATORS: [&str; 7] = SIMULATOR_NAMES;
+pub const BUILTIN_SIMULATORS: &[&str] = &SIMULATOR_NAMES;
 
 /// The `[simulator]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
