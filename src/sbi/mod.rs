@@ -14,6 +14,7 @@ pub mod posterior;
 pub mod run;
 pub mod run_draws;
 pub mod spec;
+pub mod summary;
 
 pub use npe::{train_npe, NpeTraining};
 pub use posterior::{NpePosterior, PosteriorSamples};

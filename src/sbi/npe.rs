@@ -29,6 +29,11 @@ pub struct NpeTraining {
     pub simulations_used: usize,
     /// Simulations that failed (non-finite or malformed output) and were dropped.
     pub failures: Vec<RowFailure>,
+    /// The simulated observations, training rows first (`xs[..n_train]`), then the
+    /// validation rows.
+    pub xs: Vec<Vec<f64>>,
+    /// Training rows in `xs`.
+    pub n_train: usize,
 }
 
 /// Simulate, then fit `q(θ | x)` — the shape users know from `sbi`: a simulator with
@@ -143,5 +148,7 @@ pub fn train_npe(
         report,
         simulations_used: n,
         failures,
+        xs,
+        n_train,
     })
 }

@@ -3,13 +3,15 @@
 //! Layout: `model/` (the conditional flow on θ, z-scoring of θ included as its first
 //! layer), `sbi.json` (the spec, parameter names, the observation z-scoring, simulation
 //! and training figures; written last, so its presence marks a complete run),
-//! `history.csv` and `plots/loss.png`.
+//! `history.csv`, `plots/loss.png`, and with a `[misspecification]` section
+//! `misspecification/` (the flow on x and its held-out log densities).
 
 use crate::atomic::{write_atomic, write_dir_atomic};
 use crate::config::JobConfig;
 use crate::error::{Error, Result};
 use crate::flow::Flow;
 use crate::pipeline::write_history;
+use crate::sbi::diagnostics::MisspecificationCheck;
 use crate::sbi::{train_npe, NpePosterior, SbiConfig};
 use crate::train::EpochRecord;
 use candle_core::Device;
@@ -53,6 +55,9 @@ pub struct SbiRunInfo {
     pub best_val_loss: f64,
     /// Trainable parameters.
     pub parameters: usize,
+    /// Seconds spent fitting the misspecification check (absent: no check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misspecification_seconds: Option<f64>,
 }
 
 /// A loaded run: spec, simulator and posterior.
@@ -63,6 +68,8 @@ pub struct SbiRun {
     pub simulator: Box<dyn Simulator>,
     /// The trained posterior.
     pub posterior: NpePosterior,
+    /// The misspecification check, when the run has one (`misspecification/`).
+    pub misspecification: Option<MisspecificationCheck>,
 }
 
 /// Simulate, train and write the run to `out`; `on_epoch` sees every epoch.
@@ -80,6 +87,19 @@ pub fn run_sbi(
     let start = std::time::Instant::now();
     let t = train_npe(sim.as_ref(), spec, on_epoch)?;
     let total = start.elapsed().as_secs_f64();
+    let check = match &spec.misspecification {
+        Some(m) => {
+            let s = std::time::Instant::now();
+            let (c, _) = MisspecificationCheck::fit(
+                &t.xs[..t.n_train],
+                &t.xs[t.n_train..],
+                m,
+                &spec.device()?,
+            )?;
+            Some((c, s.elapsed().as_secs_f64()))
+        }
+        None => None,
+    };
     let train_seconds: f64 = t.report.history.iter().map(|r| r.seconds).sum();
     let (x_mean, x_std) = t.posterior.observation_scaling();
     let info = SbiRunInfo {
@@ -103,8 +123,14 @@ pub fn run_sbi(
         best_epoch: t.report.best_epoch,
         best_val_loss: t.report.best_loss,
         parameters: t.posterior.flow().params().num_parameters(),
+        misspecification_seconds: check.as_ref().map(|c| c.1),
     };
-    write_dir_atomic(out, |out| write_run(out, spec, &info, &t))?;
+    write_dir_atomic(out, |out| {
+        if let Some((c, _)) = &check {
+            c.save(&out.join("misspecification"))?;
+        }
+        write_run(out, spec, &info, &t)
+    })?;
     Ok(info)
 }
 
@@ -151,9 +177,16 @@ pub fn load_sbi_run(dir: &Path, device: &Device) -> Result<SbiRun> {
         info.x_std.clone(),
         info.param_names.clone(),
     )?;
+    let check_dir = dir.join("misspecification");
+    let misspecification = if check_dir.is_dir() {
+        Some(MisspecificationCheck::load(&check_dir, device)?)
+    } else {
+        None
+    };
     Ok(SbiRun {
         info,
         simulator,
         posterior,
+        misspecification,
     })
 }

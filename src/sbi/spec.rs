@@ -23,6 +23,10 @@
 //! [embedding]                 # optional network on x (mlp | deep_set | conv1d)
 //! [train]                     # as in `flowinfer fit` specs
 //!
+//! [misspecification]         # optional: a flow on the simulated x, saved with the run;
+//! level = 0.01                # `posterior` warns below this percentile (blocks, hidden,
+//!                             # epochs, patience, lr, batch_size, seed also settable)
+//!
 //! [diagnose]
 //! sbc_runs = 200              # simulated data sets for SBC and coverage
 //! sbc_samples = 1000          # posterior draws per data set
@@ -151,6 +155,10 @@ pub struct SbiConfig {
     /// Wildberger et al. 2023). Absent: the `[flow]` stack (docs/CNF.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<crate::cnf::CnfConfig>,
+    /// The misspecification check (`[misspecification]`): a flow fitted to the simulated
+    /// observations, saved with the run; absent: no check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub misspecification: Option<crate::sbi::diagnostics::MisspecificationConfig>,
     /// Run seed (top level; `--seed` sets it): added to the seeds of `[npe]`, `[flow]`,
     /// `[train]` and `[diagnose]`.
     #[serde(skip_serializing_if = "is_zero")]
@@ -187,6 +195,7 @@ impl Default for SbiConfig {
             },
             diagnose: DiagnoseConfig::default(),
             cnf: None,
+            misspecification: None,
             seed: 0,
         }
     }
@@ -221,6 +230,9 @@ impl JobConfig for SbiConfig {
         c.flow.seed = c.flow.seed.wrapping_add(s);
         c.train.seed = c.train.seed.wrapping_add(s);
         c.diagnose.seed = c.diagnose.seed.wrapping_add(s);
+        if let Some(m) = &mut c.misspecification {
+            m.seed = m.seed.wrapping_add(s);
+        }
         c
     }
 }
@@ -276,6 +288,9 @@ impl SbiConfig {
         self.flow.validate()?;
         if let Some(c) = &self.cnf {
             c.validate()?;
+        }
+        if let Some(m) = &self.misspecification {
+            m.validate()?;
         }
         self.train
             .validate()
