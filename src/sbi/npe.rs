@@ -85,7 +85,29 @@ pub fn train_npe(
     let n_val = (n as f64 * cfg.npe.validation_fraction).round() as usize;
     let n_train = n - n_val;
     let (theta_mean, theta_std) = Standardize::fit(&thetas[..n_train])?;
-    let (x_mean, x_std) = Standardize::fit(&xs[..n_train])?;
+    let log_obs = cfg.npe.log_observations;
+    if log_obs {
+        if let Some((i, j)) = xs
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| x.iter().position(|v| *v <= -1.0).map(|j| (i, j)))
+        {
+            return Err(Error::config(format!(
+                "[npe] log_observations: simulation {i} has value {} in column {j}; ln(1 + x) needs values > −1",
+                xs[i][j]
+            )));
+        }
+    }
+    let scaled: Vec<Vec<f64>> = if log_obs {
+        xs[..n_train]
+            .iter()
+            .map(|x| x.iter().map(|v| v.ln_1p()).collect())
+            .collect()
+    } else {
+        xs[..n_train].to_vec()
+    };
+    let (x_mean, x_std) = Standardize::fit(&scaled)?;
+    drop(scaled);
     // A constant observation entry carries no information: leave it unscaled.
     let x_std: Vec<f64> = x_std
         .into_iter()
@@ -112,7 +134,8 @@ pub fn train_npe(
         }
     };
     let flow = Flow::new(flow_spec, dtype, &device, cfg.flow.seed)?;
-    let posterior = NpePosterior::new(flow, x_mean, x_std, sim.param_names())?;
+    let posterior =
+        NpePosterior::new(flow, x_mean, x_std, sim.param_names())?.with_log_observations(log_obs);
 
     let theta_t = matrix(&thetas, dtype, &device)?;
     let x_t = posterior.scale_observations(&matrix(&xs, dtype, &device)?)?;

@@ -176,7 +176,8 @@ pub fn load_sbi_run(dir: &Path, device: &Device) -> Result<SbiRun> {
         info.x_mean.clone(),
         info.x_std.clone(),
         info.param_names.clone(),
-    )?;
+    )?
+    .with_log_observations(info.spec.npe.log_observations);
     let check_dir = dir.join("misspecification");
     let misspecification = if check_dir.is_dir() {
         Some(MisspecificationCheck::load(&check_dir, device)?)

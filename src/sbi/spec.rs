@@ -18,6 +18,7 @@
 //! simulations = 10000         # simulation budget
 //! validation_fraction = 0.1
 //! seed = 0                    # simulation seed
+//! log_observations = false    # true: the estimator sees ln(1 + x) (counts)
 //!
 //! [flow]                      # as in `fit` specs, NPE defaults (5 blocks, width 64, zero_init)
 //! [embedding]                 # optional network on x (mlp | deep_set | conv1d)
@@ -87,6 +88,10 @@ pub struct NpeConfig {
     pub validation_fraction: f64,
     /// Simulation seed.
     pub seed: u64,
+    /// Feed `ln(1 + x)` instead of `x` to the estimator (before z-scoring): for counts
+    /// spanning orders of magnitude. Observations must then be greater than −1.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub log_observations: bool,
 }
 
 impl Default for NpeConfig {
@@ -95,6 +100,7 @@ impl Default for NpeConfig {
             simulations: 10_000,
             validation_fraction: 0.1,
             seed: 0,
+            log_observations: false,
         }
     }
 }
