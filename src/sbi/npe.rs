@@ -68,17 +68,32 @@ pub fn train_npe(
 ) -> Result<NpeTraining> {
     cfg.validate_training()?;
     let cfg = &cfg.with_run_seed();
-    let device = cfg.device()?;
     let LenientDataset {
         thetas,
         xs,
         failures,
     } = simulate_dataset_lenient(sim, cfg.npe.simulations, cfg.npe.seed)?;
+    fit_npe(sim, thetas, xs, failures, cfg, on_epoch)
+}
+
+/// Fit `q(θ | x)` to simulated pairs (the last `[npe] validation_fraction` of the rows
+/// validate): the training step of [`train_npe`], also used by the sequential rounds
+/// ([`crate::sbi::rounds`]). `cfg` is used as given (run seed already applied);
+/// `failures` are passed through to the result.
+pub fn fit_npe(
+    sim: &dyn Simulator,
+    thetas: Vec<Vec<f64>>,
+    xs: Vec<Vec<f64>>,
+    failures: Vec<RowFailure>,
+    cfg: &SbiConfig,
+    on_epoch: impl FnMut(&EpochRecord),
+) -> Result<NpeTraining> {
+    let device = cfg.device()?;
     let n = thetas.len();
-    if n < 20 {
+    if n < 20 || xs.len() != n {
         return Err(Error::config(format!(
-            "only {n} of {} simulations succeeded; NPE needs at least 20 (first failure: {})",
-            cfg.npe.simulations,
+            "only {n} simulations succeeded ({} observations); NPE needs at least 20 (first failure: {})",
+            xs.len(),
             failures.first().map(|f| f.to_string()).unwrap_or_default()
         )));
     }

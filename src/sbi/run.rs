@@ -55,6 +55,12 @@ pub struct SbiRunInfo {
     pub best_val_loss: f64,
     /// Trainable parameters.
     pub parameters: usize,
+    /// Per-round reports of a sequential run (`[rounds]`; absent: amortised NPE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<Vec<crate::sbi::rounds::RoundReport>>,
+    /// Rounds taken from an interrupted earlier run in the same directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_rounds: Option<usize>,
     /// Seconds spent fitting the misspecification check (absent: no check).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub misspecification_seconds: Option<f64>,
@@ -72,11 +78,36 @@ pub struct SbiRun {
     pub misspecification: Option<MisspecificationCheck>,
 }
 
-/// Simulate, train and write the run to `out`; `on_epoch` sees every epoch.
+/// The files of `from` copied into `to` (created).
+fn copy_files(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| Error::file(to, e.to_string()))?;
+    for e in std::fs::read_dir(from).map_err(|e| Error::file(from, e.to_string()))? {
+        let p = e.map_err(|e| Error::file(from, e.to_string()))?.path();
+        if p.is_file() {
+            let name = p.file_name().unwrap_or_default();
+            std::fs::copy(&p, to.join(name)).map_err(|e| Error::file(&p, e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Simulate, train and write the run to `out`; `on_epoch` sees every epoch. With
+/// `[rounds]` (TSNPE), `on_round` sees every round's report, the rounds' state is kept
+/// in `out/rounds/` as they complete, and a run interrupted there resumes from it.
 pub fn run_sbi(
     spec: &SbiConfig,
     out: &Path,
     on_epoch: impl FnMut(&EpochRecord),
+) -> Result<SbiRunInfo> {
+    run_sbi_with_rounds(spec, out, on_epoch, |_| {})
+}
+
+/// [`run_sbi`] with a callback for each completed round of a `[rounds]` spec.
+pub fn run_sbi_with_rounds(
+    spec: &SbiConfig,
+    out: &Path,
+    on_epoch: impl FnMut(&EpochRecord),
+    on_round: impl FnMut(&crate::sbi::rounds::RoundReport),
 ) -> Result<SbiRunInfo> {
     spec.validate()?;
     let spec = &spec.with_run_seed();
@@ -85,17 +116,41 @@ pub fn run_sbi(
         std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e.to_string()))?;
     }
     let start = std::time::Instant::now();
-    let t = train_npe(sim.as_ref(), spec, on_epoch)?;
+    let state_dir = out.join("rounds");
+    let (t, rounds, prior_xs) = match &spec.rounds {
+        Some(r) => {
+            let x_o = r.read_observation(sim.obs_dim())?;
+            let ts = crate::sbi::rounds::train_tsnpe(
+                sim.as_ref(),
+                spec,
+                &x_o,
+                Some(&state_dir),
+                on_epoch,
+                on_round,
+            )?;
+            let resumed = ts.resumed_rounds;
+            (
+                ts.training,
+                Some((ts.rounds, resumed)),
+                Some(ts.prior_predictive),
+            )
+        }
+        None => (train_npe(sim.as_ref(), spec, on_epoch)?, None, None),
+    };
     let total = start.elapsed().as_secs_f64();
     let check = match &spec.misspecification {
         Some(m) => {
             let s = std::time::Instant::now();
-            let (c, _) = MisspecificationCheck::fit(
-                &t.xs[..t.n_train],
-                &t.xs[t.n_train..],
-                m,
-                &spec.device()?,
-            )?;
+            // The check needs prior-predictive draws: with rounds, round 1's only.
+            let xs = prior_xs.as_deref().unwrap_or(&t.xs);
+            let n_fit = match &prior_xs {
+                Some(p) => {
+                    p.len() - (p.len() as f64 * spec.npe.validation_fraction).round() as usize
+                }
+                None => t.n_train,
+            };
+            let (c, _) =
+                MisspecificationCheck::fit(&xs[..n_fit], &xs[n_fit..], m, &spec.device()?)?;
             Some((c, s.elapsed().as_secs_f64()))
         }
         None => None,
@@ -108,7 +163,10 @@ pub fn run_sbi(
         obs_dim: sim.obs_dim(),
         x_mean: x_mean.to_vec(),
         x_std: x_std.to_vec(),
-        simulations: spec.npe.simulations,
+        simulations: match &spec.rounds {
+            Some(r) => r.rounds * r.simulations,
+            None => spec.npe.simulations,
+        },
         simulations_used: t.simulations_used,
         simulations_failed: t.failures.len(),
         failures: t
@@ -124,8 +182,15 @@ pub fn run_sbi(
         best_val_loss: t.report.best_loss,
         parameters: t.posterior.flow().params().num_parameters(),
         misspecification_seconds: check.as_ref().map(|c| c.1),
+        resumed_rounds: rounds.as_ref().map(|r| r.1),
+        rounds: rounds.map(|r| r.0),
     };
-    write_dir_atomic(out, |out| {
+    write_dir_atomic(out, |stage| {
+        // Keep the rounds' state with the finished run (a rerun resumes from it).
+        if state_dir.join("state.json").exists() {
+            copy_files(&state_dir, &stage.join("rounds"))?;
+        }
+        let out = stage;
         if let Some((c, _)) = &check {
             c.save(&out.join("misspecification"))?;
         }
@@ -142,6 +207,12 @@ fn write_run(
 ) -> Result<()> {
     t.posterior.flow().save(out.join("model"))?;
     write_history(&out.join("history.csv"), &t.report.history)?;
+    if let Some(r) = &info.rounds {
+        write_atomic(
+            &out.join("rounds.json"),
+            serde_json::to_string_pretty(r)?.as_bytes(),
+        )?;
+    }
     let plots = out.join("plots");
     std::fs::create_dir_all(&plots).map_err(|e| Error::file(&plots, e.to_string()))?;
     let train: Vec<f64> = t.report.history.iter().map(|r| r.train_loss).collect();

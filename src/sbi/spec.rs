@@ -28,6 +28,12 @@
 //! level = 0.01                # `posterior` warns below this percentile (blocks, hidden,
 //!                             # epochs, patience, lr, batch_size, seed also settable)
 //!
+//! [rounds]                    # optional: TSNPE for one observation
+//! rounds = 4                  # round 1 from the prior, later ones from the prior
+//! simulations = 2500          # truncated to the estimate's HPD region; per round
+//! hpd_level = 1e-4            # posterior mass outside the truncation region
+//! observation = "data/boarding_school/observation.csv"
+//!
 //! [diagnose]
 //! sbc_runs = 200              # simulated data sets for SBC and coverage
 //! sbc_samples = 1000          # posterior draws per data set
@@ -165,6 +171,10 @@ pub struct SbiConfig {
     /// observations, saved with the run; absent: no check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub misspecification: Option<crate::sbi::diagnostics::MisspecificationConfig>,
+    /// Sequential rounds with truncated proposals (`[rounds]`, TSNPE); absent: one
+    /// amortised round on the prior.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<crate::sbi::rounds::RoundsConfig>,
     /// Run seed (top level; `--seed` sets it): added to the seeds of `[npe]`, `[flow]`,
     /// `[train]` and `[diagnose]`.
     #[serde(skip_serializing_if = "is_zero")]
@@ -202,6 +212,7 @@ impl Default for SbiConfig {
             diagnose: DiagnoseConfig::default(),
             cnf: None,
             misspecification: None,
+            rounds: None,
             seed: 0,
         }
     }
@@ -297,6 +308,9 @@ impl SbiConfig {
         }
         if let Some(m) = &self.misspecification {
             m.validate()?;
+        }
+        if let Some(r) = &self.rounds {
+            r.validate()?;
         }
         self.train
             .validate()

@@ -7,7 +7,7 @@ use flowinfer::config::JobConfig;
 use flowinfer::pipeline::DataSource;
 use flowinfer::sbi::diagnostics::{diagnose, DiagnoseOptions};
 use flowinfer::sbi::spec::BUILTIN_SIMULATORS;
-use flowinfer::sbi::{load_sbi_run, run_sbi, SbiConfig};
+use flowinfer::sbi::{load_sbi_run, run_sbi_with_rounds, SbiConfig};
 use std::path::PathBuf;
 
 /// Arguments of `flowinfer sbi`.
@@ -129,15 +129,32 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         spec.npe.simulations,
         spec.simulator()?.name
     );
+    if let Some(r) = &spec.rounds {
+        eprintln!(
+            "TSNPE: {} rounds × {} simulations (truncation at HPD level {})",
+            r.rounds, r.simulations, r.hpd_level
+        );
+    }
     let bar = progress::bar("epoch", spec.train.epochs, a.quiet.quiet)?;
-    let info = run_sbi(&spec, &a.out, |rec| {
-        bar.inc(1);
-        bar.set_message(format!(
-            "train {:.4}  val {:.4}",
-            rec.train_loss,
-            rec.val_loss.unwrap_or(f64::NAN)
-        ));
-    })?;
+    let info = run_sbi_with_rounds(
+        &spec,
+        &a.out,
+        |rec| {
+            bar.inc(1);
+            bar.set_message(format!(
+                "train {:.4}  val {:.4}",
+                rec.train_loss,
+                rec.val_loss.unwrap_or(f64::NAN)
+            ));
+        },
+        |r| {
+            bar.println(format!(
+                "round {}: {} simulations, accepted fraction {:.4}, {} pairs, {} epochs, best validation loss {:.4}",
+                r.round, r.simulations, r.accepted_fraction, r.total_pairs, r.epochs, r.best_val_loss
+            ));
+            bar.reset();
+        },
+    )?;
     bar.finish_and_clear();
     if info.simulations_failed > 0 {
         eprintln!(
@@ -165,6 +182,26 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
             " nats (−log q(θ | x))"
         }
     );
+    if let Some(k) = info.resumed_rounds.filter(|k| *k > 0) {
+        println!(
+            "resumed:               after round {k} (state in {}/rounds/)",
+            a.out.display()
+        );
+    }
+    if let Some(rounds) = &info.rounds {
+        println!("round  simulations  accepted fraction  pairs  epochs  best val loss");
+        for r in rounds {
+            println!(
+                "{:>5}  {:>11}  {:>17.4}  {:>5}  {:>6}  {:>13.4}",
+                r.round,
+                r.simulations,
+                r.accepted_fraction,
+                r.total_pairs,
+                r.epochs,
+                r.best_val_loss
+            );
+        }
+    }
     if let Some(s) = info.misspecification_seconds {
         println!("misspecification check: flow on x fitted in {s:.1} s (misspecification/)");
     }
