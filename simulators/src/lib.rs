@@ -67,8 +67,8 @@ pub mod lenient;
 pub mod registry;
 pub mod simulator;
 pub mod sir;
-pub mod sir_degenerate;
 pub mod sir_boarding_school;
+pub mod sir_degenerate;
 pub mod toy;
 pub mod vegas;
 
@@ -82,8 +82,8 @@ pub use simulator::{
     row_seed, simulate_batch, simulate_dataset, Dataset, SimulationError, Simulator,
 };
 pub use sir::{integrate_sir, Sir, SirTrajectory};
-pub use sir_degenerate::DegenerateSir;
 pub use sir_boarding_school::{BoardingSchool, BOARDING_SCHOOL_COUNTS};
+pub use sir_degenerate::DegenerateSir;
 
 pub use toy::{ParseToyDatasetError, ToyDataset};
 pub use vegas::{

@@ -242,8 +242,7 @@ mod tests {
             let f = |v: f64| {
                 let mut t = base;
                 t[j] = v;
-                (BoardingSchool.log_prior(&t)
-                    - BoardingSchool.log_prior(&base)
+                (BoardingSchool.log_prior(&t) - BoardingSchool.log_prior(&base)
                     + match j {
                         0 => ln_positive_normal(base[0], BETA_PRIOR),
                         1 => ln_positive_normal(base[1], GAMMA_PRIOR),
@@ -258,7 +257,10 @@ mod tests {
             let total = integrate(j, hi);
             assert!((total - 1.0).abs() < 1e-4, "parameter {j}: {total}");
         }
-        assert_eq!(BoardingSchool.log_prior(&[-1.0, 0.5, 0.1]), f64::NEG_INFINITY);
+        assert_eq!(
+            BoardingSchool.log_prior(&[-1.0, 0.5, 0.1]),
+            f64::NEG_INFINITY
+        );
         assert_eq!(BoardingSchool.log_prior(&[1.0, 0.5]), f64::NEG_INFINITY);
     }
 
@@ -276,10 +278,7 @@ mod tests {
         assert!((mean(0) - tn(2.0, 1.0)).abs() < 0.03, "{}", mean(0));
         assert!((mean(1) - tn(0.4, 0.5)).abs() < 0.015, "{}", mean(1));
         assert!((mean(2) - 0.2).abs() < 0.008, "{}", mean(2));
-        assert!(xs
-            .iter()
-            .flatten()
-            .all(|v| *v >= 0.0 && v.fract() == 0.0));
+        assert!(xs.iter().flatten().all(|v| *v >= 0.0 && v.fract() == 0.0));
     }
 
     #[test]
@@ -294,7 +293,10 @@ mod tests {
             let v = col.iter().map(|c| (c - m).powi(2)).sum::<f64>() / (reps - 1) as f64;
             let mu = mean_curve[day];
             let var = mu + mu * mu * 0.2;
-            assert!((m - mu).abs() < 5.0 * (var / reps as f64).sqrt(), "day {day}: {m} vs {mu}");
+            assert!(
+                (m - mu).abs() < 5.0 * (var / reps as f64).sqrt(),
+                "day {day}: {m} vs {mu}"
+            );
             assert!((v / var - 1.0).abs() < 0.1, "day {day}: var {v} vs {var}");
         }
     }

@@ -76,7 +76,10 @@ impl McmcResult {
     pub fn warning(&self, names: &[String]) -> Option<String> {
         let min_ess = MIN_ESS_PER_CHAIN * self.chains.len() as f64;
         let bad: Vec<String> = (0..self.rhat.len())
-            .filter(|&p| !(self.rhat[p] <= RHAT_LIMIT) || !(self.ess[p] >= min_ess))
+            .filter(|&p| {
+                let mixed = self.rhat[p] <= RHAT_LIMIT && self.ess[p] >= min_ess;
+                !mixed // NaN R-hat or ESS counts as not mixed
+            })
             .map(|p| {
                 format!(
                     "{} (R-hat {:.3}, ESS {:.0})",

@@ -2,13 +2,15 @@ use super::*;
 use flowinfer_simulators::TwoMoons;
 
 fn tiny(rounds: usize) -> SbiConfig {
-    let mut cfg = SbiConfig::default();
-    cfg.rounds = Some(RoundsConfig {
-        rounds,
-        simulations: 200,
-        threshold_draws: 500,
-        ..RoundsConfig::default()
-    });
+    let mut cfg = SbiConfig {
+        rounds: Some(RoundsConfig {
+            rounds,
+            simulations: 200,
+            threshold_draws: 500,
+            ..RoundsConfig::default()
+        }),
+        ..SbiConfig::default()
+    };
     (cfg.flow.blocks, cfg.flow.hidden, cfg.train.epochs) = (1, 8, 2);
     cfg
 }
