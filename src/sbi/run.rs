@@ -43,9 +43,9 @@ pub struct SbiRunInfo {
     pub simulations_failed: usize,
     /// The first failure reasons (`row N: reason`).
     pub failures: Vec<String>,
-    /// Seconds spent simulating.
+    /// Seconds spent simulating (with `[rounds]`: all rounds, truncation included).
     pub simulation_seconds: f64,
-    /// Seconds spent training.
+    /// Seconds spent training (with `[rounds]`: all rounds).
     pub train_seconds: f64,
     /// Epochs run.
     pub epochs: usize,
@@ -155,7 +155,17 @@ pub fn run_sbi_with_rounds(
         }
         None => None,
     };
-    let train_seconds: f64 = t.report.history.iter().map(|r| r.seconds).sum();
+    // With rounds: every round's simulation (truncation included) and training.
+    let (simulation_seconds, train_seconds) = match &rounds {
+        Some((r, _)) => (
+            r.iter().map(|r| r.simulation_seconds).sum(),
+            r.iter().map(|r| r.train_seconds).sum(),
+        ),
+        None => {
+            let train: f64 = t.report.history.iter().map(|r| r.seconds).sum();
+            ((total - train).max(0.0), train)
+        }
+    };
     let (x_mean, x_std) = t.posterior.observation_scaling();
     let info = SbiRunInfo {
         spec: spec.clone(),
@@ -175,7 +185,7 @@ pub fn run_sbi_with_rounds(
             .take(KEPT_FAILURES)
             .map(|f| f.to_string())
             .collect(),
-        simulation_seconds: (total - train_seconds).max(0.0),
+        simulation_seconds,
         train_seconds,
         epochs: t.report.history.len(),
         best_epoch: t.report.best_epoch,

@@ -173,6 +173,16 @@ impl MisspecificationCheck {
                 heldout.len()
             )));
         }
+        // The smallest percentile is 1/(n + 1): with fewer held-out simulations the
+        // check could never flag anything at this level.
+        if 1.0 / (heldout.len() + 1) as f64 >= cfg.level {
+            return Err(Error::config(format!(
+                "the misspecification check at level {} needs at least {} held-out simulations, got {} (raise the budget or [npe] validation_fraction, or the level)",
+                cfg.level,
+                (1.0 / cfg.level).ceil() as usize,
+                heldout.len()
+            )));
+        }
         let d = train[0].len();
         let (mean, std) = Standardize::fit(train)?;
         let std: Vec<f64> = std
@@ -388,6 +398,7 @@ mod tests {
     #[test]
     fn save_and_load_give_the_same_percentiles() {
         let cfg = MisspecificationConfig {
+            level: 0.05,
             blocks: 1,
             hidden: 8,
             epochs: 2,
@@ -418,5 +429,15 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("20 held-out"), "{e}");
+        let strict = MisspecificationConfig { level: 0.01, ..cfg };
+        let e = MisspecificationCheck::fit(
+            &gaussian(200, 1, 0.0, 1.0),
+            &gaussian(50, 2, 0.0, 1.0),
+            &strict,
+            &Device::Cpu,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("at least 100 held-out"), "{e}");
     }
 }
