@@ -358,8 +358,8 @@ mod tests {
             .map(|_| {
                 let a: f64 = StandardNormal.sample(&mut rng);
                 let b: f64 = StandardNormal.sample(&mut rng);
-                // Correlated 2-D Gaussian, then shifted / widened.
-                vec![shift + sd * a, shift + sd * (0.8 * a + 0.6 * b)]
+                // Correlated 2-D Gaussian, then widened / shifted across the correlation.
+                vec![shift + sd * a, -shift + sd * (0.8 * a + 0.6 * b)]
             })
             .collect()
     }
