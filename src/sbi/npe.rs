@@ -80,6 +80,18 @@ pub fn train_npe(
 /// validate): the training step of [`train_npe`], also used by the sequential rounds
 /// ([`crate::sbi::rounds`]). `cfg` is used as given (run seed already applied);
 /// `failures` are passed through to the result.
+///
+/// ```
+/// use flowinfer::sbi::{fit_npe, SbiConfig};
+/// use flowinfer_simulators::{simulate_dataset, TwoMoons};
+///
+/// let (thetas, xs) = simulate_dataset(&TwoMoons, 300, 5).unwrap();
+/// let mut cfg = SbiConfig::default();
+/// (cfg.flow.blocks, cfg.flow.hidden, cfg.train.epochs) = (1, 8, 2);
+/// let t = fit_npe(&TwoMoons, thetas, xs, Vec::new(), &cfg, |_| {})?;
+/// assert_eq!((t.simulations_used, t.n_train), (300, 270));
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
 pub fn fit_npe(
     sim: &dyn Simulator,
     thetas: Vec<Vec<f64>>,
