@@ -67,6 +67,7 @@ pub mod lenient;
 pub mod registry;
 pub mod simulator;
 pub mod sir;
+pub mod sir_boarding_school;
 pub mod sir_degenerate;
 pub mod toy;
 pub mod vegas;
@@ -81,6 +82,7 @@ pub use simulator::{
     row_seed, simulate_batch, simulate_dataset, Dataset, SimulationError, Simulator,
 };
 pub use sir::{integrate_sir, Sir, SirTrajectory};
+pub use sir_boarding_school::{BoardingSchool, BOARDING_SCHOOL_COUNTS};
 pub use sir_degenerate::DegenerateSir;
 
 pub use toy::{ParseToyDatasetError, ToyDataset};

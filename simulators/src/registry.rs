@@ -19,7 +19,7 @@ use crate::{
 
 /// The built-in simulators [`simulator_by_name`] knows; it also accepts `"external"`
 /// (with [`SimulatorOptions::external`]).
-pub const SIMULATOR_NAMES: [&str; 7] = [
+pub const SIMULATOR_NAMES: [&str; 8] = [
     "two_moons",
     "gaussian_linear",
     "slcp",
@@ -27,6 +27,7 @@ pub const SIMULATOR_NAMES: [&str; 7] = [
     "lotka_volterra",
     "sir_seed",
     "sir_degenerate",
+    "sir_boarding_school",
 ];
 
 /// Optional settings of [`simulator_by_name`]. A setting given to a simulator that does
@@ -86,6 +87,7 @@ pub fn simulator_by_name(
         "slcp" => Box::new(Slcp),
         "sir" => Box::new(SbibmSir),
         "lotka_volterra" => Box::new(LotkaVolterra),
+        "sir_boarding_school" => Box::new(crate::BoardingSchool),
         "sir_seed" => match options.noise {
             Some(s) => Box::new(Sir::with_noise(s)?),
             None => Box::new(Sir::new()),

@@ -8,14 +8,17 @@
 //! [`Simulator`]: flowinfer_simulators::Simulator
 
 pub mod diagnostics;
+pub mod mcmc;
 pub mod npe;
 pub mod posterior;
+pub mod rounds;
 pub mod run;
 pub mod run_draws;
 pub mod spec;
+pub mod summary;
 
-pub use npe::{train_npe, NpeTraining};
+pub use npe::{fit_npe, train_npe, NpeTraining};
 pub use posterior::{NpePosterior, PosteriorSamples};
-pub use run::{load_sbi_run, run_sbi, SbiRun, SbiRunInfo};
+pub use run::{load_sbi_run, run_sbi, run_sbi_with_rounds, SbiRun, SbiRunInfo};
 pub use run_draws::{ObservationDraws, LOW_ACCEPTANCE};
 pub use spec::{DiagnoseConfig, NpeConfig, SbiConfig, SimulatorConfig, BUILTIN_SIMULATORS};

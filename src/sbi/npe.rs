@@ -29,6 +29,11 @@ pub struct NpeTraining {
     pub simulations_used: usize,
     /// Simulations that failed (non-finite or malformed output) and were dropped.
     pub failures: Vec<RowFailure>,
+    /// The simulated observations, training rows first (`xs[..n_train]`), then the
+    /// validation rows.
+    pub xs: Vec<Vec<f64>>,
+    /// Training rows in `xs`.
+    pub n_train: usize,
 }
 
 /// Simulate, then fit `q(θ | x)` — the shape users know from `sbi`: a simulator with
@@ -63,24 +68,73 @@ pub fn train_npe(
 ) -> Result<NpeTraining> {
     cfg.validate_training()?;
     let cfg = &cfg.with_run_seed();
-    let device = cfg.device()?;
     let LenientDataset {
         thetas,
         xs,
         failures,
     } = simulate_dataset_lenient(sim, cfg.npe.simulations, cfg.npe.seed)?;
+    fit_npe(sim, thetas, xs, failures, cfg, on_epoch)
+}
+
+/// Fit `q(θ | x)` to simulated pairs (the last `[npe] validation_fraction` of the rows
+/// validate): the training step of [`train_npe`], also used by the sequential rounds
+/// ([`crate::sbi::rounds`]). `cfg` is used as given (run seed already applied);
+/// `failures` are passed through to the result.
+///
+/// ```
+/// use flowinfer::sbi::{fit_npe, SbiConfig};
+/// use flowinfer_simulators::{simulate_dataset, TwoMoons};
+///
+/// let (thetas, xs) = simulate_dataset(&TwoMoons, 300, 5).unwrap();
+/// let mut cfg = SbiConfig::default();
+/// (cfg.flow.blocks, cfg.flow.hidden, cfg.train.epochs) = (1, 8, 2);
+/// let t = fit_npe(&TwoMoons, thetas, xs, Vec::new(), &cfg, |_| {})?;
+/// assert_eq!((t.simulations_used, t.n_train), (300, 270));
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
+pub fn fit_npe(
+    sim: &dyn Simulator,
+    thetas: Vec<Vec<f64>>,
+    xs: Vec<Vec<f64>>,
+    failures: Vec<RowFailure>,
+    cfg: &SbiConfig,
+    on_epoch: impl FnMut(&EpochRecord),
+) -> Result<NpeTraining> {
+    let device = cfg.device()?;
     let n = thetas.len();
-    if n < 20 {
+    if n < 20 || xs.len() != n {
         return Err(Error::config(format!(
-            "only {n} of {} simulations succeeded; NPE needs at least 20 (first failure: {})",
-            cfg.npe.simulations,
+            "only {n} simulations succeeded ({} observations); NPE needs at least 20 (first failure: {})",
+            xs.len(),
             failures.first().map(|f| f.to_string()).unwrap_or_default()
         )));
     }
     let n_val = (n as f64 * cfg.npe.validation_fraction).round() as usize;
     let n_train = n - n_val;
     let (theta_mean, theta_std) = Standardize::fit(&thetas[..n_train])?;
-    let (x_mean, x_std) = Standardize::fit(&xs[..n_train])?;
+    let log_obs = cfg.npe.log_observations;
+    if log_obs {
+        if let Some((i, j)) = xs
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| x.iter().position(|v| *v <= -1.0).map(|j| (i, j)))
+        {
+            return Err(Error::config(format!(
+                "[npe] log_observations: simulation {i} has value {} in column {j}; ln(1 + x) needs values > −1",
+                xs[i][j]
+            )));
+        }
+    }
+    let scaled: Vec<Vec<f64>> = if log_obs {
+        xs[..n_train]
+            .iter()
+            .map(|x| x.iter().map(|v| v.ln_1p()).collect())
+            .collect()
+    } else {
+        xs[..n_train].to_vec()
+    };
+    let (x_mean, x_std) = Standardize::fit(&scaled)?;
+    drop(scaled);
     // A constant observation entry carries no information: leave it unscaled.
     let x_std: Vec<f64> = x_std
         .into_iter()
@@ -107,7 +161,8 @@ pub fn train_npe(
         }
     };
     let flow = Flow::new(flow_spec, dtype, &device, cfg.flow.seed)?;
-    let posterior = NpePosterior::new(flow, x_mean, x_std, sim.param_names())?;
+    let posterior =
+        NpePosterior::new(flow, x_mean, x_std, sim.param_names())?.with_log_observations(log_obs);
 
     let theta_t = matrix(&thetas, dtype, &device)?;
     let x_t = posterior.scale_observations(&matrix(&xs, dtype, &device)?)?;
@@ -143,5 +198,7 @@ pub fn train_npe(
         report,
         simulations_used: n,
         failures,
+        xs,
+        n_train,
     })
 }

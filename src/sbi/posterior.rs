@@ -24,6 +24,7 @@ pub struct NpePosterior {
     x_dim: usize,
     names: Vec<String>,
     scaling: (Vec<f64>, Vec<f64>),
+    log_observations: bool,
 }
 
 impl NpePosterior {
@@ -47,7 +48,20 @@ impl NpePosterior {
             flow,
             names,
             scaling,
+            log_observations: false,
         })
+    }
+
+    /// The estimator sees `ln(1 + x)`: raw observations are transformed before the
+    /// z-scoring (whose mean and standard deviation then refer to `ln(1 + x)`).
+    pub fn with_log_observations(mut self, on: bool) -> Self {
+        self.log_observations = on;
+        self
+    }
+
+    /// Whether observations are fed as `ln(1 + x)`.
+    pub fn log_observations(&self) -> bool {
+        self.log_observations
     }
 
     /// The conditional flow.
@@ -70,8 +84,14 @@ impl NpePosterior {
         &self.names
     }
 
-    /// z-score raw observations `(n, obs_dim)` as the flow expects them.
+    /// z-score raw observations `(n, obs_dim)` as the flow expects them (after
+    /// `ln(1 + x)` when [`log_observations`](Self::log_observations)).
     pub fn scale_observations(&self, x: &Tensor) -> Result<Tensor> {
+        let x = if self.log_observations {
+            x.affine(1.0, 1.0)?.log()?
+        } else {
+            x.clone()
+        };
         Ok(x.broadcast_sub(&self.x_mean)?
             .broadcast_mul(&self.x_inv_std)?)
     }
@@ -91,6 +111,7 @@ impl NpePosterior {
                 column: i,
             });
         }
+        self.check_log_domain(0, x_obs)?;
         let x = Tensor::from_vec(x_obs.to_vec(), (1, self.x_dim), &Device::Cpu)?
             .to_dtype(self.flow.dtype())?
             .to_device(self.flow.device())?;
@@ -114,12 +135,24 @@ impl NpePosterior {
                     column: j,
                 });
             }
+            self.check_log_domain(i, x)?;
         }
         let flat: Vec<f64> = xs.iter().flatten().copied().collect();
         let x = Tensor::from_vec(flat, (xs.len(), self.x_dim), &Device::Cpu)?
             .to_dtype(self.flow.dtype())?
             .to_device(self.flow.device())?;
         self.scale_observations(&x)
+    }
+
+    /// With `ln(1 + x)` inputs, every value must exceed −1.
+    fn check_log_domain(&self, row: usize, x: &[f64]) -> Result<()> {
+        match x.iter().position(|v| *v <= -1.0) {
+            Some(j) if self.log_observations => Err(Error::config(format!(
+                "observation row {row}, column {j}: value {} but this run feeds ln(1 + x) to the estimator ([npe] log_observations), which needs values > −1",
+                x[j]
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// `log q(θ_i | x_i)` for pairs of rows.

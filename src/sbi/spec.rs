@@ -18,10 +18,21 @@
 //! simulations = 10000         # simulation budget
 //! validation_fraction = 0.1
 //! seed = 0                    # simulation seed
+//! log_observations = false    # true: the estimator sees ln(1 + x) (counts)
 //!
 //! [flow]                      # as in `fit` specs, NPE defaults (5 blocks, width 64, zero_init)
 //! [embedding]                 # optional network on x (mlp | deep_set | conv1d)
 //! [train]                     # as in `flowinfer fit` specs
+//!
+//! [misspecification]         # optional: a flow on the simulated x, saved with the run;
+//! level = 0.01                # `posterior` warns below this percentile (blocks, hidden,
+//!                             # epochs, patience, lr, batch_size, seed also settable)
+//!
+//! [rounds]                    # optional: TSNPE for one observation
+//! rounds = 4                  # round 1 from the prior, later ones from the prior
+//! simulations = 2500          # truncated to the estimate's HPD region; per round
+//! hpd_level = 1e-4            # posterior mass outside the truncation region
+//! observation = "data/boarding_school/observation.csv"
 //!
 //! [diagnose]
 //! sbc_runs = 200              # simulated data sets for SBC and coverage
@@ -42,7 +53,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The built-in simulators, by spec name ([`flowinfer_simulators::SIMULATOR_NAMES`]).
-pub const BUILTIN_SIMULATORS: [&str; 7] = SIMULATOR_NAMES;
+pub const BUILTIN_SIMULATORS: &[&str] = &SIMULATOR_NAMES;
 
 /// The `[simulator]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +94,10 @@ pub struct NpeConfig {
     pub validation_fraction: f64,
     /// Simulation seed.
     pub seed: u64,
+    /// Feed `ln(1 + x)` instead of `x` to the estimator (before z-scoring): for counts
+    /// spanning orders of magnitude. Observations must then be greater than −1.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub log_observations: bool,
 }
 
 impl Default for NpeConfig {
@@ -91,6 +106,7 @@ impl Default for NpeConfig {
             simulations: 10_000,
             validation_fraction: 0.1,
             seed: 0,
+            log_observations: false,
         }
     }
 }
@@ -151,6 +167,14 @@ pub struct SbiConfig {
     /// Wildberger et al. 2023). Absent: the `[flow]` stack (docs/CNF.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<crate::cnf::CnfConfig>,
+    /// The misspecification check (`[misspecification]`): a flow fitted to the simulated
+    /// observations, saved with the run; absent: no check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub misspecification: Option<crate::sbi::diagnostics::MisspecificationConfig>,
+    /// Sequential rounds with truncated proposals (`[rounds]`, TSNPE); absent: one
+    /// amortised round on the prior.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<crate::sbi::rounds::RoundsConfig>,
     /// Run seed (top level; `--seed` sets it): added to the seeds of `[npe]`, `[flow]`,
     /// `[train]` and `[diagnose]`.
     #[serde(skip_serializing_if = "is_zero")]
@@ -187,6 +211,8 @@ impl Default for SbiConfig {
             },
             diagnose: DiagnoseConfig::default(),
             cnf: None,
+            misspecification: None,
+            rounds: None,
             seed: 0,
         }
     }
@@ -221,6 +247,9 @@ impl JobConfig for SbiConfig {
         c.flow.seed = c.flow.seed.wrapping_add(s);
         c.train.seed = c.train.seed.wrapping_add(s);
         c.diagnose.seed = c.diagnose.seed.wrapping_add(s);
+        if let Some(m) = &mut c.misspecification {
+            m.seed = m.seed.wrapping_add(s);
+        }
         c
     }
 }
@@ -276,6 +305,12 @@ impl SbiConfig {
         self.flow.validate()?;
         if let Some(c) = &self.cnf {
             c.validate()?;
+        }
+        if let Some(m) = &self.misspecification {
+            m.validate()?;
+        }
+        if let Some(r) = &self.rounds {
+            r.validate()?;
         }
         self.train
             .validate()

@@ -16,7 +16,7 @@
 
 pub mod gaussian_linear;
 pub mod lotka_volterra;
-mod ode;
+pub(crate) mod ode;
 pub mod sir;
 pub mod slcp;
 pub mod two_moons;

@@ -7,7 +7,7 @@ use flowinfer::config::JobConfig;
 use flowinfer::pipeline::DataSource;
 use flowinfer::sbi::diagnostics::{diagnose, DiagnoseOptions};
 use flowinfer::sbi::spec::BUILTIN_SIMULATORS;
-use flowinfer::sbi::{load_sbi_run, run_sbi, SbiConfig};
+use flowinfer::sbi::{load_sbi_run, run_sbi_with_rounds, SbiConfig};
 use std::path::PathBuf;
 
 /// Arguments of `flowinfer sbi`.
@@ -63,6 +63,10 @@ pub struct PosteriorArgs {
     /// Most sampling rounds before giving up on the prior-support rejection.
     #[arg(long, default_value_t = 100)]
     max_rounds: usize,
+    /// Percentile below which an observation is flagged as atypical of the simulator
+    /// (runs with a [misspecification] check; default: the spec's level).
+    #[arg(long)]
+    misspecification_level: Option<f64>,
     /// The device (`--device`).
     #[command(flatten)]
     device: DeviceArg,
@@ -125,15 +129,32 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         spec.npe.simulations,
         spec.simulator()?.name
     );
+    if let Some(r) = &spec.rounds {
+        eprintln!(
+            "TSNPE: {} rounds × {} simulations (truncation at HPD level {})",
+            r.rounds, r.simulations, r.hpd_level
+        );
+    }
     let bar = progress::bar("epoch", spec.train.epochs, a.quiet.quiet)?;
-    let info = run_sbi(&spec, &a.out, |rec| {
-        bar.inc(1);
-        bar.set_message(format!(
-            "train {:.4}  val {:.4}",
-            rec.train_loss,
-            rec.val_loss.unwrap_or(f64::NAN)
-        ));
-    })?;
+    let info = run_sbi_with_rounds(
+        &spec,
+        &a.out,
+        |rec| {
+            bar.inc(1);
+            bar.set_message(format!(
+                "train {:.4}  val {:.4}",
+                rec.train_loss,
+                rec.val_loss.unwrap_or(f64::NAN)
+            ));
+        },
+        |r| {
+            bar.println(format!(
+                "round {}: {} simulations, accepted fraction {:.4}, {} pairs, {} epochs, best validation loss {:.4}",
+                r.round, r.simulations, r.accepted_fraction, r.total_pairs, r.epochs, r.best_val_loss
+            ));
+            bar.reset();
+        },
+    )?;
     bar.finish_and_clear();
     if info.simulations_failed > 0 {
         eprintln!(
@@ -161,6 +182,29 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
             " nats (−log q(θ | x))"
         }
     );
+    if let Some(k) = info.resumed_rounds.filter(|k| *k > 0) {
+        println!(
+            "resumed:               after round {k} (state in {}/rounds/)",
+            a.out.display()
+        );
+    }
+    if let Some(rounds) = &info.rounds {
+        println!("round  simulations  accepted fraction  pairs  epochs  best val loss");
+        for r in rounds {
+            println!(
+                "{:>5}  {:>11}  {:>17.4}  {:>5}  {:>6}  {:>13.4}",
+                r.round,
+                r.simulations,
+                r.accepted_fraction,
+                r.total_pairs,
+                r.epochs,
+                r.best_val_loss
+            );
+        }
+    }
+    if let Some(s) = info.misspecification_seconds {
+        println!("misspecification check: flow on x fitted in {s:.1} s (misspecification/)");
+    }
     println!(
         "written:               {}/{{model/, sbi.json, history.csv, plots/}}",
         a.out.display()
@@ -171,8 +215,31 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
 /// The observations in `path` (CSV, one row each), checked against the run's `dim`.
 /// `flowinfer posterior`: posterior draws for each observation.
 pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
-    let run = load_sbi_run(&a.run, &a.device.open(None)?)?;
+    let mut run = load_sbi_run(&a.run, &a.device.open(None)?)?;
     let obs = run.observations(&DataSource::File(a.observation.clone()))?;
+    if let Some(check) = run.misspecification.take() {
+        let check = match a.misspecification_level {
+            Some(l) => check.with_level(l)?,
+            None => check,
+        };
+        let rows: Vec<Vec<f64>> = (0..obs.rows()).map(|i| obs.row(i).to_vec()).collect();
+        for (i, t) in check.assess_many(&rows)?.iter().enumerate() {
+            if t.flagged {
+                eprintln!("warning: observation {}: {}", i + 1, t.message());
+            } else {
+                eprintln!(
+                    "observation {}: typical of the simulator ({})",
+                    i + 1,
+                    t.message()
+                );
+            }
+        }
+    } else if a.misspecification_level.is_some() {
+        anyhow::bail!(
+            "{}: --misspecification-level given, but the run has no misspecification check (add a [misspecification] section to the spec)",
+            a.run.display()
+        );
+    }
     let d = run.draws(&obs, a.n, a.seed.seed, a.max_rounds)?;
     for (i, acc) in d.acceptance.iter().enumerate() {
         eprintln!("observation {}: {} draws, acceptance {acc:.3}", i + 1, a.n);
@@ -229,9 +296,20 @@ pub fn run_diagnose(a: DiagnoseArgs) -> anyhow::Result<()> {
         r.sbc.max_coverage_gap
     );
     println!(
+        "TARP:                  max |ECP − α| = {:.3}, ATC {:.3}, KS p = {:.3}",
+        r.sbc.tarp.max_gap, r.sbc.tarp.atc, r.sbc.tarp.ks_p_value
+    );
+    println!(
         "predictive check:      {:.1} % of observation entries inside the 90 % band",
         100.0 * r.predictive.inside_90
     );
+    if let Some(t) = &r.misspecification {
+        if t.flagged {
+            eprintln!("warning: the observation: {}", t.message());
+        } else {
+            println!("misspecification:      {}", t.message());
+        }
+    }
     for c in &r.reference_c2st {
         println!(
             "  reference obs {:2}: C2ST {:.3} ± {:.3} ({:.1} s)",

@@ -1,15 +1,19 @@
-//! Diagnostics of a trained posterior estimator: simulation-based calibration and
-//! expected coverage ([`sbc`](mod@sbc)), the posterior predictive check ([`predictive`]), C2ST
+//! Diagnostics of a trained posterior estimator: simulation-based calibration,
+//! expected coverage and TARP from the same draws ([`sbc`](mod@sbc), [`tarp`]), the posterior predictive check ([`predictive`]), C2ST
 //! against reference posterior samples ([`reference`](mod@reference)), and [`diagnose`], which runs
 //! them on a run directory and writes `diagnostics/report.json` and plots.
 
+pub mod misspecification;
 pub mod predictive;
 pub mod reference;
 pub mod sbc;
+pub mod tarp;
 
+pub use misspecification::{MisspecificationCheck, MisspecificationConfig, Typicality};
 pub use predictive::{observation_segments, predictive_check, PredictiveResult};
 pub use reference::{c2st_against_reference, reference_observation, ReferenceC2st};
 pub use sbc::{sbc, SbcResult};
+pub use tarp::TarpResult;
 
 use crate::atomic::{write_atomic, write_dir_atomic};
 use crate::error::Result;
@@ -52,12 +56,16 @@ pub struct DiagnoseReport {
     pub reference_c2st: Vec<ReferenceC2st>,
     /// Mean reference C2ST accuracy.
     pub reference_c2st_mean: Option<f64>,
+    /// How typical the observation is of the simulator (runs with a
+    /// `[misspecification]` check).
+    #[serde(default)]
+    pub misspecification: Option<Typicality>,
     /// Seconds for the whole diagnosis.
     pub seconds: f64,
 }
 
 /// Run every diagnostic on a loaded run and write `out/report.json` and plots
-/// (`sbc_ranks.png`, `coverage.png`, `predictive.png`, `posterior.png`, and for the
+/// (`sbc_ranks.png`, `coverage.png`, `tarp.png`, `predictive.png`, `posterior.png`, and for the
 /// degenerate SIR model `ridge.png`).
 pub fn diagnose(
     run: &SbiRun,
@@ -97,6 +105,14 @@ fn diagnose_into(
         &format!("Expected coverage ({} data sets)", s.runs),
     )?;
 
+    crate::plot::coverage_curve(
+        out.join("tarp.png"),
+        &s.tarp.levels,
+        &s.tarp.ecp,
+        s.tarp.runs,
+        &format!("TARP expected coverage ({} data sets)", s.tarp.runs),
+    )?;
+
     let (observation, truth) = match (&opts.observation, &opts.reference) {
         (Some(x), _) => (x.clone(), None),
         (None, Some(dir)) => (reference_observation(dir, 1)?, None),
@@ -118,6 +134,10 @@ fn diagnose_into(
                 })?;
             (x, Some(theta[0].clone()))
         }
+    };
+    let typicality = match &run.misspecification {
+        Some(c) => Some(c.assess(&observation)?),
+        None => None,
     };
     progress("posterior predictive check");
     let p = predictive_check(post, sim, &observation, opts.predictive_draws, opts.seed)?;
@@ -178,6 +198,7 @@ fn diagnose_into(
         true_parameters: truth,
         reference_c2st,
         reference_c2st_mean,
+        misspecification: typicality,
         seconds: start.elapsed().as_secs_f64(),
     };
     write_atomic(

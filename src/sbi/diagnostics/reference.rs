@@ -67,6 +67,37 @@ fn zscore_by(rows: &[Vec<f64>], reference: &[Vec<f64>]) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// C2ST of `draws` against `reference` samples with the sbibm protocol (both z-scored
+/// by the reference; [`sbibm_c2st_config`] with `epochs` classifier epochs).
+///
+/// ```
+/// use flowinfer::sbi::diagnostics::reference::c2st_samples;
+///
+/// let a: Vec<Vec<f64>> = (0..200).map(|i| vec![(i % 17) as f64, (i % 5) as f64]).collect();
+/// let far: Vec<Vec<f64>> = a.iter().map(|r| vec![r[0] + 40.0, r[1]]).collect();
+/// assert!(c2st_samples(&a, &far, 30, 0)?.accuracy > 0.95);
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
+pub fn c2st_samples(
+    draws: &[Vec<f64>],
+    reference: &[Vec<f64>],
+    epochs: usize,
+    seed: u64,
+) -> Result<C2stResult> {
+    let dim = reference.first().map_or(0, |r| r.len());
+    if dim == 0 || draws.first().map_or(0, |r| r.len()) != dim {
+        return Err(Error::config(format!(
+            "c2st_samples: {} draws of width {}, {} reference rows of width {dim}; expected non-empty sets of equal width",
+            draws.len(),
+            draws.first().map_or(0, |r| r.len()),
+            reference.len()
+        )));
+    }
+    let a = zscore_by(draws, reference);
+    let b = zscore_by(reference, reference);
+    c2st(&a, &b, &sbibm_c2st_config(dim, epochs, seed))
+}
+
 /// Read `num_observation_k/observation.csv` (one row) from an sbibm task folder.
 pub fn reference_observation(task_dir: &Path, k: usize) -> Result<Vec<f64>> {
     let path = task_dir
@@ -137,12 +168,11 @@ pub fn c2st_against_reference(
             }
             let reference = reference.to_rows();
             let draws = posterior.sample(sim, &x, reference.len(), seed ^ k as u64, 100)?;
-            let a = zscore_by(&draws.samples, &reference);
-            let b = zscore_by(&reference, &reference);
-            let c = c2st(
-                &a,
-                &b,
-                &sbibm_c2st_config(sim.param_dim(), epochs, seed.wrapping_add(k as u64)),
+            let c = c2st_samples(
+                &draws.samples,
+                &reference,
+                epochs,
+                seed.wrapping_add(k as u64),
             )?;
             Ok(ReferenceC2st {
                 observation: k,

@@ -16,6 +16,7 @@
 //! outside the prior support is reported beside the result.
 
 use crate::error::{Error, Result};
+use crate::sbi::diagnostics::tarp::{tarp_fraction, tarp_from_fractions, TarpResult};
 use crate::sbi::NpePosterior;
 use flowinfer_simulators::{simulate_dataset_lenient, LenientDataset, Simulator};
 use rand::SeedableRng;
@@ -52,6 +53,9 @@ pub struct SbcResult {
     pub max_coverage_gap: f64,
     /// Fraction of raw draws outside the prior support.
     pub outside_prior: f64,
+    /// TARP from the same draws (prior draws as reference points).
+    #[serde(default)]
+    pub tarp: TarpResult,
 }
 
 /// Pearson χ² statistic and p-value of `ranks` (in `0..=max_rank`) against the
@@ -79,7 +83,7 @@ pub fn rank_uniformity(ranks: &[usize], max_rank: usize, bins: usize) -> (f64, f
     (chi2, p)
 }
 
-/// Run SBC and expected coverage with `runs` simulated data sets and `samples` draws
+/// Run SBC, expected coverage and TARP with `runs` simulated data sets and `samples` draws
 /// per data set.
 pub fn sbc(
     posterior: &NpePosterior,
@@ -104,6 +108,22 @@ pub fn sbc(
     let mut outside = 0usize;
     let truth_lp = posterior.log_prob_pairs(&thetas, &xs)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5bc);
+    // TARP: one prior draw per data set as its reference point; distances in units of
+    // the prior draws' standard deviations.
+    let references = sim.sample_prior(thetas.len(), &mut rng);
+    let scale: Vec<f64> = (0..d)
+        .map(|p| {
+            let n = thetas.len() as f64;
+            let m = thetas.iter().map(|t| t[p]).sum::<f64>() / n;
+            let v = thetas.iter().map(|t| (t[p] - m).powi(2)).sum::<f64>() / n;
+            if v > 0.0 {
+                v.sqrt()
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let mut tarp = Vec::with_capacity(thetas.len());
     let chunk = (DRAWS_PER_BATCH / samples).max(1);
     for (c, xs_chunk) in xs.chunks(chunk).enumerate() {
         let draws = posterior.sample_raw(xs_chunk, samples, &mut rng)?;
@@ -115,6 +135,7 @@ pub fn sbc(
             }
             alphas.push(lp.iter().filter(|&&v| v > truth_lp[i]).count() as f64 / samples as f64);
             outside += s.iter().filter(|row| !sim.in_support(row)).count();
+            tarp.push(tarp_fraction(s, theta, &references[i], &scale));
         }
     }
     let n = alphas.len();
@@ -147,6 +168,7 @@ pub fn sbc(
         coverage,
         max_coverage_gap,
         outside_prior: outside as f64 / (n * samples) as f64,
+        tarp: tarp_from_fractions(&tarp),
     })
 }
 
