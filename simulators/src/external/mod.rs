@@ -102,13 +102,20 @@
 //! # }
 //! ```
 
+mod framed;
 mod integrand;
 mod log_density;
+mod mode;
+mod pool;
 mod prior;
 mod process;
+mod program;
 mod simulator;
 mod wire;
+mod worker;
 
+#[cfg(test)]
+mod persistent_tests;
 #[cfg(test)]
 mod test_util;
 #[cfg(test)]
@@ -116,5 +123,7 @@ mod tests;
 
 pub use integrand::ExternalIntegrand;
 pub use log_density::{ExternalLogDensity, LogDensityError};
+pub use mode::ProgramMode;
+pub use pool::{SharedPool, WorkerPool};
 pub use prior::PriorSpec;
 pub use simulator::{ExternalSimulator, ExternalSimulatorConfig};

@@ -2,9 +2,12 @@
 //! program speaking the CSV protocol described in the [module
 //! docs](super).
 
+use super::mode::{default_retries, is_oneshot, ProgramMode};
+use super::pool::SharedPool;
 use super::prior::{PriorSpec, Sampler};
-use super::process::{describe_command, run_indexed, run_program};
-use super::wire::{format_rows, output_lines, parse_finite_row};
+use super::process::{describe_command, run_indexed};
+use super::program::{CallError, ProgramCall};
+use super::wire::parse_finite_row;
 use crate::lenient::{check_param_rows, RowFailure};
 use crate::simulator::{row_seed, SimulationError, Simulator};
 use rand::RngCore;
@@ -27,6 +30,8 @@ use std::time::Duration;
 /// parallel = 4            # default: number of rayon threads
 /// timeout_s = 60.0        # default: none
 /// max_failure_fraction = 0.1  # default 0.5
+/// mode = "persistent"     # default "oneshot"
+/// retries = 2             # persistent: retries of a crashed/hung worker's batch
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +59,12 @@ pub struct ExternalSimulatorConfig {
     /// Largest fraction of failed rows a run tolerates; more is an error.
     #[serde(default = "default_max_failure_fraction")]
     pub max_failure_fraction: f64,
+    /// One program run per batch (`oneshot`, the default) or persistent workers.
+    #[serde(default, skip_serializing_if = "is_oneshot")]
+    pub mode: ProgramMode,
+    /// Persistent mode: retries of a batch whose worker crashed or hung (default 2).
+    #[serde(default = "default_retries")]
+    pub retries: usize,
 }
 
 /// Default [`ExternalSimulatorConfig::batch_size`]: 1000.
@@ -90,6 +101,8 @@ impl ExternalSimulatorConfig {
             parallel: default_parallel(),
             timeout_s: None,
             max_failure_fraction: default_max_failure_fraction(),
+            mode: ProgramMode::Oneshot,
+            retries: default_retries(),
         }
     }
 }
@@ -101,6 +114,7 @@ pub struct ExternalSimulator {
     config: ExternalSimulatorConfig,
     name: String,
     samplers: Vec<Sampler>,
+    pool: SharedPool,
 }
 
 /// Outcome of one program run: one result per row, or a whole-run error.
@@ -170,6 +184,7 @@ impl ExternalSimulator {
             config,
             name,
             samplers,
+            pool: SharedPool::default(),
         })
     }
 
@@ -184,42 +199,50 @@ impl ExternalSimulator {
         row_seed(seed, batch) & 0x7FFF_FFFF
     }
 
-    /// Runs the program once on `rows`; `Err` only if it cannot be started.
+    /// Runs batch `batch` (the program once, or one framed request to a persistent
+    /// worker) on `rows`; `Err` only if the program cannot be started.
     fn run_batch(&self, rows: &[Vec<f64>], batch: usize, batch_seed: u64) -> BatchResult {
-        let input = format_rows(rows.iter().map(Vec::as_slice));
-        let env = [
-            ("FLOWINFER_SEED", batch_seed.to_string()),
-            ("FLOWINFER_BATCH", batch.to_string()),
-        ];
-        let timeout = self.config.timeout_s.map(Duration::from_secs_f64);
-        let finished =
-            run_program(&self.config.command, &env, input, timeout).map_err(|message| {
-                SimulationError::External {
-                    simulator: self.name.clone(),
-                    message,
-                }
-            })?;
+        let points: Vec<f64> = rows.iter().flatten().copied().collect();
+        let call = ProgramCall {
+            command: &self.config.command,
+            mode: self.config.mode,
+            pool: &self.pool,
+            timeout: self.config.timeout_s.map(Duration::from_secs_f64),
+            retries: self.config.retries,
+        };
         let batch_failure = |reason: String| {
             let reason = format!("batch {batch}: {reason}");
             Ok(rows.iter().map(|_| Err(reason.clone())).collect())
         };
-        if let Some(reason) = finished.failure() {
+        let cmd = describe_command(&self.config.command);
+        let answer = match call.run(
+            &points,
+            self.param_dim(),
+            self.config.obs_dim,
+            batch_seed,
+            batch,
+        ) {
+            Ok(answer) => answer,
+            Err(CallError::CannotStart(message)) => {
+                return Err(SimulationError::External {
+                    simulator: self.name.clone(),
+                    message,
+                })
+            }
+            Err(CallError::Failed(reason)) => {
+                return batch_failure(format!("`{cmd}` failed: {reason}"))
+            }
+        };
+        if answer.lines.len() != rows.len() {
             return batch_failure(format!(
-                "`{}` failed: {reason}",
-                describe_command(&self.config.command)
-            ));
-        }
-        let lines = output_lines(&finished.stdout);
-        if lines.len() != rows.len() {
-            return batch_failure(format!(
-                "`{}` wrote {} lines for {} parameter rows; {}",
-                describe_command(&self.config.command),
-                lines.len(),
+                "`{cmd}` wrote {} lines for {} parameter rows; {}",
+                answer.lines.len(),
                 rows.len(),
-                finished.stderr_tail()
+                answer.stderr_tail
             ));
         }
-        Ok(lines
+        Ok(answer
+            .lines
             .iter()
             .map(|line| parse_finite_row(line, self.config.obs_dim))
             .collect())
