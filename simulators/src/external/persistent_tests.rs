@@ -6,7 +6,7 @@ use super::{
     ExternalIntegrand, ExternalSimulator, ExternalSimulatorConfig, PriorSpec, ProgramMode,
 };
 use crate::integrands::{Camel, Integrand, IntegrandError};
-use crate::simulate_dataset_lenient;
+use crate::{simulate_dataset_lenient, Simulator};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -248,4 +248,31 @@ fn simulator_results_are_bit_identical_between_modes() {
     assert_eq!(oneshot, persistent);
     // The noise is seeded per batch: it is there, and rows differ from θ.
     assert_ne!(oneshot.xs[0][0], oneshot.thetas[0][0]);
+}
+
+#[test]
+fn slices_of_a_run_reproduce_the_whole_run() {
+    let dir = ScriptDir::new("slices");
+    let body = r#"awk -F, -v b="$FLOWINFER_BATCH" -v s="$FLOWINFER_SEED" '{ printf "%.17g,%s,%s\n", 2 * $1, b, s }'"#;
+    let mut c = ExternalSimulatorConfig::new(
+        dir.script("env.sh", body, &[]),
+        vec!["a".into()],
+        vec![PriorSpec::Uniform {
+            low: 0.0,
+            high: 1.0,
+        }],
+        3,
+    );
+    c.batch_size = 4;
+    let s = ExternalSimulator::new(c).unwrap();
+    let thetas: Vec<Vec<f64>> = (0..10).map(|i| vec![i as f64 / 10.0]).collect();
+    let whole = s.simulate_rows(&thetas, 3).unwrap();
+    let mut parts = s.simulate_rows_at(&thetas[..8], 3, 0).unwrap();
+    parts.extend(s.simulate_rows_at(&thetas[8..], 3, 8).unwrap());
+    assert_eq!(whole, parts);
+    let e = s
+        .simulate_rows_at(&thetas[5..], 3, 5)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("multiple of batch_size = 4"), "{e}");
 }

@@ -317,6 +317,29 @@ impl Simulator for ExternalSimulator {
         thetas: &[Vec<f64>],
         seed: u64,
     ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
+        self.simulate_rows_at(thetas, seed, 0)
+    }
+
+    /// [`Simulator::simulate_rows`] for the rows from `first_row` on of a larger run:
+    /// batch `b` of the slice is batch `first_row / batch_size + b` of the run (its
+    /// seed and `FLOWINFER_BATCH`), so `first_row` must be a multiple of `batch_size`
+    /// ([`SimulationError::InvalidSetting`] otherwise).
+    fn simulate_rows_at(
+        &self,
+        thetas: &[Vec<f64>],
+        seed: u64,
+        first_row: usize,
+    ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
+        if first_row % self.config.batch_size != 0 {
+            return Err(SimulationError::InvalidSetting {
+                simulator: self.name.clone(),
+                message: format!(
+                    "a slice of a run must start at a multiple of batch_size = {}, got row {first_row}",
+                    self.config.batch_size
+                ),
+            });
+        }
+        let first_batch = first_row / self.config.batch_size;
         check_param_rows(self, thetas)?;
         let total = thetas.len();
         let batches: Vec<&[Vec<f64>]> = thetas.chunks(self.config.batch_size).collect();
@@ -327,7 +350,8 @@ impl Simulator for ExternalSimulator {
             cannot_start.load(Ordering::SeqCst) || failed.load(Ordering::SeqCst) as f64 > allowed
         };
         let task = |b: usize| {
-            let result = self.run_batch(batches[b], b, Self::batch_seed(seed, b));
+            let run_b = first_batch + b;
+            let result = self.run_batch(batches[b], run_b, Self::batch_seed(seed, run_b));
             match &result {
                 Ok(rows) => {
                     let bad = rows.iter().filter(|r| r.is_err()).count();
@@ -344,7 +368,7 @@ impl Simulator for ExternalSimulator {
         let mut n_failed = 0;
         let mut complete = true;
         for (b, result) in results.into_iter().enumerate() {
-            let start = b * self.config.batch_size;
+            let start = first_row + b * self.config.batch_size;
             match result {
                 Some(Ok(batch)) => {
                     for (j, r) in batch.into_iter().enumerate() {
@@ -370,7 +394,7 @@ impl Simulator for ExternalSimulator {
                 total,
                 max_failure_fraction: self.config.max_failure_fraction,
                 first: first_failure.unwrap_or_else(|| RowFailure {
-                    row: 0,
+                    row: first_row,
                     reason: "run stopped early".into(),
                 }),
             });

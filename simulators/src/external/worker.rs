@@ -47,6 +47,7 @@ pub(crate) struct Worker {
     requests: Option<Sender<Vec<u8>>>,
     replies: Receiver<Reply>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    stderr_reader: Option<thread::JoinHandle<()>>,
 }
 
 impl Worker {
@@ -80,7 +81,7 @@ impl Worker {
             thread::spawn(move || read_replies(BufReader::new(stdout), send_reply));
         }
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        if let Some(mut pipe) = child.stderr.take() {
+        let stderr_reader = child.stderr.take().map(|mut pipe| {
             let stderr = Arc::clone(&stderr);
             thread::spawn(move || {
                 let mut chunk = [0u8; 8192];
@@ -95,13 +96,14 @@ impl Worker {
                         kept.drain(..cut);
                     }
                 }
-            });
-        }
+            })
+        });
         Ok(Worker {
             child,
             requests: Some(requests),
             replies,
             stderr,
+            stderr_reader,
         })
     }
 
@@ -171,8 +173,15 @@ impl Worker {
         }
     }
 
-    /// A [`WorkerFailure::Lost`] quoting the worker's stderr.
+    /// A [`WorkerFailure::Lost`] quoting the worker's stderr (read to its end, or for
+    /// at most [`EXIT_GRACE`] when something else still holds the pipe).
     fn lost(&self, what: String) -> WorkerFailure {
+        if let Some(reader) = &self.stderr_reader {
+            let start = Instant::now();
+            while !reader.is_finished() && start.elapsed() < EXIT_GRACE {
+                thread::sleep(Duration::from_millis(2));
+            }
+        }
         WorkerFailure::Lost(format!("worker lost: {what}; {}", self.stderr_tail()))
     }
 
