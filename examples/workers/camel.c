@@ -7,7 +7,9 @@
  * "oneshot": CSV rows on stdin until EOF, one value per line) and persistent
  * (FLOWINFER_MODE=persistent: "BATCH <rows> <cols> <seed> <batch>" + rows, answered
  * by "OK <rows> 1" + values, until stdin closes; a bad batch gets "ERR <message>").
- * Values are printed with %.17g, so they read back to the same double. */
+ * Values are printed with %.17g, so they read back to the same double. A header
+ * ending in " f64" (mode = "persistent-f64") means the rows come as rows × cols raw
+ * little-endian doubles; the answer is then "OK <rows> 1 f64" + rows raw doubles. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,12 +56,23 @@ int main(void) {
     }
     long rows, cols;
     while (fgets(line, sizeof line, stdin)) {
-        if (sscanf(line, "BATCH %ld %ld", &rows, &cols) != 2 || cols > MAX_DIM) {
+        if (sscanf(line, "BATCH %ld %ld", &rows, &cols) != 2 || cols > MAX_DIM || cols < 1) {
             printf("ERR expected BATCH <rows> <cols> <seed> <batch> with cols <= %d\n", MAX_DIM);
             fflush(stdout);
             continue;
         }
         double *values = malloc((rows > 0 ? rows : 1) * sizeof *values);
+        if (strstr(line, " f64") != NULL) { /* binary rows */
+            double *in = malloc((rows > 0 ? rows : 1) * cols * sizeof *in);
+            if (fread(in, sizeof *in, rows * cols, stdin) != (size_t)(rows * cols)) return 1;
+            for (long r = 0; r < rows; r++) values[r] = camel(in + r * cols, (int)cols);
+            printf("OK %ld 1 f64\n", rows);
+            fwrite(values, sizeof *values, rows, stdout);
+            fflush(stdout);
+            free(in);
+            free(values);
+            continue;
+        }
         for (long r = 0; r < rows; r++) {
             if (!fgets(line, sizeof line, stdin)) return 1; /* stdin closed mid-batch */
             values[r] = camel(x, parse_row(line, x));

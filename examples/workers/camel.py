@@ -10,8 +10,11 @@ Speaks both protocols (docs/CLUSTER.md):
     answering
         OK <rows> 1                              + <rows> values
     until stdin closes. Anything wrong with a batch: one line `ERR <message>`.
-Logs go to stderr, never stdout.
+A header ending in " f64" (mode = "persistent-f64") sends the rows as
+rows × cols little-endian doubles; the answer is then "OK <rows> 1 f64" followed by
+rows doubles. Logs go to stderr, never stdout.
 """
+import array
 import math
 import os
 import sys
@@ -33,25 +36,32 @@ def values(lines):
 
 
 def persistent():
-    stdin, stdout = sys.stdin, sys.stdout
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
-        header = stdin.readline()
+        header = stdin.readline().decode()
         if not header:
             return  # stdin closed: flowinfer is done with us
         words = header.split()
         if len(words) < 3 or words[0] != "BATCH":
-            stdout.write("ERR expected BATCH <rows> <cols> <seed> <batch>\n")
+            stdout.write(b"ERR expected BATCH <rows> <cols> <seed> <batch>\n")
             stdout.flush()
             continue
-        rows = int(words[1])
-        lines = [stdin.readline() for _ in range(rows)]
+        rows, cols = int(words[1]), int(words[2])
+        if words[-1] == "f64":  # binary rows (assumes a little-endian machine)
+            x = array.array("d")
+            x.frombytes(stdin.read(8 * rows * cols))
+            out = array.array("d", (camel(x[r * cols:(r + 1) * cols]) for r in range(rows)))
+            stdout.write(b"OK %d 1 f64\n" % rows + out.tobytes())
+            stdout.flush()
+            continue
+        lines = [stdin.readline().decode() for _ in range(rows)]
         try:
             out = values(lines)
         except ValueError as e:
-            stdout.write("ERR %s\n" % str(e).replace("\n", " "))
+            stdout.write(b"ERR %s\n" % str(e).replace("\n", " ").encode())
         else:
-            stdout.write("OK %d 1\n" % rows)
-            stdout.write("\n".join(out) + ("\n" if out else ""))
+            text = "\n".join(out) + ("\n" if out else "")
+            stdout.write(b"OK %d 1\n" % rows + text.encode())
         stdout.flush()
 
 

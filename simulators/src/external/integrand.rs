@@ -2,6 +2,7 @@
 //! (points as CSV on stdin, one value per line on stdout; see the [module
 //! docs](super)).
 
+use super::framed::Rows;
 use super::mode::{default_retries, is_oneshot, ProgramMode};
 use super::pool::SharedPool;
 use super::process::{chunked_settings_problem, describe_command, run_chunked};
@@ -102,7 +103,10 @@ impl ExternalIntegrand {
                 CallError::CannotStart(m) => m,
                 CallError::Failed(reason) => format!("{context}: {reason}"),
             })?;
-        let lines = answer.lines;
+        let lines = match answer.rows {
+            Rows::Values(values) => return Ok(values),
+            Rows::Lines(lines) => lines,
+        };
         if lines.len() != n {
             return Err(format!(
                 "{context}: wrote {} lines for {n} points; {}",

@@ -3,6 +3,7 @@
 //! CSV rows on stdin, one log density per line on stdout; see the [module
 //! docs](super)) — and [`LogDensityError`], the error of a log-density target.
 
+use super::framed::Rows;
 use super::mode::{default_retries, is_oneshot, ProgramMode};
 use super::pool::SharedPool;
 use super::process::{chunked_settings_problem, describe_command, run_chunked};
@@ -156,7 +157,10 @@ impl ExternalLogDensity {
                 CallError::CannotStart(m) => m,
                 CallError::Failed(reason) => format!("{context}: {reason}"),
             })?;
-        let lines = answer.lines;
+        let lines = match answer.rows {
+            Rows::Values(values) => return Ok(values),
+            Rows::Lines(lines) => lines,
+        };
         if lines.len() != n {
             return Err(format!(
                 "{context}: wrote {} lines for {n} points (expected one log density per line); {}",

@@ -13,15 +13,28 @@ use serde::{Deserialize, Serialize};
 /// assert!("forever".parse::<ProgramMode>().unwrap_err().contains("oneshot"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum ProgramMode {
     /// One program run per batch: rows on stdin, stdin closed, rows on stdout.
     #[default]
+    #[serde(rename = "oneshot")]
     Oneshot,
     /// Long-lived workers speaking the framed protocol (`BATCH` / `OK` / `ERR`,
     /// see the [module docs](super)); a crashed or hung worker is restarted and its
     /// batch retried up to `retries` times.
+    #[serde(rename = "persistent")]
     Persistent,
+    /// Persistent workers whose rows travel as raw little-endian `f64` instead of
+    /// CSV text (`BATCH … f64` / `OK … f64`): no formatting or parsing, for compiled
+    /// programs whose per-point cost is small.
+    #[serde(rename = "persistent-f64")]
+    PersistentF64,
+}
+
+impl ProgramMode {
+    /// Whether workers are kept alive between batches.
+    pub fn is_persistent(self) -> bool {
+        self != ProgramMode::Oneshot
+    }
 }
 
 impl std::str::FromStr for ProgramMode {
@@ -31,8 +44,9 @@ impl std::str::FromStr for ProgramMode {
         match s.trim().to_ascii_lowercase().as_str() {
             "oneshot" | "one-shot" | "one_shot" => Ok(ProgramMode::Oneshot),
             "persistent" => Ok(ProgramMode::Persistent),
+            "persistent-f64" | "persistent_f64" => Ok(ProgramMode::PersistentF64),
             other => Err(format!(
-                "unknown program mode `{other}`, expected oneshot or persistent"
+                "unknown program mode `{other}`, expected oneshot, persistent or persistent-f64"
             )),
         }
     }
@@ -43,6 +57,7 @@ impl std::fmt::Display for ProgramMode {
         f.write_str(match self {
             ProgramMode::Oneshot => "oneshot",
             ProgramMode::Persistent => "persistent",
+            ProgramMode::PersistentF64 => "persistent-f64",
         })
     }
 }

@@ -203,7 +203,11 @@ fn python_and_c_camel_workers_agree_in_both_modes() {
     }
     for command in commands {
         let mut results = Vec::new();
-        for mode in [ProgramMode::Oneshot, ProgramMode::Persistent] {
+        for mode in [
+            ProgramMode::Oneshot,
+            ProgramMode::Persistent,
+            ProgramMode::PersistentF64,
+        ] {
             let mut f = integrand(command.clone(), mode);
             f.batch_size = 64;
             let mut out = vec![0.0; 200];
@@ -214,6 +218,7 @@ fn python_and_c_camel_workers_agree_in_both_modes() {
             results.push(out);
         }
         assert_eq!(results[0], results[1], "{command:?}: modes differ");
+        assert_eq!(results[0], results[2], "{command:?}: f64 mode differs");
     }
 }
 

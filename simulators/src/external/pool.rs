@@ -2,7 +2,7 @@
 //! an external simulator, integrand or log density (and by its clones), restarted
 //! when they crash or hang.
 
-use super::framed::encode_request;
+use super::framed::{encode_request, Rows};
 use super::worker::{Worker, WorkerFailure};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,7 +43,8 @@ impl PartialEq for SharedPool {
 
 impl SharedPool {
     /// Sends `points` (`cols` values per row) as one framed batch with `seed` and
-    /// `batch`, and returns the `rows` answer lines of `out_cols` values each. A lost
+    /// `batch` (text, or little-endian `f64` when `binary`), and returns the `rows`
+    /// answer rows of `out_cols` values each. A lost
     /// worker (crash, no answer within `timeout`, out-of-step output) is replaced and
     /// the batch retried up to `retries` times; the last failure is reported.
     #[allow(clippy::too_many_arguments)]
@@ -57,9 +58,10 @@ impl SharedPool {
         batch: usize,
         timeout: Option<Duration>,
         retries: usize,
-    ) -> Result<Vec<String>, PoolError> {
+        binary: bool,
+    ) -> Result<Rows, PoolError> {
         let rows = points.len() / cols.max(1);
-        let request = encode_request(points, cols, seed, batch);
+        let request = Arc::new(encode_request(points, cols, seed, batch, binary));
         let mut last = String::new();
         for attempt in 0..=retries {
             let taken = self.0.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
@@ -67,7 +69,7 @@ impl SharedPool {
                 Some(w) => w,
                 None => Worker::start(command).map_err(PoolError::CannotStart)?,
             };
-            match worker.call(request.clone(), rows, out_cols, timeout) {
+            match worker.call(Arc::clone(&request), rows, out_cols, timeout) {
                 Ok(lines) => {
                     self.give_back(worker);
                     return Ok(lines);

@@ -4,6 +4,7 @@
 //! density all go through [`call_program`], so both modes see the same batches and
 //! seeds.
 
+use super::framed::Rows;
 use super::mode::ProgramMode;
 use super::pool::{PoolError, SharedPool};
 use super::process::run_program;
@@ -34,10 +35,11 @@ pub(crate) enum CallError {
     Failed(String),
 }
 
-/// The output lines of one batch and the program's stderr tail (for messages).
+/// The output rows of one batch and the program's stderr tail (for messages).
 pub(crate) struct Answer {
-    /// Output lines (one-shot: whatever stdout held; persistent: exactly the rows).
-    pub lines: Vec<String>,
+    /// Output rows (one-shot: whatever lines stdout held; persistent: exactly the
+    /// requested rows, as lines or, in `persistent-f64` mode, values).
+    pub rows: Rows,
     /// `stderr: <last lines>` (one-shot) or empty (persistent workers quote their
     /// stderr in failures only).
     pub stderr_tail: String,
@@ -68,11 +70,11 @@ impl ProgramCall<'_> {
                     return Err(CallError::Failed(reason));
                 }
                 Ok(Answer {
-                    lines: output_lines(&finished.stdout),
+                    rows: Rows::Lines(output_lines(&finished.stdout)),
                     stderr_tail: finished.stderr_tail(),
                 })
             }
-            ProgramMode::Persistent => self
+            ProgramMode::Persistent | ProgramMode::PersistentF64 => self
                 .pool
                 .call(
                     self.command,
@@ -83,9 +85,10 @@ impl ProgramCall<'_> {
                     batch,
                     self.timeout,
                     self.retries,
+                    self.mode == ProgramMode::PersistentF64,
                 )
-                .map(|lines| Answer {
-                    lines,
+                .map(|rows| Answer {
+                    rows,
                     stderr_tail: String::new(),
                 })
                 .map_err(|e| match e {

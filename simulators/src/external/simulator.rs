@@ -2,12 +2,13 @@
 //! program speaking the CSV protocol described in the [module
 //! docs](super).
 
+use super::framed::Rows;
 use super::mode::{default_retries, is_oneshot, ProgramMode};
 use super::pool::SharedPool;
 use super::prior::{PriorSpec, Sampler};
 use super::process::{describe_command, run_indexed};
 use super::program::{CallError, ProgramCall};
-use super::wire::parse_finite_row;
+use super::wire::{finite_row, parse_finite_row};
 use crate::lenient::{check_param_rows, RowFailure};
 use crate::simulator::{row_seed, SimulationError, Simulator};
 use rand::RngCore;
@@ -233,19 +234,19 @@ impl ExternalSimulator {
                 return batch_failure(format!("`{cmd}` failed: {reason}"))
             }
         };
-        if answer.lines.len() != rows.len() {
+        let d = self.config.obs_dim;
+        if answer.rows.count(d) != rows.len() {
             return batch_failure(format!(
                 "`{cmd}` wrote {} lines for {} parameter rows; {}",
-                answer.lines.len(),
+                answer.rows.count(d),
                 rows.len(),
                 answer.stderr_tail
             ));
         }
-        Ok(answer
-            .lines
-            .iter()
-            .map(|line| parse_finite_row(line, self.config.obs_dim))
-            .collect())
+        Ok(match &answer.rows {
+            Rows::Lines(lines) => lines.iter().map(|l| parse_finite_row(l, d)).collect(),
+            Rows::Values(values) => values.chunks(d).map(finite_row).collect(),
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! stdout read on background threads, so a hung worker can be abandoned after its
 //! timeout and killed.
 
-use super::framed::{parse_reply_header, ReplyHeader};
+use super::framed::{parse_reply_header, ReplyHeader, Rows};
 use super::process::{describe_command, stderr_tail};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -20,8 +20,8 @@ const EXIT_GRACE: Duration = Duration::from_millis(500);
 
 /// What the stdout reader saw for one request.
 enum Reply {
-    /// `OK`: the header and the lines that followed.
-    Ok { cols: usize, lines: Vec<String> },
+    /// `OK`: the header's column count and the rows that followed.
+    Ok { cols: usize, rows: Rows },
     /// `ERR <message>`.
     Refused(String),
     /// A line that is not a reply header (the stream is out of step).
@@ -44,7 +44,7 @@ pub(crate) enum WorkerFailure {
 /// A running worker process.
 pub(crate) struct Worker {
     child: Child,
-    requests: Option<Sender<Vec<u8>>>,
+    requests: Option<Sender<Arc<Vec<u8>>>>,
     replies: Receiver<Reply>,
     stderr: Arc<Mutex<Vec<u8>>>,
     stderr_reader: Option<thread::JoinHandle<()>>,
@@ -66,7 +66,7 @@ impl Worker {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start `{described}`: {e}"))?;
-        let (requests, to_write) = mpsc::channel::<Vec<u8>>();
+        let (requests, to_write) = mpsc::channel::<Arc<Vec<u8>>>();
         if let Some(mut stdin) = child.stdin.take() {
             thread::spawn(move || {
                 for bytes in to_write {
@@ -117,11 +117,11 @@ impl Worker {
     /// returns.
     pub fn call(
         &mut self,
-        request: Vec<u8>,
+        request: Arc<Vec<u8>>,
         rows: usize,
         cols: usize,
         timeout: Option<Duration>,
-    ) -> Result<Vec<String>, WorkerFailure> {
+    ) -> Result<Rows, WorkerFailure> {
         let sent = self
             .requests
             .as_ref()
@@ -147,10 +147,10 @@ impl Worker {
             }
         };
         match reply {
-            Reply::Ok { cols: c, lines } if c == cols && lines.len() == rows => Ok(lines),
-            Reply::Ok { cols: c, lines } => Err(WorkerFailure::Refused(format!(
+            Reply::Ok { cols: c, rows: r } if c == cols && r.count(c) == rows => Ok(r),
+            Reply::Ok { cols: c, rows: r } => Err(WorkerFailure::Refused(format!(
                 "answered {} rows × {c} columns for {rows} rows × {cols} columns; {}",
-                lines.len(),
+                r.count(c),
                 self.stderr_tail()
             ))),
             Reply::Refused(message) => Err(WorkerFailure::Refused(format!(
@@ -243,7 +243,29 @@ fn read_replies(mut stdout: impl BufRead, send: Sender<Reply>) {
         }
         let reply = match parse_reply_header(&line) {
             Ok(ReplyHeader::Err(message)) => Reply::Refused(message),
-            Ok(ReplyHeader::Ok { rows, cols }) => {
+            Ok(ReplyHeader::Ok {
+                rows,
+                cols,
+                binary: true,
+            }) => {
+                let mut bytes = vec![0u8; rows * cols * 8];
+                match stdout.read_exact(&mut bytes) {
+                    Ok(()) => Reply::Ok {
+                        cols,
+                        rows: Rows::Values(
+                            bytes
+                                .chunks_exact(8)
+                                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+                                .collect(),
+                        ),
+                    },
+                    Err(_) => Reply::Closed(format!(
+                        "stdout ended within the {} announced bytes",
+                        rows * cols * 8
+                    )),
+                }
+            }
+            Ok(ReplyHeader::Ok { rows, cols, .. }) => {
                 let mut lines = Vec::with_capacity(rows);
                 let mut closed = false;
                 for _ in 0..rows {
@@ -262,7 +284,10 @@ fn read_replies(mut stdout: impl BufRead, send: Sender<Reply>) {
                         lines.len()
                     ))
                 } else {
-                    Reply::Ok { cols, lines }
+                    Reply::Ok {
+                        cols,
+                        rows: Rows::Lines(lines),
+                    }
                 }
             }
             Err(message) => Reply::Malformed(message),
