@@ -155,6 +155,10 @@ pub struct SbiConfig {
     /// `[train]` and `[diagnose]`.
     #[serde(skip_serializing_if = "is_zero")]
     pub seed: u64,
+    /// Where the simulation batches run, as files in a work directory (absent: in
+    /// memory, this process; docs/CLUSTER.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executor: Option<crate::cluster::ExecutorConfig>,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -188,6 +192,7 @@ impl Default for SbiConfig {
             diagnose: DiagnoseConfig::default(),
             cnf: None,
             seed: 0,
+            executor: None,
         }
     }
 }

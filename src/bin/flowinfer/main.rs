@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 mod args;
 mod bands;
+mod cluster;
 mod fit;
 mod integrate;
 mod progress;
@@ -58,6 +59,9 @@ enum Command {
     /// Variational inference: fit a flow to an unnormalised log density (reverse KL),
     /// estimate log Z by importance sampling with ESS and Pareto-k̂ diagnostics.
     Variational(Box<variational::VariationalArgs>),
+    /// Simulate one batch of an `sbi` work directory (what each Slurm array task runs).
+    #[command(hide = true)]
+    BatchTask(cluster::BatchTaskArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Integrate(a) => integrate::run_integrate(*a),
         Command::Unweight(a) => integrate::run_unweight(a),
         Command::Variational(a) => variational::run_variational(*a),
+        Command::BatchTask(a) => cluster::run_batch_task_command(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

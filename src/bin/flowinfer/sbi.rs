@@ -38,6 +38,9 @@ pub struct SbiArgs {
     /// `--quiet`.
     #[command(flatten)]
     quiet: QuietArg,
+    /// `--executor`, `--work-dir`, `--resume` and the Slurm settings.
+    #[command(flatten)]
+    executor: crate::cluster::ExecutorArgs,
 }
 
 /// Arguments of `flowinfer posterior`.
@@ -115,6 +118,7 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         spec.device = Some(d.clone());
     }
     spec.device()?;
+    let batch_bar = a.executor.apply(&mut spec, a.quiet.quiet)?;
     spec.validate()?;
     let estimator = match &spec.cnf {
         Some(_) => "a continuous normalizing flow ([cnf])".to_string(),
@@ -126,7 +130,11 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         spec.simulator()?.name
     );
     let bar = progress::bar("epoch", spec.train.epochs, a.quiet.quiet)?;
+    let mut first_epoch = batch_bar;
     let info = run_sbi(&spec, &a.out, |rec| {
+        if let Some(b) = first_epoch.take() {
+            b.finish();
+        }
         bar.inc(1);
         bar.set_message(format!(
             "train {:.4}  val {:.4}",

@@ -1,0 +1,8 @@
+//! Executors through the `flowinfer` binary: local batches as files (always run)
+//! and a real Slurm cluster (skipped with a message when none is up; start one with
+//! `scripts/slurm-local.sh start`).
+
+#[path = "cluster/common.rs"]
+mod common;
+#[path = "cluster/local.rs"]
+mod local;
