@@ -6,3 +6,5 @@
 mod common;
 #[path = "cluster/local.rs"]
 mod local;
+#[path = "cluster/slurm.rs"]
+mod slurm;

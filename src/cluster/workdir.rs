@@ -247,12 +247,12 @@ impl WorkDir {
             .collect()
     }
 
-    /// Batches recorded as done whose results file reads back.
+    /// Batches whose results file reads back (the row count of the plan, every value
+    /// readable). The files are the truth: a Slurm task that finished after
+    /// `flowinfer` was killed counts as done though the manifest missed it.
     pub fn done(&self) -> BTreeSet<usize> {
-        let recorded: Vec<usize> = self.lock().done.keys().copied().collect();
-        recorded
-            .into_iter()
-            .filter(|&k| k < self.plan.batches() && self.read_results(k).is_ok())
+        (0..self.plan.batches())
+            .filter(|&k| self.read_results(k).is_ok())
             .collect()
     }
 
