@@ -31,6 +31,15 @@ impl ClusterSimulator {
     /// in `work_dir`.
     pub fn new(spec: SimulatorConfig, executor: ExecutorConfig, work_dir: PathBuf) -> Result<Self> {
         executor.validate()?;
+        if let (Some(b), Some(e)) = (executor.batch_size, &spec.external) {
+            if !b.is_multiple_of(e.batch_size) {
+                return Err(Error::config(format!(
+                    "[executor] batch_size ({b}) must be a multiple of the external simulator's \
+                     batch_size ({}), so that its batches and seeds are those of an in-memory run",
+                    e.batch_size
+                )));
+            }
+        }
         Ok(Self {
             inner: spec.build()?,
             spec,

@@ -111,3 +111,19 @@ fn missing_sbatch_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn batch_sizes_must_keep_the_simulators_seeds() {
+    let t = TempDir::new("bad-batch");
+    let spec = write_spec(&t.0, 0.0, None, "kind = \"local\"");
+    let o = sbi(&spec, &t.0.join("run"), &["--sim-batch", "30"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("[executor] batch_size (30) must be a multiple") && err.contains("(20)"),
+        "{err}"
+    );
+    assert!(!t.0.join("run").exists() && !t.0.join("run.work").exists());
+}

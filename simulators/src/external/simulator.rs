@@ -331,7 +331,7 @@ impl Simulator for ExternalSimulator {
         seed: u64,
         first_row: usize,
     ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
-        if first_row % self.config.batch_size != 0 {
+        if !first_row.is_multiple_of(self.config.batch_size) {
             return Err(SimulationError::InvalidSetting {
                 simulator: self.name.clone(),
                 message: format!(
