@@ -7,17 +7,38 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Whether a Slurm cluster answers with an idle or busy node.
+/// Whether a Slurm cluster answers `sinfo` within 5 s with an idle or busy node
+/// (asked once per test binary).
 fn slurm_up() -> bool {
-    let up = Command::new("sinfo")
-        .args(["-h", "-o", "%t"])
-        .output()
-        .is_ok_and(|o| {
-            o.status.success()
-                && String::from_utf8_lossy(&o.stdout).lines().any(|s| {
-                    s.starts_with("idle") || s.starts_with("mix") || s.starts_with("alloc")
-                })
-        });
+    static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let up = *UP.get_or_init(|| {
+        let Ok(mut child) = Command::new("sinfo")
+            .args(["-h", "-o", "%t"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        else {
+            return false;
+        };
+        let start = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => break,
+                Ok(None) if start.elapsed() < Duration::from_secs(5) => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return false;
+                }
+            }
+        }
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text);
+        text.lines()
+            .any(|s| s.starts_with("idle") || s.starts_with("mix") || s.starts_with("alloc"))
+    });
     if !up {
         eprintln!(
             "skipped: no Slurm cluster answers (install slurm-wlm and munge, then run \
