@@ -1,4 +1,5 @@
-//! Executors through the `flowinfer` binary: local batches as files (always run)
+//! Executors and persistent workers through the `flowinfer` binary: external
+//! integrands in every command mode, local batches as files (always run)
 //! and a real Slurm cluster (skipped with a message when none is up; start one with
 //! `scripts/slurm-local.sh start`).
 
@@ -8,3 +9,5 @@ mod common;
 mod local;
 #[path = "cluster/slurm.rs"]
 mod slurm;
+#[path = "cluster/integrate.rs"]
+mod integrate;
