@@ -5,9 +5,9 @@
 
 #[path = "cluster/common.rs"]
 mod common;
+#[path = "cluster/integrate.rs"]
+mod integrate;
 #[path = "cluster/local.rs"]
 mod local;
 #[path = "cluster/slurm.rs"]
 mod slurm;
-#[path = "cluster/integrate.rs"]
-mod integrate;

@@ -216,6 +216,27 @@ impl ClusterSimulator {
 /// The simulator of an SBI run writing to `out`: the spec's simulator, run through a
 /// [`ClusterSimulator`] when the spec has an `[executor]` (work directory: its
 /// `work_dir`, default `<out>.work`).
+///
+/// ```
+/// use flowinfer::cluster::simulator_for_run;
+/// use flowinfer::sbi::SbiConfig;
+/// use flowinfer_simulators::simulate_dataset_lenient;
+///
+/// let out = std::env::temp_dir().join(format!("flowinfer-doc-run-{}", std::process::id()));
+/// let mut spec: SbiConfig = toml::from_str(
+///     "[simulator]\nname = \"two_moons\"\n[executor]\nbatch_size = 25\n",
+/// ).unwrap();
+/// let sim = simulator_for_run(&spec, &out)?;
+/// let data = simulate_dataset_lenient(sim.as_ref(), 50, 1)?;
+/// let work = out.with_file_name(format!("{}.work", out.file_name().unwrap().to_str().unwrap()));
+/// assert!(work.join("batches/1.results.csv").exists());
+/// // Without an [executor] the simulation stays in memory, with the same rows.
+/// spec.executor = None;
+/// let plain = simulate_dataset_lenient(simulator_for_run(&spec, &out)?.as_ref(), 50, 1)?;
+/// assert_eq!(plain, data);
+/// # std::fs::remove_dir_all(&work).ok();
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
 pub fn simulator_for_run(
     spec: &crate::sbi::SbiConfig,
     out: &std::path::Path,

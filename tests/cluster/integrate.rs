@@ -18,9 +18,18 @@ fn integrate_estimates_are_identical_in_every_command_mode() {
         let mut c = Command::new(env!("CARGO_BIN_EXE_flowinfer"));
         c.args(["integrate", "--integrand-command"])
             .arg(format!("python3 {}", worker.display()))
-            .args(["--dim", "2", "--command-batch", "500", "--command-mode", mode])
+            .args([
+                "--dim",
+                "2",
+                "--command-batch",
+                "500",
+                "--command-mode",
+                mode,
+            ])
             .args(["--steps", "3", "--batch", "256", "--eval-samples", "2000"])
-            .args(["--bins", "4", "--hidden", "8", "--quiet", "--seed", "3", "--out"])
+            .args([
+                "--bins", "4", "--hidden", "8", "--quiet", "--seed", "3", "--out",
+            ])
             .arg(&out);
         ok(c);
         let result: serde_json::Value =
