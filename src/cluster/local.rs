@@ -68,8 +68,7 @@ impl Executor for LocalExecutor<'_> {
             s.counts.running -= 1;
             match result {
                 Ok(()) => s.counts.done += 1,
-                Err(e) if attempt < self.retries => {
-                    let _ = e;
+                Err(_) if attempt < self.retries => {
                     s.queue.push_back((k, attempt + 1));
                     s.counts.pending += 1;
                 }

@@ -182,7 +182,7 @@ impl Executor for SlurmExecutor {
         let mut remaining: Vec<usize> = batches.to_vec();
         let mut reasons: BTreeMap<usize, String> = BTreeMap::new();
         let poll = Duration::from_secs_f64(self.config.poll_s);
-        for attempt in 0..=self.config.retries {
+        for _ in 0..=self.config.retries {
             if remaining.is_empty() {
                 break;
             }
@@ -229,7 +229,6 @@ impl Executor for SlurmExecutor {
                 );
             }
             remaining = open.into_iter().collect();
-            let _ = attempt;
         }
         let mut failed = BTreeMap::new();
         for k in remaining {
