@@ -106,6 +106,7 @@
 pub mod atomic;
 pub mod bayes;
 pub mod checks;
+pub mod cluster;
 pub mod cnf;
 pub mod config;
 pub mod data;

@@ -133,13 +133,15 @@ pub(crate) fn simulate_rows_per_row<S: Simulator + ?Sized>(
     sim: &S,
     thetas: &[Vec<f64>],
     seed: u64,
+    first_row: usize,
 ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
     check_param_rows(sim, thetas)?;
     let d = sim.obs_dim();
     Ok(thetas
         .par_iter()
         .enumerate()
-        .map(|(row, theta)| {
+        .map(|(i, theta)| {
+            let row = first_row + i;
             let mut rng = StdRng::seed_from_u64(row_seed(seed, row));
             let x = sim.simulate_one(theta, &mut rng);
             check_output(&x, d)

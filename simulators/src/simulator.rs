@@ -80,7 +80,31 @@ pub trait Simulator: Send + Sync {
         thetas: &[Vec<f64>],
         seed: u64,
     ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
-        crate::lenient::simulate_rows_per_row(self, thetas, seed)
+        self.simulate_rows_at(thetas, seed, 0)
+    }
+
+    /// [`Simulator::simulate_rows`] for rows `first_row..first_row + thetas.len()` of a
+    /// larger run with `seed`: the seeds and the [`RowFailure`] row indices are those
+    /// of the whole run, so a run split into slices (batches run by an executor, each
+    /// on its own machine) gives exactly the rows of one whole call.
+    ///
+    /// The default uses `row_seed(seed, first_row + i)` for row `i`. Simulators that
+    /// run whole batches override it (an [`ExternalSimulator`](crate::ExternalSimulator)
+    /// needs `first_row` to be a multiple of its `batch_size`).
+    ///
+    /// ```
+    /// use flowinfer_simulators::{simulate_dataset, Simulator, TwoMoons};
+    /// let (thetas, xs) = simulate_dataset(&TwoMoons, 10, 7).unwrap();
+    /// let tail = TwoMoons.simulate_rows_at(&thetas[6..], 7, 6).unwrap();
+    /// assert_eq!(tail[0].as_ref().unwrap(), &xs[6]);
+    /// ```
+    fn simulate_rows_at(
+        &self,
+        thetas: &[Vec<f64>],
+        seed: u64,
+        first_row: usize,
+    ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
+        crate::lenient::simulate_rows_per_row(self, thetas, seed, first_row)
     }
 }
 

@@ -70,6 +70,10 @@ pub struct IntegrandConfig {
     pub batch_size: Option<usize>,
     /// External command: seconds before a run is killed.
     pub timeout_s: Option<f64>,
+    /// External command: `oneshot` (a program run per batch, the default) or
+    /// `persistent` (long-lived workers, docs/CLUSTER.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_mode: Option<flowinfer_simulators::external::ProgramMode>,
 }
 
 impl IntegrandConfig {
@@ -248,9 +252,9 @@ impl IntegrateConfig {
                 "no integrand: give a built-in name (--integrand NAME) or --integrand-command \"CMD ARGS\" with --dim",
             )),
             (Some(name), None) => {
-                if s.batch_size.is_some() || s.timeout_s.is_some() {
+                if s.batch_size.is_some() || s.timeout_s.is_some() || s.command_mode.is_some() {
                     return Err(Error::config(
-                        "batch_size and timeout_s apply to an integrand command only",
+                        "batch_size, timeout_s and command_mode apply to an integrand command only",
                     ));
                 }
                 let key = name.trim().to_ascii_lowercase().replace('-', "_");
@@ -285,6 +289,7 @@ impl IntegrateConfig {
                     e.batch_size = b;
                 }
                 e.timeout_s = s.timeout_s;
+                e.mode = s.command_mode.unwrap_or_default();
                 e.validate()?;
                 Ok(Box::new(e))
             }

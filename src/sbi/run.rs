@@ -111,7 +111,7 @@ pub fn run_sbi_with_rounds(
 ) -> Result<SbiRunInfo> {
     spec.validate()?;
     let spec = &spec.with_run_seed();
-    let sim = spec.simulator()?.build()?;
+    let sim = crate::cluster::simulator_for_run(spec, out)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::file(parent, e.to_string()))?;
     }

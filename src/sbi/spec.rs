@@ -179,6 +179,10 @@ pub struct SbiConfig {
     /// `[train]` and `[diagnose]`.
     #[serde(skip_serializing_if = "is_zero")]
     pub seed: u64,
+    /// Where the simulation batches run, as files in a work directory (absent: in
+    /// memory, this process; docs/CLUSTER.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executor: Option<crate::cluster::ExecutorConfig>,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -214,6 +218,7 @@ impl Default for SbiConfig {
             misspecification: None,
             rounds: None,
             seed: 0,
+            executor: None,
         }
     }
 }

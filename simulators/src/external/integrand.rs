@@ -2,8 +2,12 @@
 //! (points as CSV on stdin, one value per line on stdout; see the [module
 //! docs](super)).
 
-use super::process::{chunked_settings_problem, describe_command, run_chunked, run_program};
-use super::wire::{format_rows, output_lines, parse_value};
+use super::framed::Rows;
+use super::mode::{default_retries, is_oneshot, ProgramMode};
+use super::pool::SharedPool;
+use super::process::{chunked_settings_problem, describe_command, run_chunked};
+use super::program::{CallError, ProgramCall};
+use super::wire::parse_value;
 use crate::integrands::{check_batch, Integrand, IntegrandError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -26,6 +30,15 @@ pub struct ExternalIntegrand {
     /// Seconds after which a program run is killed (an error; default none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<f64>,
+    /// One program run per chunk (`oneshot`, the default) or persistent workers.
+    #[serde(default, skip_serializing_if = "is_oneshot")]
+    pub mode: ProgramMode,
+    /// Persistent mode: retries of a chunk whose worker crashed or hung (default 2).
+    #[serde(default = "default_retries")]
+    pub retries: usize,
+    /// The persistent workers (runtime state, shared by clones).
+    #[serde(skip)]
+    pub pool: SharedPool,
 }
 
 /// Default [`ExternalIntegrand::batch_size`]: 1000.
@@ -48,6 +61,9 @@ impl ExternalIntegrand {
             batch_size: default_batch_size(),
             parallel: default_parallel(),
             timeout_s: None,
+            mode: ProgramMode::Oneshot,
+            retries: default_retries(),
+            pool: SharedPool::default(),
         }
     }
 
@@ -72,20 +88,30 @@ impl ExternalIntegrand {
     /// Evaluates one chunk whose first point has index `first` in the call.
     fn run_chunk(&self, points: &[f64], first: usize) -> Result<Vec<f64>, String> {
         let n = points.len() / self.dim;
-        let input = format_rows(points.chunks(self.dim));
-        let timeout = self.timeout_s.map(Duration::from_secs_f64);
+        let call = ProgramCall {
+            command: &self.command,
+            mode: self.mode,
+            pool: &self.pool,
+            timeout: self.timeout_s.map(Duration::from_secs_f64),
+            retries: self.retries,
+        };
         let cmd = describe_command(&self.command);
-        let finished = run_program(&self.command, &[], input, timeout)?;
         let context = format!("`{cmd}` on points {first}..{}", first + n);
-        if let Some(reason) = finished.failure() {
-            return Err(format!("{context}: {reason}"));
-        }
-        let lines = output_lines(&finished.stdout);
+        let answer = call
+            .run(points, self.dim, 1, 0, first / self.batch_size)
+            .map_err(|e| match e {
+                CallError::CannotStart(m) => m,
+                CallError::Failed(reason) => format!("{context}: {reason}"),
+            })?;
+        let lines = match answer.rows {
+            Rows::Values(values) => return Ok(values),
+            Rows::Lines(lines) => lines,
+        };
         if lines.len() != n {
             return Err(format!(
                 "{context}: wrote {} lines for {n} points; {}",
                 lines.len(),
-                finished.stderr_tail()
+                answer.stderr_tail
             ));
         }
         lines
@@ -97,7 +123,7 @@ impl ExternalIntegrand {
                         "{context}: line {} (point {}): {e}; {}",
                         k + 1,
                         first + k,
-                        finished.stderr_tail()
+                        answer.stderr_tail
                     )
                 })
             })

@@ -80,6 +80,48 @@
 //! [`LogDensityError::External`] naming the command, the chunk's point range
 //! and the stderr tail.
 //!
+//! # Persistent workers (`mode = "persistent"`)
+//!
+//! A program with a costly start-up (an interpreter, a model loaded from disk) can
+//! stay alive and answer many batches. With `mode = "persistent"` up to `parallel`
+//! workers are started (environment `FLOWINFER_MODE=persistent`; one-shot runs get
+//! `FLOWINFER_MODE=oneshot`) and kept for every later batch of the same simulator,
+//! integrand or log density. Each batch is one request on the worker's stdin:
+//!
+//! ```text
+//! BATCH <rows> <cols> <seed> <batch>
+//! <rows> CSV lines of <cols> values (the one-shot formatting)
+//! ```
+//!
+//! `seed` is the batch seed (the one-shot `FLOWINFER_SEED`; 0 for integrands and
+//! log densities) and `batch` the batch index (`FLOWINFER_BATCH`), so a program that
+//! seeds from them gives the same numbers in both modes. The worker answers on stdout
+//! with either
+//!
+//! ```text
+//! OK <rows> <out_cols>
+//! <rows> CSV lines of <out_cols> values (obs_dim for a simulator, 1 otherwise)
+//! ```
+//!
+//! or one line `ERR <message>`, then **flushes stdout** and waits for the next
+//! request; it exits when stdin closes. It must read exactly `rows` lines after a
+//! header (with mawk use `awk -W interactive`, which does not wait for a full input
+//! block). Outcomes:
+//!
+//! * `ERR`, or an `OK` whose row or column count differs from the request: the batch
+//!   fails (a simulator's rows fail; an integrand's evaluation fails), not retried;
+//!   the worker is kept;
+//! * the worker exits or is killed (crash), writes a line that is not a reply header
+//!   (e.g. a log message on stdout), or gives no complete answer within `timeout_s`
+//!   (it is killed): the worker is replaced and the batch retried, at most `retries`
+//!   times (default 2); then the batch fails with the last reason, e.g.
+//!   `` batch 3: `python3 sim.py` failed: attempt 3 of 3: worker lost: exited with status 1; stderr: ... ``;
+//! * the program cannot be started: the whole run fails, as in one-shot mode.
+//!
+//! Minimal workers that speak both modes: `examples/workers/camel.py`,
+//! `examples/workers/camel.c` (integrands) and `examples/workers/noisy_sim.py` (a
+//! seeded simulator); docs/CLUSTER.md has the measured speed-up.
+//!
 //! # Example
 //!
 //! ```
@@ -102,13 +144,20 @@
 //! # }
 //! ```
 
+mod framed;
 mod integrand;
 mod log_density;
+mod mode;
+mod pool;
 mod prior;
 mod process;
+mod program;
 mod simulator;
 mod wire;
+mod worker;
 
+#[cfg(test)]
+mod persistent_tests;
 #[cfg(test)]
 mod test_util;
 #[cfg(test)]
@@ -116,5 +165,7 @@ mod tests;
 
 pub use integrand::ExternalIntegrand;
 pub use log_density::{ExternalLogDensity, LogDensityError};
+pub use mode::ProgramMode;
+pub use pool::{SharedPool, WorkerPool};
 pub use prior::PriorSpec;
 pub use simulator::{ExternalSimulator, ExternalSimulatorConfig};

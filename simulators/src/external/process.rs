@@ -61,24 +61,29 @@ impl Finished {
 
     /// `stderr: <last lines, joined by " | ">` or `stderr: (empty)`.
     pub fn stderr_tail(&self) -> String {
-        let text = String::from_utf8_lossy(&self.stderr);
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        if lines.is_empty() {
-            return "stderr: (empty)".to_string();
-        }
-        let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
-        let shown: Vec<String> = lines[start..]
-            .iter()
-            .map(|l| {
-                let l = l.trim_end();
-                match l.char_indices().nth(STDERR_LINE_CHARS) {
-                    Some((cut, _)) => format!("{}…", &l[..cut]),
-                    None => l.to_string(),
-                }
-            })
-            .collect();
-        format!("stderr: {}", shown.join(" | "))
+        stderr_tail(&self.stderr)
     }
+}
+
+/// `stderr: <last lines of `stderr`, joined by " | ">` or `stderr: (empty)`.
+pub(crate) fn stderr_tail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return "stderr: (empty)".to_string();
+    }
+    let start = lines.len().saturating_sub(STDERR_TAIL_LINES);
+    let shown: Vec<String> = lines[start..]
+        .iter()
+        .map(|l| {
+            let l = l.trim_end();
+            match l.char_indices().nth(STDERR_LINE_CHARS) {
+                Some((cut, _)) => format!("{}…", &l[..cut]),
+                None => l.to_string(),
+            }
+        })
+        .collect();
+    format!("stderr: {}", shown.join(" | "))
 }
 
 /// The command as one readable string, arguments with spaces or quotes in

@@ -2,9 +2,13 @@
 //! program speaking the CSV protocol described in the [module
 //! docs](super).
 
+use super::framed::Rows;
+use super::mode::{default_retries, is_oneshot, ProgramMode};
+use super::pool::SharedPool;
 use super::prior::{PriorSpec, Sampler};
-use super::process::{describe_command, run_indexed, run_program};
-use super::wire::{format_rows, output_lines, parse_finite_row};
+use super::process::{describe_command, run_indexed};
+use super::program::{CallError, ProgramCall};
+use super::wire::{finite_row, parse_finite_row};
 use crate::lenient::{check_param_rows, RowFailure};
 use crate::simulator::{row_seed, SimulationError, Simulator};
 use rand::RngCore;
@@ -27,6 +31,8 @@ use std::time::Duration;
 /// parallel = 4            # default: number of rayon threads
 /// timeout_s = 60.0        # default: none
 /// max_failure_fraction = 0.1  # default 0.5
+/// mode = "persistent"     # default "oneshot"
+/// retries = 2             # persistent: retries of a crashed/hung worker's batch
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +60,12 @@ pub struct ExternalSimulatorConfig {
     /// Largest fraction of failed rows a run tolerates; more is an error.
     #[serde(default = "default_max_failure_fraction")]
     pub max_failure_fraction: f64,
+    /// One program run per batch (`oneshot`, the default) or persistent workers.
+    #[serde(default, skip_serializing_if = "is_oneshot")]
+    pub mode: ProgramMode,
+    /// Persistent mode: retries of a batch whose worker crashed or hung (default 2).
+    #[serde(default = "default_retries")]
+    pub retries: usize,
 }
 
 /// Default [`ExternalSimulatorConfig::batch_size`]: 1000.
@@ -90,6 +102,8 @@ impl ExternalSimulatorConfig {
             parallel: default_parallel(),
             timeout_s: None,
             max_failure_fraction: default_max_failure_fraction(),
+            mode: ProgramMode::Oneshot,
+            retries: default_retries(),
         }
     }
 }
@@ -101,6 +115,7 @@ pub struct ExternalSimulator {
     config: ExternalSimulatorConfig,
     name: String,
     samplers: Vec<Sampler>,
+    pool: SharedPool,
 }
 
 /// Outcome of one program run: one result per row, or a whole-run error.
@@ -170,6 +185,7 @@ impl ExternalSimulator {
             config,
             name,
             samplers,
+            pool: SharedPool::default(),
         })
     }
 
@@ -184,45 +200,53 @@ impl ExternalSimulator {
         row_seed(seed, batch) & 0x7FFF_FFFF
     }
 
-    /// Runs the program once on `rows`; `Err` only if it cannot be started.
+    /// Runs batch `batch` (the program once, or one framed request to a persistent
+    /// worker) on `rows`; `Err` only if the program cannot be started.
     fn run_batch(&self, rows: &[Vec<f64>], batch: usize, batch_seed: u64) -> BatchResult {
-        let input = format_rows(rows.iter().map(Vec::as_slice));
-        let env = [
-            ("FLOWINFER_SEED", batch_seed.to_string()),
-            ("FLOWINFER_BATCH", batch.to_string()),
-        ];
-        let timeout = self.config.timeout_s.map(Duration::from_secs_f64);
-        let finished =
-            run_program(&self.config.command, &env, input, timeout).map_err(|message| {
-                SimulationError::External {
-                    simulator: self.name.clone(),
-                    message,
-                }
-            })?;
+        let points: Vec<f64> = rows.iter().flatten().copied().collect();
+        let call = ProgramCall {
+            command: &self.config.command,
+            mode: self.config.mode,
+            pool: &self.pool,
+            timeout: self.config.timeout_s.map(Duration::from_secs_f64),
+            retries: self.config.retries,
+        };
         let batch_failure = |reason: String| {
             let reason = format!("batch {batch}: {reason}");
             Ok(rows.iter().map(|_| Err(reason.clone())).collect())
         };
-        if let Some(reason) = finished.failure() {
+        let cmd = describe_command(&self.config.command);
+        let answer = match call.run(
+            &points,
+            self.param_dim(),
+            self.config.obs_dim,
+            batch_seed,
+            batch,
+        ) {
+            Ok(answer) => answer,
+            Err(CallError::CannotStart(message)) => {
+                return Err(SimulationError::External {
+                    simulator: self.name.clone(),
+                    message,
+                })
+            }
+            Err(CallError::Failed(reason)) => {
+                return batch_failure(format!("`{cmd}` failed: {reason}"))
+            }
+        };
+        let d = self.config.obs_dim;
+        if answer.rows.count(d) != rows.len() {
             return batch_failure(format!(
-                "`{}` failed: {reason}",
-                describe_command(&self.config.command)
-            ));
-        }
-        let lines = output_lines(&finished.stdout);
-        if lines.len() != rows.len() {
-            return batch_failure(format!(
-                "`{}` wrote {} lines for {} parameter rows; {}",
-                describe_command(&self.config.command),
-                lines.len(),
+                "`{cmd}` wrote {} lines for {} parameter rows; {}",
+                answer.rows.count(d),
                 rows.len(),
-                finished.stderr_tail()
+                answer.stderr_tail
             ));
         }
-        Ok(lines
-            .iter()
-            .map(|line| parse_finite_row(line, self.config.obs_dim))
-            .collect())
+        Ok(match &answer.rows {
+            Rows::Lines(lines) => lines.iter().map(|l| parse_finite_row(l, d)).collect(),
+            Rows::Values(values) => values.chunks(d).map(finite_row).collect(),
+        })
     }
 }
 
@@ -294,6 +318,29 @@ impl Simulator for ExternalSimulator {
         thetas: &[Vec<f64>],
         seed: u64,
     ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
+        self.simulate_rows_at(thetas, seed, 0)
+    }
+
+    /// [`Simulator::simulate_rows`] for the rows from `first_row` on of a larger run:
+    /// batch `b` of the slice is batch `first_row / batch_size + b` of the run (its
+    /// seed and `FLOWINFER_BATCH`), so `first_row` must be a multiple of `batch_size`
+    /// ([`SimulationError::InvalidSetting`] otherwise).
+    fn simulate_rows_at(
+        &self,
+        thetas: &[Vec<f64>],
+        seed: u64,
+        first_row: usize,
+    ) -> Result<Vec<Result<Vec<f64>, RowFailure>>, SimulationError> {
+        if !first_row.is_multiple_of(self.config.batch_size) {
+            return Err(SimulationError::InvalidSetting {
+                simulator: self.name.clone(),
+                message: format!(
+                    "a slice of a run must start at a multiple of batch_size = {}, got row {first_row}",
+                    self.config.batch_size
+                ),
+            });
+        }
+        let first_batch = first_row / self.config.batch_size;
         check_param_rows(self, thetas)?;
         let total = thetas.len();
         let batches: Vec<&[Vec<f64>]> = thetas.chunks(self.config.batch_size).collect();
@@ -304,7 +351,8 @@ impl Simulator for ExternalSimulator {
             cannot_start.load(Ordering::SeqCst) || failed.load(Ordering::SeqCst) as f64 > allowed
         };
         let task = |b: usize| {
-            let result = self.run_batch(batches[b], b, Self::batch_seed(seed, b));
+            let run_b = first_batch + b;
+            let result = self.run_batch(batches[b], run_b, Self::batch_seed(seed, run_b));
             match &result {
                 Ok(rows) => {
                     let bad = rows.iter().filter(|r| r.is_err()).count();
@@ -321,7 +369,7 @@ impl Simulator for ExternalSimulator {
         let mut n_failed = 0;
         let mut complete = true;
         for (b, result) in results.into_iter().enumerate() {
-            let start = b * self.config.batch_size;
+            let start = first_row + b * self.config.batch_size;
             match result {
                 Some(Ok(batch)) => {
                     for (j, r) in batch.into_iter().enumerate() {
@@ -347,7 +395,7 @@ impl Simulator for ExternalSimulator {
                 total,
                 max_failure_fraction: self.config.max_failure_fraction,
                 first: first_failure.unwrap_or_else(|| RowFailure {
-                    row: 0,
+                    row: first_row,
                     reason: "run stopped early".into(),
                 }),
             });

@@ -63,6 +63,15 @@ pub(crate) fn parse_finite_row(line: &str, expected: usize) -> Result<Vec<f64>, 
         .collect()
 }
 
+/// A row of values received as binary `f64`: itself if finite, else the (1-based)
+/// column of the first non-finite value.
+pub(crate) fn finite_row(values: &[f64]) -> Result<Vec<f64>, String> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(j) => Err(format!("column {}: non-finite value {}", j + 1, values[j])),
+        None => Ok(values.to_vec()),
+    }
+}
+
 /// At most 80 characters of `s`, for quoting in messages.
 fn shorten(s: &str) -> String {
     match s.char_indices().nth(80) {

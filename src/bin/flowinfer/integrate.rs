@@ -91,6 +91,10 @@ pub struct IntegrateArgs {
     /// External integrand: points per program run (default 1000).
     #[arg(long)]
     command_batch: Option<usize>,
+    /// External integrand: `oneshot` (a program run per batch, default) or `persistent`
+    /// (long-lived workers speaking the framed protocol of docs/CLUSTER.md).
+    #[arg(long)]
+    command_mode: Option<flowinfer_simulators::external::ProgramMode>,
     /// Training loss (default kl).
     #[arg(long, value_enum, ignore_case = true)]
     loss: Option<LossArg>,
@@ -235,6 +239,9 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     }
     if a.command_batch.is_some() {
         i.batch_size = a.command_batch;
+    }
+    if a.command_mode.is_some() {
+        i.command_mode = a.command_mode;
     }
     let t = &mut s.train;
     if let Some(l) = a.loss {

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 mod args;
 mod bands;
 mod distill;
+mod cluster;
 mod fit;
 mod generation;
 mod integrate;
@@ -67,6 +68,9 @@ enum Command {
     /// Probability density distillation: train a fast-sampling IAF student on a MAF run
     /// (KL on its own samples plus the teacher's latents); the student is a run directory.
     Distill(Box<distill::DistillArgs>),
+    /// Simulate one batch of an `sbi` work directory (what each Slurm array task runs).
+    #[command(hide = true)]
+    BatchTask(cluster::BatchTaskArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Variational(a) => variational::run_variational(*a),
         Command::Reweight(a) => reweight::run_reweight(*a),
         Command::Distill(a) => distill::run_distill(*a),
+        Command::BatchTask(a) => cluster::run_batch_task_command(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

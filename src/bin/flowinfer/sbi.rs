@@ -38,6 +38,9 @@ pub struct SbiArgs {
     /// `--quiet`.
     #[command(flatten)]
     quiet: QuietArg,
+    /// `--executor`, `--work-dir`, `--resume` and the Slurm settings.
+    #[command(flatten)]
+    executor: crate::cluster::ExecutorArgs,
 }
 
 /// Arguments of `flowinfer posterior`.
@@ -119,6 +122,7 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         spec.device = Some(d.clone());
     }
     spec.device()?;
+    let batch_bar = a.executor.apply(&mut spec, a.quiet.quiet)?;
     spec.validate()?;
     let estimator = match &spec.cnf {
         Some(_) => "a continuous normalizing flow ([cnf])".to_string(),
@@ -136,10 +140,14 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         );
     }
     let bar = progress::bar("epoch", spec.train.epochs, a.quiet.quiet)?;
+    let mut first_epoch = batch_bar;
     let info = run_sbi_with_rounds(
         &spec,
         &a.out,
         |rec| {
+            if let Some(b) = first_epoch.take() {
+                b.finish();
+            }
             bar.inc(1);
             bar.set_message(format!(
                 "train {:.4}  val {:.4}",

@@ -1,0 +1,100 @@
+//! One batch through an external program in either [`ProgramMode`]: a one-shot run
+//! (rows on stdin, environment `FLOWINFER_SEED`/`FLOWINFER_BATCH`) or a framed
+//! request to a pooled persistent worker. The simulator, the integrand and the log
+//! density all go through [`call_program`], so both modes see the same batches and
+//! seeds.
+
+use super::framed::Rows;
+use super::mode::ProgramMode;
+use super::pool::{PoolError, SharedPool};
+use super::process::run_program;
+use super::wire::{format_rows, output_lines};
+use std::time::Duration;
+
+/// How to run the program for one batch.
+pub(crate) struct ProgramCall<'a> {
+    /// Program and arguments.
+    pub command: &'a [String],
+    /// One-shot or persistent.
+    pub mode: ProgramMode,
+    /// The persistent workers (unused in one-shot mode).
+    pub pool: &'a SharedPool,
+    /// Longest wait for one batch.
+    pub timeout: Option<Duration>,
+    /// Retries of a batch whose persistent worker was lost.
+    pub retries: usize,
+}
+
+/// Why a batch produced no output lines.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CallError {
+    /// The program cannot be started (the message names it).
+    CannotStart(String),
+    /// The run failed: exit status, signal, timeout, lost worker, `ERR` (the message
+    /// quotes the stderr tail but not the command).
+    Failed(String),
+}
+
+/// The output rows of one batch and the program's stderr tail (for messages).
+pub(crate) struct Answer {
+    /// Output rows (one-shot: whatever lines stdout held; persistent: exactly the
+    /// requested rows, as lines or, in `persistent-f64` mode, values).
+    pub rows: Rows,
+    /// `stderr: <last lines>` (one-shot) or empty (persistent workers quote their
+    /// stderr in failures only).
+    pub stderr_tail: String,
+}
+
+impl ProgramCall<'_> {
+    /// Runs `points` (`cols` values per row) as batch `batch` with `seed`; answers
+    /// should have `out_cols` values per line.
+    pub fn run(
+        &self,
+        points: &[f64],
+        cols: usize,
+        out_cols: usize,
+        seed: u64,
+        batch: usize,
+    ) -> Result<Answer, CallError> {
+        match self.mode {
+            ProgramMode::Oneshot => {
+                let input = format_rows(points.chunks(cols.max(1)));
+                let env = [
+                    ("FLOWINFER_SEED", seed.to_string()),
+                    ("FLOWINFER_BATCH", batch.to_string()),
+                    ("FLOWINFER_MODE", "oneshot".to_string()),
+                ];
+                let finished = run_program(self.command, &env, input, self.timeout)
+                    .map_err(CallError::CannotStart)?;
+                if let Some(reason) = finished.failure() {
+                    return Err(CallError::Failed(reason));
+                }
+                Ok(Answer {
+                    rows: Rows::Lines(output_lines(&finished.stdout)),
+                    stderr_tail: finished.stderr_tail(),
+                })
+            }
+            ProgramMode::Persistent | ProgramMode::PersistentF64 => self
+                .pool
+                .call(
+                    self.command,
+                    points,
+                    cols,
+                    out_cols,
+                    seed,
+                    batch,
+                    self.timeout,
+                    self.retries,
+                    self.mode == ProgramMode::PersistentF64,
+                )
+                .map(|rows| Answer {
+                    rows,
+                    stderr_tail: String::new(),
+                })
+                .map_err(|e| match e {
+                    PoolError::CannotStart(m) => CallError::CannotStart(m),
+                    PoolError::Failed(m) => CallError::Failed(m),
+                }),
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! One persistent worker: a long-lived external program that answers framed
+//! requests (see [`framed`](super::framed)) on stdin/stdout. Stdin is written and
+//! stdout read on background threads, so a hung worker can be abandoned after its
+//! timeout and killed.
+
+use super::framed::{parse_reply_header, ReplyHeader, Rows};
+use super::process::{describe_command, stderr_tail};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Most stderr bytes kept per worker (the tail quoted in failure messages).
+const STDERR_KEEP: usize = 64 * 1024;
+
+/// How long a closed worker gets to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
+/// What the stdout reader saw for one request.
+enum Reply {
+    /// `OK`: the header's column count and the rows that followed.
+    Ok { cols: usize, rows: Rows },
+    /// `ERR <message>`.
+    Refused(String),
+    /// A line that is not a reply header (the stream is out of step).
+    Malformed(String),
+    /// Stdout closed (the worker ended), with what had been read of the reply.
+    Closed(String),
+}
+
+/// Why one request failed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum WorkerFailure {
+    /// The worker died or stopped answering (crash, timeout, broken stream): it is
+    /// gone and the request may be retried on a fresh worker.
+    Lost(String),
+    /// The worker answered `ERR` or an answer of the wrong shape: the batch fails,
+    /// retrying would give the same answer.
+    Refused(String),
+}
+
+/// A running worker process.
+pub(crate) struct Worker {
+    child: Child,
+    requests: Option<Sender<Arc<Vec<u8>>>>,
+    replies: Receiver<Reply>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    stderr_reader: Option<thread::JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts `command` with `FLOWINFER_MODE=persistent`; `Err` names the command and
+    /// the operating-system error.
+    pub fn start(command: &[String]) -> Result<Worker, String> {
+        let Some((program, args)) = command.split_first() else {
+            return Err("empty command".to_string());
+        };
+        let described = describe_command(command);
+        let mut child = Command::new(program)
+            .args(args)
+            .env("FLOWINFER_MODE", "persistent")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start `{described}`: {e}"))?;
+        let (requests, to_write) = mpsc::channel::<Arc<Vec<u8>>>();
+        if let Some(mut stdin) = child.stdin.take() {
+            widen_pipe(&stdin);
+            thread::spawn(move || {
+                for bytes in to_write {
+                    if stdin.write_all(&bytes).and_then(|_| stdin.flush()).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let (send_reply, replies) = mpsc::channel();
+        if let Some(stdout) = child.stdout.take() {
+            thread::spawn(move || read_replies(BufReader::new(stdout), send_reply));
+        }
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let stderr_reader = child.stderr.take().map(|mut pipe| {
+            let stderr = Arc::clone(&stderr);
+            thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                while let Ok(k) = pipe.read(&mut chunk) {
+                    if k == 0 {
+                        break;
+                    }
+                    let mut kept = stderr.lock().unwrap_or_else(|p| p.into_inner());
+                    kept.extend_from_slice(&chunk[..k]);
+                    if kept.len() > 2 * STDERR_KEEP {
+                        let cut = kept.len() - STDERR_KEEP;
+                        kept.drain(..cut);
+                    }
+                }
+            })
+        });
+        Ok(Worker {
+            child,
+            requests: Some(requests),
+            replies,
+            stderr,
+            stderr_reader,
+        })
+    }
+
+    /// `stderr: <last lines>` of this worker.
+    pub fn stderr_tail(&self) -> String {
+        stderr_tail(&self.stderr.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Sends one encoded request of `rows` rows and waits (at most `timeout`) for the
+    /// answer: `rows` lines of `cols` values. A lost worker is killed before this
+    /// returns.
+    pub fn call(
+        &mut self,
+        request: Arc<Vec<u8>>,
+        rows: usize,
+        cols: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Rows, WorkerFailure> {
+        let sent = self
+            .requests
+            .as_ref()
+            .is_some_and(|s| s.send(request).is_ok());
+        let reply = if !sent {
+            Reply::Closed("its stdin is closed".into())
+        } else {
+            let received = match timeout {
+                Some(t) => self.replies.recv_timeout(t),
+                None => self
+                    .replies
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match received {
+                Ok(reply) => reply,
+                Err(RecvTimeoutError::Disconnected) => Reply::Closed(String::new()),
+                Err(RecvTimeoutError::Timeout) => {
+                    self.kill();
+                    let seconds = timeout.map_or(0.0, |t| t.as_secs_f64());
+                    return Err(self.lost(format!("no answer within {seconds} s (worker killed)")));
+                }
+            }
+        };
+        match reply {
+            Reply::Ok { cols: c, rows: r } if c == cols && r.count(c) == rows => Ok(r),
+            Reply::Ok { cols: c, rows: r } => Err(WorkerFailure::Refused(format!(
+                "answered {} rows × {c} columns for {rows} rows × {cols} columns; {}",
+                r.count(c),
+                self.stderr_tail()
+            ))),
+            Reply::Refused(message) => Err(WorkerFailure::Refused(format!(
+                "answered ERR {message}; {}",
+                self.stderr_tail()
+            ))),
+            Reply::Malformed(message) => {
+                self.kill();
+                Err(self.lost(message))
+            }
+            Reply::Closed(partial) => {
+                let status = self.wait_for_exit();
+                let what = if partial.is_empty() {
+                    status
+                } else {
+                    format!("{status} ({partial})")
+                };
+                Err(self.lost(what))
+            }
+        }
+    }
+
+    /// A [`WorkerFailure::Lost`] quoting the worker's stderr (read to its end, or for
+    /// at most [`EXIT_GRACE`] when something else still holds the pipe).
+    fn lost(&self, what: String) -> WorkerFailure {
+        if let Some(reader) = &self.stderr_reader {
+            let start = Instant::now();
+            while !reader.is_finished() && start.elapsed() < EXIT_GRACE {
+                thread::sleep(Duration::from_millis(2));
+            }
+        }
+        WorkerFailure::Lost(format!("worker lost: {what}; {}", self.stderr_tail()))
+    }
+
+    /// Waits briefly for the ended worker and describes how it ended.
+    fn wait_for_exit(&mut self) -> String {
+        let start = Instant::now();
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    return match status.code() {
+                        Some(code) => format!("exited with status {code}"),
+                        None => format!("ended ({status})"),
+                    }
+                }
+                Ok(None) if start.elapsed() < EXIT_GRACE => thread::sleep(Duration::from_millis(5)),
+                _ => {
+                    self.kill();
+                    return "closed its stdout".to_string();
+                }
+            }
+        }
+    }
+
+    /// Kills the process and reaps it.
+    fn kill(&mut self) {
+        self.requests = None;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    /// Closes stdin (a well-behaved worker exits), then kills what is left.
+    fn drop(&mut self) {
+        self.requests = None;
+        let start = Instant::now();
+        while start.elapsed() < EXIT_GRACE {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        self.kill();
+    }
+}
+
+/// Asks Linux for a 1 MiB pipe buffer on the worker's stdin, so a batch of up to
+/// 1 MiB is written in one go instead of 64 KiB at a time, each waiting for the
+/// worker to read (a failure leaves the default size).
+#[cfg(target_os = "linux")]
+fn widen_pipe(stdin: &std::process::ChildStdin) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETPIPE_SZ on a pipe descriptor we own only resizes its buffer.
+    unsafe {
+        libc::fcntl(stdin.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20);
+    }
+}
+
+/// Other systems keep their default pipe buffer.
+#[cfg(not(target_os = "linux"))]
+fn widen_pipe(_: &std::process::ChildStdin) {}
+
+/// Reads replies from a worker's stdout until it closes, sending one [`Reply`] per
+/// request.
+fn read_replies(mut stdout: impl BufRead, send: Sender<Reply>) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match stdout.read_line(&mut line) {
+            Ok(0) | Err(_) => {
+                let _ = send.send(Reply::Closed(String::new()));
+                return;
+            }
+            Ok(_) => {}
+        }
+        let reply = match parse_reply_header(&line) {
+            Ok(ReplyHeader::Err(message)) => Reply::Refused(message),
+            Ok(ReplyHeader::Ok {
+                rows,
+                cols,
+                binary: true,
+            }) => {
+                let mut bytes = vec![0u8; rows * cols * 8];
+                match stdout.read_exact(&mut bytes) {
+                    Ok(()) => Reply::Ok {
+                        cols,
+                        rows: Rows::Values(
+                            bytes
+                                .chunks_exact(8)
+                                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+                                .collect(),
+                        ),
+                    },
+                    Err(_) => Reply::Closed(format!(
+                        "stdout ended within the {} announced bytes",
+                        rows * cols * 8
+                    )),
+                }
+            }
+            Ok(ReplyHeader::Ok { rows, cols, .. }) => {
+                let mut lines = Vec::with_capacity(rows);
+                let mut closed = false;
+                for _ in 0..rows {
+                    line.clear();
+                    match stdout.read_line(&mut line) {
+                        Ok(0) | Err(_) => {
+                            closed = true;
+                            break;
+                        }
+                        Ok(_) => lines.push(line.trim_end_matches(['\n', '\r']).to_string()),
+                    }
+                }
+                if closed {
+                    Reply::Closed(format!(
+                        "stdout ended after {} of the {rows} announced lines",
+                        lines.len()
+                    ))
+                } else {
+                    Reply::Ok {
+                        cols,
+                        rows: Rows::Lines(lines),
+                    }
+                }
+            }
+            Err(message) => Reply::Malformed(message),
+        };
+        let stop = matches!(reply, Reply::Closed(_) | Reply::Malformed(_));
+        if send.send(reply).is_err() || stop {
+            return;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The executor options of `flowinfer sbi` (`--executor`, `--work-dir`, `--resume`,
+//! Slurm settings) and `flowinfer batch-task`, the command each Slurm array task runs.
+
+use crate::progress;
+use flowinfer::cluster::{run_batch_task, ExecutorConfig, ExecutorKind, ProgressHook};
+use flowinfer::sbi::SbiConfig;
+use indicatif::ProgressBar;
+use std::path::PathBuf;
+
+/// Where `flowinfer sbi` runs its simulations (overrides the spec's `[executor]`;
+/// any of these turns batch files on).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExecutorArgs {
+    /// Run the simulation batches here (local) or as a Slurm job array (slurm), as files
+    /// in a work directory (docs/CLUSTER.md).
+    #[arg(long, value_enum)]
+    executor: Option<ExecutorKind>,
+    /// Work directory of the batch files (default: the spec's, else OUT.work).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Keep the finished batches of an interrupted run in the work directory and
+    /// simulate only the missing ones (same spec and seed required).
+    #[arg(long)]
+    resume: bool,
+    /// Rows per simulation batch (default: the external simulator's batch_size, else 1000).
+    #[arg(long)]
+    sim_batch: Option<usize>,
+    /// Slurm: partition (sbatch --partition).
+    #[arg(long)]
+    partition: Option<String>,
+    /// Slurm: time limit per array task, e.g. 00:30:00 (sbatch --time).
+    #[arg(long)]
+    time: Option<String>,
+    /// Slurm: memory per array task, e.g. 2G (sbatch --mem).
+    #[arg(long)]
+    mem: Option<String>,
+    /// Slurm: most array tasks running at once (sbatch --array=…%N).
+    #[arg(long)]
+    array_width: Option<usize>,
+}
+
+impl ExecutorArgs {
+    /// Puts the options into `spec.executor` (creating it when any is given) and,
+    /// when there is an executor, returns a bar over the batches fed by its progress.
+    pub fn apply(&self, spec: &mut SbiConfig, quiet: bool) -> anyhow::Result<Option<ProgressBar>> {
+        let any = self.executor.is_some()
+            || self.work_dir.is_some()
+            || self.resume
+            || self.sim_batch.is_some()
+            || self.partition.is_some()
+            || self.time.is_some()
+            || self.mem.is_some()
+            || self.array_width.is_some();
+        if any && spec.executor.is_none() {
+            spec.executor = Some(ExecutorConfig::default());
+        }
+        let Some(e) = spec.executor.as_mut() else {
+            return Ok(None);
+        };
+        if let Some(k) = self.executor {
+            e.kind = k;
+        }
+        for (dst, src) in [
+            (&mut e.partition, &self.partition),
+            (&mut e.time, &self.time),
+            (&mut e.mem, &self.mem),
+        ] {
+            if src.is_some() {
+                dst.clone_from(src);
+            }
+        }
+        if self.work_dir.is_some() {
+            e.work_dir.clone_from(&self.work_dir);
+        }
+        if self.sim_batch.is_some() {
+            e.batch_size = self.sim_batch;
+        }
+        if self.array_width.is_some() {
+            e.array_width = self.array_width;
+        }
+        e.resume = self.resume;
+        e.validate()?;
+        let bar = progress::bar("batch", 0, quiet)?;
+        let b = bar.clone();
+        e.progress = Some(ProgressHook::new(move |c| {
+            b.set_length(c.total as u64);
+            b.set_position((c.done + c.failed) as u64);
+            b.set_message(c.to_string());
+        }));
+        Ok(Some(bar))
+    }
+}
+
+/// Arguments of `flowinfer batch-task`.
+#[derive(clap::Args)]
+pub struct BatchTaskArgs {
+    /// Work directory written by `flowinfer sbi` with an executor.
+    #[arg(long)]
+    work_dir: PathBuf,
+    /// Batch index (a Slurm array task passes $SLURM_ARRAY_TASK_ID).
+    #[arg(long)]
+    batch: usize,
+}
+
+/// `flowinfer batch-task`: simulate one batch of a work directory.
+pub fn run_batch_task_command(a: BatchTaskArgs) -> anyhow::Result<()> {
+    let (rows, failed) = run_batch_task(&a.work_dir, a.batch)?;
+    eprintln!("batch {}: {rows} rows simulated, {failed} failed", a.batch);
+    Ok(())
+}

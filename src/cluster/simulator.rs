@@ -1,0 +1,260 @@
+//! [`ClusterSimulator`]: a [`Simulator`] whose batch driver
+//! ([`Simulator::simulate_rows`]) writes the parameter rows as batch files into a
+//! [`WorkDir`], has an [`Executor`] simulate them, and reads the results back — so
+//! `train_npe` and every other driver run unchanged on a cluster, and a resumed run
+//! only simulates the batches that are missing.
+
+use super::executor::{BatchCounts, Executor};
+use super::local::LocalExecutor;
+use super::slurm::SlurmExecutor;
+use super::spec::{ExecutorConfig, ExecutorKind};
+use super::workdir::{Plan, SimRow, WorkDir};
+use crate::error::{Error, Result};
+use crate::sbi::SimulatorConfig;
+use flowinfer_simulators::{SimulationError, Simulator};
+use rand::RngCore;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// A simulator run through an executor (module docs).
+pub struct ClusterSimulator {
+    inner: Box<dyn Simulator>,
+    spec: SimulatorConfig,
+    executor: ExecutorConfig,
+    work_dir: PathBuf,
+    /// Batches that the last `simulate_rows` call ran (the rest were reused).
+    ran: Mutex<Vec<usize>>,
+}
+
+impl ClusterSimulator {
+    /// Builds the simulator of `spec`, to be run by `executor` with its batch files
+    /// in `work_dir`.
+    pub fn new(spec: SimulatorConfig, executor: ExecutorConfig, work_dir: PathBuf) -> Result<Self> {
+        executor.validate()?;
+        if let (Some(b), Some(e)) = (executor.batch_size, &spec.external) {
+            if !b.is_multiple_of(e.batch_size) {
+                return Err(Error::config(format!(
+                    "[executor] batch_size ({b}) must be a multiple of the external simulator's \
+                     batch_size ({}), so that its batches and seeds are those of an in-memory run",
+                    e.batch_size
+                )));
+            }
+        }
+        Ok(Self {
+            inner: spec.build()?,
+            spec,
+            executor,
+            work_dir,
+            ran: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Rows per batch: the executor's, else the external simulator's, else 1000.
+    pub fn batch_size(&self) -> usize {
+        self.executor
+            .batch_size
+            .or_else(|| self.spec.external.as_ref().map(|e| e.batch_size))
+            .unwrap_or(1000)
+    }
+
+    /// Batches the last run simulated (not reused from an earlier, interrupted run).
+    pub fn batches_run(&self) -> Vec<usize> {
+        self.ran.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Runs `thetas` with `seed` through the executor (module docs).
+    fn run(&self, thetas: &[Vec<f64>], seed: u64) -> Result<Vec<SimRow>> {
+        let plan = Plan {
+            simulator: self.spec.clone(),
+            rows: thetas.len(),
+            seed,
+            batch_size: self.batch_size(),
+        };
+        let work = WorkDir::prepare(&self.work_dir, plan, self.executor.resume)?;
+        let plan = work.plan().clone();
+        let done = work.done();
+        let mut todo = Vec::new();
+        for k in 0..plan.batches() {
+            let rows = &thetas[plan.range(k)];
+            if done.contains(&k) && work.params_match(k, rows) {
+                continue;
+            }
+            work.write_params(k, rows)?;
+            todo.push(k);
+        }
+        *self.ran.lock().unwrap_or_else(|p| p.into_inner()) = todo.clone();
+        let hook = self.executor.progress.clone();
+        let progress = move |c: BatchCounts| {
+            if let Some(h) = &hook {
+                h.report(c)
+            }
+        };
+        let already = plan.batches() - todo.len();
+        let failed = if todo.is_empty() {
+            progress(BatchCounts {
+                total: plan.batches(),
+                done: already,
+                ..BatchCounts::default()
+            });
+            Default::default()
+        } else {
+            match self.executor.kind {
+                ExecutorKind::Local => {
+                    let parallel = self
+                        .executor
+                        .parallel
+                        .or_else(|| self.spec.external.as_ref().map(|e| e.parallel))
+                        .unwrap_or(1);
+                    LocalExecutor {
+                        sim: self.inner.as_ref(),
+                        parallel,
+                        retries: self.executor.retries,
+                    }
+                    .run(&work, &todo, already, &progress)?
+                }
+                ExecutorKind::Slurm => {
+                    let program = std::env::current_exe().map_err(|e| {
+                        Error::config(format!("cannot find the flowinfer binary: {e}"))
+                    })?;
+                    SlurmExecutor {
+                        config: self.executor.clone(),
+                        program,
+                    }
+                    .run(&work, &todo, already, &progress)?
+                }
+            }
+        };
+        if !failed.is_empty() {
+            let list: Vec<String> = failed
+                .iter()
+                .take(5)
+                .map(|(k, r)| format!("batch {k}: {r}"))
+                .collect();
+            return Err(Error::config(format!(
+                "{} of {} simulation batches failed; the {} others are kept in {} (rerun with \
+                 --resume to retry only the failed ones): {}",
+                failed.len(),
+                plan.batches(),
+                plan.batches() - failed.len(),
+                self.work_dir.display(),
+                list.join("; ")
+            )));
+        }
+        let mut rows = Vec::with_capacity(thetas.len());
+        for k in 0..plan.batches() {
+            rows.extend(work.read_results(k)?);
+        }
+        Ok(rows)
+    }
+}
+
+impl Simulator for ClusterSimulator {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn param_dim(&self) -> usize {
+        self.inner.param_dim()
+    }
+    fn obs_dim(&self) -> usize {
+        self.inner.obs_dim()
+    }
+    fn param_names(&self) -> Vec<String> {
+        self.inner.param_names()
+    }
+    fn sample_prior(&self, n: usize, rng: &mut dyn RngCore) -> Vec<Vec<f64>> {
+        self.inner.sample_prior(n, rng)
+    }
+    fn log_prior(&self, theta: &[f64]) -> f64 {
+        self.inner.log_prior(theta)
+    }
+    fn in_support(&self, theta: &[f64]) -> bool {
+        self.inner.in_support(theta)
+    }
+    fn simulate_one(&self, theta: &[f64], rng: &mut dyn RngCore) -> Vec<f64> {
+        self.inner.simulate_one(theta, rng)
+    }
+
+    /// Writes the rows as batch files, runs the missing batches through the
+    /// executor, and reads every batch's results back. Errors: the work directory
+    /// or the executor failed, or batches still failed after their retries (named,
+    /// with their stderr).
+    fn simulate_rows(
+        &self,
+        thetas: &[Vec<f64>],
+        seed: u64,
+    ) -> std::result::Result<Vec<SimRow>, SimulationError> {
+        self.run(thetas, seed)
+            .map_err(|e| SimulationError::External {
+                simulator: self.inner.name().to_string(),
+                message: format!("{} executor: {e}", self.executor_name()),
+            })
+    }
+
+    /// Slices of a run go to the simulator itself (the executor handles whole runs).
+    fn simulate_rows_at(
+        &self,
+        thetas: &[Vec<f64>],
+        seed: u64,
+        first_row: usize,
+    ) -> std::result::Result<Vec<SimRow>, SimulationError> {
+        if first_row == 0 {
+            return self.simulate_rows(thetas, seed);
+        }
+        self.inner.simulate_rows_at(thetas, seed, first_row)
+    }
+}
+
+impl ClusterSimulator {
+    fn executor_name(&self) -> &'static str {
+        match self.executor.kind {
+            ExecutorKind::Local => "local",
+            ExecutorKind::Slurm => "slurm",
+        }
+    }
+}
+
+/// The simulator of an SBI run writing to `out`: the spec's simulator, run through a
+/// [`ClusterSimulator`] when the spec has an `[executor]` (work directory: its
+/// `work_dir`, default `<out>.work`).
+///
+/// ```
+/// use flowinfer::cluster::simulator_for_run;
+/// use flowinfer::sbi::SbiConfig;
+/// use flowinfer_simulators::simulate_dataset_lenient;
+///
+/// let out = std::env::temp_dir().join(format!("flowinfer-doc-run-{}", std::process::id()));
+/// let mut spec: SbiConfig = toml::from_str(
+///     "[simulator]\nname = \"two_moons\"\n[executor]\nbatch_size = 25\n",
+/// ).unwrap();
+/// let sim = simulator_for_run(&spec, &out)?;
+/// let data = simulate_dataset_lenient(sim.as_ref(), 50, 1)?;
+/// let work = out.with_file_name(format!("{}.work", out.file_name().unwrap().to_str().unwrap()));
+/// assert!(work.join("batches/1.results.csv").exists());
+/// // Without an [executor] the simulation stays in memory, with the same rows.
+/// spec.executor = None;
+/// let plain = simulate_dataset_lenient(simulator_for_run(&spec, &out)?.as_ref(), 50, 1)?;
+/// assert_eq!(plain, data);
+/// # std::fs::remove_dir_all(&work).ok();
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
+pub fn simulator_for_run(
+    spec: &crate::sbi::SbiConfig,
+    out: &std::path::Path,
+) -> Result<Box<dyn Simulator>> {
+    let sim_spec = spec.simulator()?;
+    match &spec.executor {
+        None => sim_spec.build(),
+        Some(exec) => {
+            let work_dir = exec.work_dir.clone().unwrap_or_else(|| {
+                let mut name = out.file_name().unwrap_or_default().to_os_string();
+                name.push(".work");
+                out.with_file_name(name)
+            });
+            Ok(Box::new(ClusterSimulator::new(
+                sim_spec.clone(),
+                exec.clone(),
+                work_dir,
+            )?))
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The Slurm executor against a real single-node cluster (`scripts/slurm-local.sh
+//! start`); every test is skipped with a message when `sbatch`/`sinfo` are missing or
+//! the cluster is not up.
+
+use super::common::*;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Whether a Slurm cluster answers `sinfo` within 5 s with an idle or busy node
+/// (asked once per test binary).
+fn slurm_up() -> bool {
+    static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let up = *UP.get_or_init(|| {
+        let Ok(mut child) = Command::new("sinfo")
+            .args(["-h", "-o", "%t"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        else {
+            return false;
+        };
+        let start = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => break,
+                Ok(None) if start.elapsed() < Duration::from_secs(5) => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return false;
+                }
+            }
+        }
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut text);
+        text.lines()
+            .any(|s| s.starts_with("idle") || s.starts_with("mix") || s.starts_with("alloc"))
+    });
+    if !up {
+        eprintln!(
+            "skipped: no Slurm cluster answers (install slurm-wlm and munge, then run \
+             scripts/slurm-local.sh start)"
+        );
+    }
+    up && have_python()
+}
+
+const SLURM: &str = "kind = \"slurm\"\npoll_s = 0.2\npartition = \"debug\"";
+
+/// The reference: the same spec run by the local executor, its results files.
+fn local_reference(dir: &Path, sleep_s: f64) -> Vec<(usize, String)> {
+    let spec = write_spec(dir, sleep_s, None, "kind = \"local\"");
+    ok(sbi(&spec, &dir.join("local"), &[]));
+    results(&dir.join("local.work"))
+}
+
+/// Lines of `submissions.log`: `<job id> <array spec>`.
+fn submissions(work: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(work.join("submissions.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (id, spec) = l.split_once(' ')?;
+            Some((id.to_string(), spec.to_string()))
+        })
+        .collect()
+}
+
+/// Waits (at most 60 s) until `ready()`.
+fn wait_for(what: &str, ready: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// States of the array tasks of `job` by task id.
+fn tasks(job: &str) -> Vec<(String, String)> {
+    let o = Command::new("squeue")
+        .args(["-h", "-r", "-j", job, "-o", "%K %T"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn ten_array_tasks_give_the_local_training_data() {
+    if !slurm_up() {
+        return;
+    }
+    let t = TempDir::new("slurm-same");
+    let reference = local_reference(&t.0, 0.0);
+    let spec = write_spec(&t.0, 0.0, None, SLURM);
+    ok(sbi(&spec, &t.0.join("run"), &[]));
+    let work = t.0.join("run.work");
+    assert_eq!(results(&work), reference);
+    assert_eq!(submissions(&work).len(), 1);
+    assert_eq!(submissions(&work)[0].1, "0-9");
+    assert_eq!(best_loss(&t.0.join("run")), best_loss(&t.0.join("local")));
+}
+
+#[test]
+fn a_cancelled_task_is_resubmitted_and_the_data_are_the_same() {
+    if !slurm_up() {
+        return;
+    }
+    let t = TempDir::new("slurm-cancel");
+    let reference = local_reference(&t.0, 0.0);
+    let spec = write_spec(&t.0, 1.0, None, SLURM);
+    let work = t.0.join("run.work");
+    let mut child = sbi(&spec, &t.0.join("run"), &[]).spawn().unwrap();
+    wait_for("the job array", || !submissions(&work).is_empty());
+    let job = submissions(&work)[0].0.clone();
+    wait_for("task 1 to run", || {
+        tasks(&job).iter().any(|(k, s)| k == "1" && s == "RUNNING")
+    });
+    let status = Command::new("scancel")
+        .arg(format!("{job}_1"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+    let subs = submissions(&work);
+    assert_eq!(subs.len(), 2, "{subs:?}");
+    assert_eq!(subs[1].1, "1");
+    assert_eq!(results(&work), reference);
+}
+
+#[test]
+fn resume_after_killing_flowinfer_submits_only_the_missing_batches() {
+    if !slurm_up() {
+        return;
+    }
+    let t = TempDir::new("slurm-resume");
+    let reference = local_reference(&t.0, 0.0);
+    let spec = write_spec(&t.0, 0.5, None, SLURM);
+    let work = t.0.join("run.work");
+    let mut child = sbi(&spec, &t.0.join("run"), &[]).spawn().unwrap();
+    wait_for("3 finished batches", || results(&work).len() >= 3);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let job = submissions(&work)[0].0.clone();
+    Command::new("scancel").arg(&job).status().unwrap();
+    wait_for("the job to leave the queue", || tasks(&job).is_empty());
+    let done: Vec<usize> = results(&work).iter().map(|(k, _)| *k).collect();
+    assert!(done.len() < 10, "all batches finished before the kill");
+    ok(sbi(&spec, &t.0.join("run"), &["--resume"]));
+    let missing: Vec<usize> = (0..10).filter(|k| !done.contains(k)).collect();
+    let subs = submissions(&work);
+    assert_eq!(subs.len(), 2, "{subs:?}");
+    assert_eq!(subs[1].1, flowinfer::cluster::array_spec(&missing));
+    assert_eq!(results(&work), reference);
+}
+
+#[test]
+fn a_bad_partition_names_sbatch_and_its_message() {
+    if !slurm_up() {
+        return;
+    }
+    let t = TempDir::new("slurm-partition");
+    let spec = write_spec(&t.0, 0.0, None, SLURM);
+    let o = sbi(
+        &spec,
+        &t.0.join("run"),
+        &["--partition", "no-such-partition"],
+    )
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("`sbatch") && err.to_lowercase().contains("invalid partition"),
+        "{err}"
+    );
+}
