@@ -76,3 +76,39 @@ fn an_empty_truncated_prior_names_the_round() {
         "{e}"
     );
 }
+
+#[test]
+fn an_interrupted_run_resumes_after_its_last_completed_round() {
+    let dir = temp_dir("interrupted");
+    let x_o = [0.1, -0.1];
+    let full = train_tsnpe(&TwoMoons, &tiny(2), &x_o, Some(&dir), |_| {}, |_| {}).unwrap();
+    // Cut the state back to round 1, as if the run had stopped during round 2.
+    let path = dir.join("state.json");
+    let mut state: RoundsState =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    state.rounds.truncate(1);
+    std::fs::write(&path, serde_json::to_string(&state).unwrap()).unwrap();
+    std::fs::remove_file(dir.join("round_2.json")).unwrap();
+    let mut seen = Vec::new();
+    let resumed = train_tsnpe(
+        &TwoMoons,
+        &tiny(2),
+        &x_o,
+        Some(&dir),
+        |_| {},
+        |r| seen.push(r.round),
+    )
+    .unwrap();
+    assert_eq!((resumed.resumed_rounds, seen), (1, vec![2]));
+    let strip = |r: &RoundReport| {
+        (
+            r.round,
+            r.accepted_fraction,
+            r.threshold,
+            r.total_pairs,
+            r.best_val_loss,
+        )
+    };
+    assert_eq!(strip(&resumed.rounds[1]), strip(&full.rounds[1]));
+    std::fs::remove_dir_all(&dir).ok();
+}
