@@ -97,7 +97,10 @@ fn a_student_with_other_blocks_learns_without_the_block_term() {
         distill(&t, None, &c, |_| {}).unwrap().report
     };
     let r = distill(&t, None, &cfg, |_| {}).unwrap().report;
-    eprintln!("terms {:?} (untrained {:?})", r.val_terms, untrained.val_terms);
+    eprintln!(
+        "terms {:?} (untrained {:?})",
+        r.val_terms, untrained.val_terms
+    );
     assert!(!r.aligned);
     assert_eq!(r.val_terms.block, 0.0);
     assert!(
