@@ -82,6 +82,37 @@ fn student_matches_its_maf_teacher_and_is_a_run_directory() {
 }
 
 #[test]
+fn a_student_with_other_blocks_learns_without_the_block_term() {
+    let dir = tmp("blocks");
+    let t = dir.join("teacher");
+    teacher(&t, FlowKind::Maf);
+    let cfg = DistillConfig {
+        blocks: Some(3),
+        ..fast()
+    };
+    let untrained = {
+        let mut c = cfg.clone();
+        c.train.epochs = 1;
+        c.train.lr = 1e-9;
+        distill(&t, None, &c, |_| {}).unwrap().report
+    };
+    let r = distill(&t, None, &cfg, |_| {}).unwrap().report;
+    eprintln!(
+        "terms {:?} (untrained {:?})",
+        r.val_terms, untrained.val_terms
+    );
+    assert!(!r.aligned);
+    assert_eq!(r.val_terms.block, 0.0);
+    assert!(
+        r.val_terms.output < 0.5 * untrained.val_terms.output,
+        "{:?} vs untrained {:?}",
+        r.val_terms,
+        untrained.val_terms
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_teacher_that_is_not_a_maf_is_refused_and_nothing_is_written() {
     let dir = tmp("nsf");
     let t = dir.join("teacher");
