@@ -122,6 +122,7 @@ pub mod pipeline;
 pub mod plot;
 pub mod random;
 pub mod sbi;
+pub mod surjective;
 pub mod testing;
 pub mod train;
 pub mod transforms;
