@@ -6,7 +6,7 @@
 //! says whether it is exact or a stochastic bound.
 //!
 //! * Inference surjections (deterministic forward, exact contribution, `inverse`
-//!   samples): [`Slice`], [`Abs`], [`Sort`].
+//!   samples): [`Slice`], [`Abs`], [`Sort`], [`MaxPool2d`].
 //! * Generative surjections (forward samples, contribution a bound): [`Augment`],
 //!   [`UniformDequantize`].
 //!
@@ -19,6 +19,7 @@ pub mod abs;
 pub mod augment;
 pub mod dequantize;
 pub mod gaussian;
+pub mod max_pool;
 pub mod noise;
 pub mod property;
 pub mod slice;
@@ -28,6 +29,7 @@ pub use abs::Abs;
 pub use augment::Augment;
 pub use dequantize::UniformDequantize;
 pub use gaussian::{CondGaussian, GaussianSpec};
+pub use max_pool::MaxPool2d;
 pub use property::{check_surjection, SurjectionReport};
 pub use slice::Slice;
 pub use sort::Sort;

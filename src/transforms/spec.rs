@@ -150,6 +150,18 @@ pub enum TransformSpec {
         /// Seed of the permutations.
         seed: u64,
     },
+    /// Max pooling over `block × block` blocks of `height × width` images
+    /// (`surjective::MaxPool2d`).
+    MaxPool2d {
+        /// Image height.
+        height: usize,
+        /// Image width.
+        width: usize,
+        /// Block side (divides both).
+        block: usize,
+        /// Seed of the sampling direction.
+        seed: u64,
+    },
     /// Uniform dequantization of integer features (`surjective::UniformDequantize`).
     UniformDequantize {
         /// Number of features.
@@ -182,6 +194,7 @@ impl TransformSpec {
             TransformSpec::Logit { low, .. } => low.len(),
             TransformSpec::Domain { maps, .. } => maps.len(),
             TransformSpec::Inverted { inner } => inner.output_dim(),
+            TransformSpec::MaxPool2d { height, width, .. } => height * width,
             TransformSpec::Cnf(c) => c.dim,
         }
     }
@@ -193,6 +206,12 @@ impl TransformSpec {
             TransformSpec::Slice { keep, .. } => *keep,
             TransformSpec::Augment { dim, extra, .. } => dim + extra,
             TransformSpec::Inverted { inner } => inner.dim(),
+            TransformSpec::MaxPool2d {
+                height,
+                width,
+                block,
+                ..
+            } => (height / block) * (width / block),
             other => other.dim(),
         }
     }
@@ -276,6 +295,14 @@ impl TransformSpec {
             TransformSpec::Sort { dim, seed } => {
                 Box::new(crate::surjective::Sort::new(*dim, *seed)?)
             }
+            TransformSpec::MaxPool2d {
+                height,
+                width,
+                block,
+                seed,
+            } => Box::new(crate::surjective::MaxPool2d::new(
+                params, *height, *width, *block, *seed,
+            )?),
             TransformSpec::UniformDequantize { dim, seed } => {
                 Box::new(crate::surjective::UniformDequantize::new(*dim, *seed)?)
             }

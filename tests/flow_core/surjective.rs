@@ -8,7 +8,7 @@ use flowinfer::distributions::BaseSpec;
 use flowinfer::flow::{Flow, FlowBuilder, FlowSpec};
 use flowinfer::params::Params;
 use flowinfer::surjective::{
-    check_surjection, Abs, Augment, GaussianSpec, Slice, Sort, UniformDequantize,
+    check_surjection, Abs, Augment, GaussianSpec, MaxPool2d, Slice, Sort, UniformDequantize,
 };
 use flowinfer::testing::{check_extremes, perturb_params};
 use flowinfer::transforms::domain::DomainMap;
@@ -393,4 +393,56 @@ fn surjective_bad_input_gives_clear_errors() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("at least 1"), "{e}");
+}
+
+#[test]
+fn max_pooling_is_exact_and_checked() {
+    let dev = device();
+    let p = Params::new(DType::F64, &dev, 7);
+    let m = MaxPool2d::new(&p, 4, 6, 2, 3).unwrap();
+    perturb_params(&p, 0.3, 2).unwrap();
+    assert_eq!(m.output_dim(), 6);
+    assert_surjection(
+        "max pool",
+        &m,
+        &p,
+        &gaussian(16, 24, 1.0, 1),
+        &gaussian(16, 6, 1.0, 2),
+    );
+    // Closed form on a 2×2 image, one block, σ = 1: log φ(max) − log 4 + Σ_{others}
+    // log HalfNormal(max − x_i).
+    let f = flow(
+        4,
+        1,
+        vec![TransformSpec::MaxPool2d {
+            height: 2,
+            width: 2,
+            block: 2,
+            seed: 0,
+        }],
+    );
+    let x = gaussian(32, 4, 1.0, 3);
+    let lp = vec1(&f.log_prob(&x, None).unwrap());
+    for (r, row) in x.to_vec2::<f64>().unwrap().iter().enumerate() {
+        let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let others: f64 = row
+            .iter()
+            .filter(|&&v| v != max)
+            .map(|&v| 2f64.ln() + log_normal_pdf(max - v, 0.0, 1.0))
+            .sum();
+        let exact = log_normal_pdf(max, 0.0, 1.0) - 4f64.ln() + others;
+        assert!(
+            (lp[r] - exact).abs() < 1e-12,
+            "row {r}: {} vs {exact}",
+            lp[r]
+        );
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let (s, ls) = f.sample_and_log_prob(64, None, &mut rng).unwrap();
+    let back = vec1(&f.log_prob(&s, None).unwrap());
+    for (a, b) in vec1(&ls).iter().zip(back) {
+        assert!((a - b).abs() < 1e-9, "sample log p {a} vs log_prob {b}");
+    }
+    let e = MaxPool2d::new(&p, 5, 4, 2, 0).unwrap_err().to_string();
+    assert!(e.contains("divide the 5×4 image"), "{e}");
 }
