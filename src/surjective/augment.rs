@@ -19,7 +19,7 @@ use candle_core::Tensor;
 /// use flowinfer::params::Params;
 /// use candle_core::{DType, Device, Tensor};
 /// let p = Params::new(DType::F64, &Device::Cpu, 0);
-/// let a = Augment::new(&p, 2, 1, GaussianSpec::StandardNormal, 3)?;
+/// let a = Augment::new(&p, 2, 1, GaussianSpec::StandardNormal, 3, 0)?;
 /// let x = Tensor::new(&[[1.0f64, 2.0]], &Device::Cpu)?;
 /// let (z, _) = a.forward(&x, None)?;
 /// assert_eq!(z.dims(), &[1, 3]);
@@ -45,6 +45,7 @@ impl Augment {
         extra: usize,
         model: GaussianSpec,
         seed: u64,
+        context_dim: usize,
     ) -> Result<Self> {
         if dim == 0 || extra == 0 {
             return Err(Error::config(format!(
@@ -52,7 +53,7 @@ impl Augment {
                  (got dim {dim}, extra {extra})"
             )));
         }
-        let model = CondGaussian::new(&params.pp("aug"), model, extra, dim)?;
+        let model = CondGaussian::new(&params.pp("aug"), model, extra, dim, context_dim)?;
         Ok(Self {
             dim,
             extra,
@@ -69,22 +70,25 @@ impl Transform for Augment {
     fn output_dim(&self) -> usize {
         self.dim + self.extra
     }
+    fn context_dim(&self) -> usize {
+        self.model.context_dim()
+    }
     fn likelihood(&self) -> Contribution {
         Contribution::Bound
     }
     fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         let b = expect_width(x, self.dim, "augment layer input")?;
-        crate::checks::expect_context(ctx, 0, b, "augment layer")?;
+        crate::checks::expect_context(ctx, self.context_dim(), b, "augment layer")?;
         let eps = self.noise.normal(x, 0, self.extra)?;
-        let (a, lq) = self.model.sample(&eps, x)?;
+        let (a, lq) = self.model.sample(&eps, x, ctx)?;
         Ok((Tensor::cat(&[x, &a], 1)?, lq.neg()?))
     }
     fn inverse(&self, z: &Tensor, ctx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         let b = expect_width(z, self.dim + self.extra, "augment layer inverse input")?;
-        crate::checks::expect_context(ctx, 0, b, "augment layer")?;
+        crate::checks::expect_context(ctx, self.context_dim(), b, "augment layer")?;
         let x = z.narrow(1, 0, self.dim)?;
         let a = z.narrow(1, self.dim, self.extra)?;
-        let lq = self.model.log_prob(&a, &x)?;
+        let lq = self.model.log_prob(&a, &x, ctx)?;
         Ok((x, lq))
     }
     fn spec(&self) -> TransformSpec {

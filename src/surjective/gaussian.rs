@@ -18,7 +18,8 @@ pub enum GaussianSpec {
     /// A fixed standard normal (no parameters).
     StandardNormal,
     /// `N(μ(c), diag σ(c)²)` with `(μ, log σ)` from a ReLU MLP of the conditioning
-    /// dimensions `c` (output layer zero-initialised: a standard normal at the start).
+    /// dimensions `c` and, in a conditional flow, the (embedded) context (output layer
+    /// zero-initialised: a standard normal at the start).
     Conditional {
         /// Hidden width.
         hidden: usize,
@@ -34,11 +35,11 @@ pub enum GaussianSpec {
 /// use flowinfer::params::Params;
 /// use candle_core::{DType, Device, Tensor};
 /// let p = Params::new(DType::F64, &Device::Cpu, 0);
-/// let g = CondGaussian::new(&p, GaussianSpec::Conditional { hidden: 8, depth: 1 }, 1, 2)?;
+/// let g = CondGaussian::new(&p, GaussianSpec::Conditional { hidden: 8, depth: 1 }, 1, 2, 0)?;
 /// let c = Tensor::new(&[[0.5f64, 1.0]], &Device::Cpu)?;
 /// let y = Tensor::new(&[[0.0f64]], &Device::Cpu)?;
 /// // zero-initialised output layer: a standard normal at the start
-/// let lp = g.log_prob(&y, &c)?.to_vec1::<f64>()?[0];
+/// let lp = g.log_prob(&y, &c, None)?.to_vec1::<f64>()?[0];
 /// assert!((lp + 0.5 * (2.0 * std::f64::consts::PI).ln()).abs() < 1e-12);
 /// # Ok::<(), flowinfer::Error>(())
 /// ```
@@ -47,12 +48,20 @@ pub struct CondGaussian {
     spec: GaussianSpec,
     k: usize,
     net: Option<Mlp>,
+    context_dim: usize,
 }
 
 impl CondGaussian {
-    /// A Gaussian over `k` dimensions given `cond_dim` conditioning ones; the network's
+    /// A Gaussian over `k` dimensions given `cond_dim` conditioning ones and a context
+    /// of width `context_dim` (0 = none; the standard normal ignores it); the network's
     /// parameters live in `params` (names `net.l0.weight`, …).
-    pub fn new(params: &Params, spec: GaussianSpec, k: usize, cond_dim: usize) -> Result<Self> {
+    pub fn new(
+        params: &Params,
+        spec: GaussianSpec,
+        k: usize,
+        cond_dim: usize,
+        context_dim: usize,
+    ) -> Result<Self> {
         let net = match spec {
             GaussianSpec::StandardNormal => None,
             GaussianSpec::Conditional { hidden, depth } => {
@@ -66,7 +75,7 @@ impl CondGaussian {
                     &params.pp("net"),
                     Dims {
                         in_dim: cond_dim,
-                        context_dim: 0,
+                        context_dim,
                         out_dim: 2 * k,
                     },
                     &NetShape {
@@ -78,7 +87,13 @@ impl CondGaussian {
                 )?)
             }
         };
-        Ok(Self { spec, k, net })
+        let context_dim = if net.is_some() { context_dim } else { 0 };
+        Ok(Self {
+            spec,
+            k,
+            net,
+            context_dim,
+        })
     }
 
     /// The description.
@@ -86,12 +101,17 @@ impl CondGaussian {
         self.spec
     }
 
+    /// Width of the context it takes (0 = none).
+    pub fn context_dim(&self) -> usize {
+        self.context_dim
+    }
+
     /// `(μ, log σ)`, each `(batch, k)`, or `None` for the standard normal.
-    fn moments(&self, cond: &Tensor) -> Result<Option<(Tensor, Tensor)>> {
+    fn moments(&self, cond: &Tensor, ctx: Option<&Tensor>) -> Result<Option<(Tensor, Tensor)>> {
         let Some(net) = &self.net else {
             return Ok(None);
         };
-        let out = net.forward(cond, None)?;
+        let out = net.forward(cond, ctx)?;
         let mu = out.narrow(1, 0, self.k)?;
         let raw = out.narrow(1, self.k, self.k)?;
         let log_std = ((raw / LOG_STD_BOUND)?.tanh()? * LOG_STD_BOUND)?;
@@ -99,9 +119,9 @@ impl CondGaussian {
     }
 
     /// `log N(y | μ(cond), σ(cond))` summed over the `k` dimensions, shape `(batch,)`.
-    pub fn log_prob(&self, y: &Tensor, cond: &Tensor) -> Result<Tensor> {
+    pub fn log_prob(&self, y: &Tensor, cond: &Tensor, ctx: Option<&Tensor>) -> Result<Tensor> {
         let c = 0.5 * (2.0 * std::f64::consts::PI).ln() * self.k as f64;
-        Ok(match self.moments(cond)? {
+        Ok(match self.moments(cond, ctx)? {
             None => ((y.sqr()?.sum(1)? * -0.5)? - c)?,
             Some((mu, ls)) => {
                 let e = ((y - mu)? * ls.neg()?.exp()?)?;
@@ -110,12 +130,17 @@ impl CondGaussian {
         })
     }
 
-    /// Map standard normal draws `eps` `(batch, k)` to draws given `cond`:
-    /// `(y, log N(y | cond))`.
-    pub fn sample(&self, eps: &Tensor, cond: &Tensor) -> Result<(Tensor, Tensor)> {
+    /// Map standard normal draws `eps` `(batch, k)` to draws given `cond` (and the
+    /// context): `(y, log N(y | cond))`.
+    pub fn sample(
+        &self,
+        eps: &Tensor,
+        cond: &Tensor,
+        ctx: Option<&Tensor>,
+    ) -> Result<(Tensor, Tensor)> {
         let c = 0.5 * (2.0 * std::f64::consts::PI).ln() * self.k as f64;
         let base = ((eps.sqr()?.sum(1)? * -0.5)? - c)?;
-        Ok(match self.moments(cond)? {
+        Ok(match self.moments(cond, ctx)? {
             None => (eps.clone(), base),
             Some((mu, ls)) => {
                 let y = ((eps * ls.exp()?)? + mu)?;

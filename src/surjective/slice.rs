@@ -19,7 +19,7 @@ use candle_core::Tensor;
 /// use flowinfer::params::Params;
 /// use candle_core::{DType, Device, Tensor};
 /// let p = Params::new(DType::F64, &Device::Cpu, 0);
-/// let s = Slice::new(&p, 3, 2, GaussianSpec::StandardNormal, 1)?;
+/// let s = Slice::new(&p, 3, 2, GaussianSpec::StandardNormal, 1, 0)?;
 /// let x = Tensor::new(&[[1.0f64, 2.0, 0.0]], &Device::Cpu)?;
 /// let (z, lp) = s.forward(&x, None)?;
 /// assert_eq!(z.to_vec2::<f64>()?, vec![vec![1.0, 2.0]]);
@@ -38,13 +38,15 @@ pub struct Slice {
 
 impl Slice {
     /// Keep the first `keep` of `dim` dimensions; `model` describes `p(dropped | kept)`;
-    /// `seed` drives the sampling direction.
+    /// `seed` drives the sampling direction; `context_dim` is the flow's (embedded) context
+    /// width, taken by a conditional `model` (0 = unconditional).
     pub fn new(
         params: &Params,
         dim: usize,
         keep: usize,
         model: GaussianSpec,
         seed: u64,
+        context_dim: usize,
     ) -> Result<Self> {
         if keep == 0 || keep >= dim {
             return Err(Error::config(format!(
@@ -52,7 +54,7 @@ impl Slice {
                  dimensions and keeps at least one); got {keep}"
             )));
         }
-        let model = CondGaussian::new(&params.pp("drop"), model, dim - keep, keep)?;
+        let model = CondGaussian::new(&params.pp("drop"), model, dim - keep, keep, context_dim)?;
         Ok(Self {
             dim,
             keep,
@@ -69,22 +71,25 @@ impl Transform for Slice {
     fn output_dim(&self) -> usize {
         self.keep
     }
+    fn context_dim(&self) -> usize {
+        self.model.context_dim()
+    }
     fn stochastic_inverse(&self) -> bool {
         true
     }
     fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         let b = expect_width(x, self.dim, "slice layer input")?;
-        crate::checks::expect_context(ctx, 0, b, "slice layer")?;
+        crate::checks::expect_context(ctx, self.context_dim(), b, "slice layer")?;
         let kept = x.narrow(1, 0, self.keep)?;
         let dropped = x.narrow(1, self.keep, self.dim - self.keep)?;
-        let lp = self.model.log_prob(&dropped, &kept)?;
+        let lp = self.model.log_prob(&dropped, &kept, ctx)?;
         Ok((kept, lp))
     }
     fn inverse(&self, z: &Tensor, ctx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         let b = expect_width(z, self.keep, "slice layer inverse input")?;
-        crate::checks::expect_context(ctx, 0, b, "slice layer")?;
+        crate::checks::expect_context(ctx, self.context_dim(), b, "slice layer")?;
         let eps = self.noise.normal(z, 0, self.dim - self.keep)?;
-        let (dropped, lp) = self.model.sample(&eps, z)?;
+        let (dropped, lp) = self.model.sample(&eps, z, ctx)?;
         Ok((Tensor::cat(&[z, &dropped], 1)?, lp.neg()?))
     }
     fn spec(&self) -> TransformSpec {

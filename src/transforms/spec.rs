@@ -279,7 +279,12 @@ impl TransformSpec {
                 model,
                 seed,
             } => Box::new(crate::surjective::Slice::new(
-                params, *dim, *keep, *model, *seed,
+                params,
+                *dim,
+                *keep,
+                *model,
+                *seed,
+                context_dim,
             )?),
             TransformSpec::Augment {
                 dim,
@@ -287,7 +292,12 @@ impl TransformSpec {
                 model,
                 seed,
             } => Box::new(crate::surjective::Augment::new(
-                params, *dim, *extra, *model, *seed,
+                params,
+                *dim,
+                *extra,
+                *model,
+                *seed,
+                context_dim,
             )?),
             TransformSpec::Abs { dim, learned, seed } => {
                 Box::new(crate::surjective::Abs::new(params, *dim, *learned, *seed)?)

@@ -57,11 +57,11 @@ fn surjective_layers_pass_the_property_checks() {
     let x3 = gaussian(32, 3, 1.5, 1);
     for (i, model) in [GaussianSpec::StandardNormal, COND].into_iter().enumerate() {
         let p = Params::new(DType::F64, &dev, 7);
-        let s = Slice::new(&p, 3, 2, model, 4).unwrap();
+        let s = Slice::new(&p, 3, 2, model, 4, 0).unwrap();
         perturb_params(&p, 0.3, 9).unwrap();
         assert_surjection(&format!("slice {i}"), &s, &p, &x3, &gaussian(32, 2, 1.0, 2));
         let p = Params::new(DType::F64, &dev, 7);
-        let a = Augment::new(&p, 3, 2, model, 4).unwrap();
+        let a = Augment::new(&p, 3, 2, model, 4, 0).unwrap();
         perturb_params(&p, 0.3, 9).unwrap();
         assert_eq!(a.likelihood(), Contribution::Bound);
         assert_surjection(
@@ -348,13 +348,13 @@ fn surjective_bad_input_gives_clear_errors() {
         "{e}"
     );
     let p = Params::new(DType::F64, &device(), 0);
-    let s = Slice::new(&p, 3, 1, GaussianSpec::StandardNormal, 0).unwrap();
+    let s = Slice::new(&p, 3, 1, GaussianSpec::StandardNormal, 0, 0).unwrap();
     let e = s.forward(&x, None).unwrap_err().to_string();
     assert!(
         e.contains("slice layer input") && e.contains("(batch, 3)"),
         "{e}"
     );
-    let e = Slice::new(&p, 3, 3, GaussianSpec::StandardNormal, 0)
+    let e = Slice::new(&p, 3, 3, GaussianSpec::StandardNormal, 0, 0)
         .unwrap_err()
         .to_string();
     assert!(e.contains("keep must be in 1..3"), "{e}");
@@ -445,4 +445,77 @@ fn max_pooling_is_exact_and_checked() {
     }
     let e = MaxPool2d::new(&p, 5, 4, 2, 0).unwrap_err().to_string();
     assert!(e.contains("divide the 5×4 image"), "{e}");
+}
+
+#[test]
+fn conditional_flows_with_surjections_take_the_context() {
+    let dev = device();
+    let ctx = gaussian(32, 2, 1.0, 4);
+    let p = Params::new(DType::F64, &dev, 7);
+    let s = Slice::new(&p, 3, 2, COND, 4, 2).unwrap();
+    perturb_params(&p, 0.3, 9).unwrap();
+    assert_eq!(s.context_dim(), 2);
+    let (x, z) = (gaussian(32, 3, 1.0, 1), gaussian(32, 2, 1.0, 2));
+    let r = check_surjection(&s, &x, &z, Some(&ctx)).unwrap();
+    assert!(
+        r.roundtrip_err < 1e-12 && r.contribution_err < 1e-9,
+        "{r:?}"
+    );
+    // The context changes the contribution; a missing one is refused.
+    let other = (&ctx + 1.0).unwrap();
+    assert_ne!(
+        vec1(&s.forward(&x, Some(&ctx)).unwrap().1),
+        vec1(&s.forward(&x, Some(&other)).unwrap().1)
+    );
+    assert!(s.forward(&x, None).is_err());
+    // A fixed Gaussian takes no context.
+    let fixed = Augment::new(&p, 3, 1, GaussianSpec::StandardNormal, 4, 2).unwrap();
+    assert_eq!(fixed.context_dim(), 0);
+
+    // A conditional flow: augment → couplings → slice, saved and reloaded.
+    let mut transforms = vec![TransformSpec::Augment {
+        dim: 2,
+        extra: 1,
+        model: COND,
+        seed: 1,
+    }];
+    transforms.extend(
+        FlowBuilder::realnvp(3)
+            .blocks(1)
+            .hidden(8)
+            .context(2)
+            .build_spec()
+            .unwrap()
+            .transforms,
+    );
+    transforms.push(TransformSpec::Slice {
+        dim: 3,
+        keep: 2,
+        model: COND,
+        seed: 2,
+    });
+    let spec = FlowSpec {
+        dim: 2,
+        context_dim: 2,
+        embedding: None,
+        base: BaseSpec::StandardNormal { dim: 2 },
+        transforms,
+    };
+    let f = Flow::new(spec, DType::F64, &dev, 3).unwrap();
+    perturb_params(f.params(), 0.2, 1).unwrap();
+    let x = gaussian(32, 2, 1.0, 5);
+    let dir = std::env::temp_dir().join(format!("flowinfer-surj-ctx-{}", std::process::id()));
+    f.save(&dir).unwrap();
+    let g = Flow::load(&dir, &dev).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let bits = |t: Tensor| vec1(&t).iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(f.log_prob_iw(&x, Some(&ctx), 3).unwrap()),
+        bits(g.log_prob_iw(&x, Some(&ctx), 3).unwrap())
+    );
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let s = f
+        .sample(5, Some(&ctx.narrow(0, 0, 2).unwrap()), &mut rng)
+        .unwrap();
+    assert_eq!(s.dims(), &[10, 2]);
 }
