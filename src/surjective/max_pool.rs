@@ -48,7 +48,12 @@ impl MaxPool2d {
         block: usize,
         seed: u64,
     ) -> Result<Self> {
-        if block < 2 || height == 0 || width == 0 || height % block != 0 || width % block != 0 {
+        if block < 2
+            || height == 0
+            || width == 0
+            || !height.is_multiple_of(block)
+            || !width.is_multiple_of(block)
+        {
             return Err(Error::config(format!(
                 "max-pooling layer: a block of {block}×{block} must be at least 2×2 and divide \
                  the {height}×{width} image"
@@ -78,7 +83,7 @@ impl MaxPool2d {
     }
 
     /// `(b, blocks, s²)` → `(b, H·W)`.
-    fn from_blocks(&self, x: &Tensor) -> Result<Tensor> {
+    fn unblock(&self, x: &Tensor) -> Result<Tensor> {
         let (b, s) = (x.dim(0)?, self.block);
         let (hb, wb) = (self.height / s, self.width / s);
         Ok(x.reshape((b, hb, wb, s, s))?
@@ -134,7 +139,7 @@ impl Transform for MaxPool2d {
         let ls = self.log_scale.broadcast_as(eps.shape())?;
         let d = ((eps.abs()? * ls.exp()?)? * others)?;
         let x = z.unsqueeze(D::Minus1)?.broadcast_sub(&d)?;
-        Ok((self.from_blocks(&x)?, self.contribution(&d)?.neg()?))
+        Ok((self.unblock(&x)?, self.contribution(&d)?.neg()?))
     }
     fn spec(&self) -> TransformSpec {
         TransformSpec::MaxPool2d {
