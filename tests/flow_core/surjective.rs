@@ -519,3 +519,73 @@ fn conditional_flows_with_surjections_take_the_context() {
         .unwrap();
     assert_eq!(s.dims(), &[10, 2]);
 }
+
+#[test]
+fn learned_sign_probabilities_train_to_the_data_fraction() {
+    use rand::Rng;
+    // Signs positive with probability 0.8 (column 0) and 0.3 (column 1).
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    let n = 2000;
+    let mags = gaussian(n, 2, 1.0, 3)
+        .abs()
+        .unwrap()
+        .to_vec2::<f64>()
+        .unwrap();
+    let mut frac = [0.0f64; 2];
+    let rows: Vec<f64> = mags
+        .iter()
+        .flat_map(|m| {
+            let p = [0.8, 0.3];
+            (0..2)
+                .map(|j| {
+                    let pos = rng.random::<f64>() < p[j];
+                    frac[j] += pos as u8 as f64 / n as f64;
+                    if pos {
+                        m[j]
+                    } else {
+                        -m[j]
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let x = Tensor::from_vec(rows, (n, 2), &device()).unwrap();
+    let f = flow(
+        2,
+        2,
+        vec![TransformSpec::Abs {
+            dim: 2,
+            learned: true,
+            seed: 0,
+        }],
+    );
+    let cfg = flowinfer::train::TrainerConfig {
+        epochs: 30,
+        batch_size: 250,
+        lr: 0.05,
+        patience: None,
+        seed: 1,
+        ..Default::default()
+    };
+    flowinfer::train::fit_nll(&f, &x, None, &cfg).unwrap();
+    let (_, logit) = f
+        .params()
+        .named_vars()
+        .into_iter()
+        .find(|(name, _)| name == "t0.sign_logit")
+        .unwrap();
+    let logit = logit
+        .as_tensor()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
+    for j in 0..2 {
+        let p = 1.0 / (1.0 + (-logit[j]).exp());
+        assert!(
+            (p - frac[j]).abs() < 0.02,
+            "column {j}: learned {p}, data {}",
+            frac[j]
+        );
+    }
+}
