@@ -94,6 +94,20 @@ pub enum Error {
         /// Why it stopped.
         reason: String,
     },
+    /// A value a layer does not accept (e.g. non-integer data given to dequantization).
+    #[error("{what}: row {row}, column {column} is {value}; expected {expected}")]
+    InvalidInput {
+        /// What was being checked.
+        what: String,
+        /// The first offending row (0-based).
+        row: usize,
+        /// Its column (0-based).
+        column: usize,
+        /// The value found.
+        value: f64,
+        /// What was expected, in words.
+        expected: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     File {

@@ -125,6 +125,7 @@ pub mod plot;
 pub mod random;
 pub mod reweight;
 pub mod sbi;
+pub mod surjective;
 pub mod testing;
 pub mod train;
 pub mod transforms;

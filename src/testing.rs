@@ -132,23 +132,31 @@ pub fn check_extremes(
         .flat_map(|v| std::iter::repeat_n(*v, d))
         .collect();
     let x = Var::from_tensor(&Tensor::from_vec(rows, (n, d), dev)?.to_dtype(dt)?)?;
+    // The inverse takes latent rows (`output_dim` wide: surjective layers differ).
+    let dz = t.output_dim();
+    let zrows: Vec<f64> = values
+        .iter()
+        .flat_map(|v| std::iter::repeat_n(*v, dz))
+        .collect();
+    let z = Var::from_tensor(&Tensor::from_vec(zrows, (n, dz), dev)?.to_dtype(dt)?)?;
     let ctx = if ctx_dim > 0 {
         Some(Tensor::ones((n, ctx_dim), dt, dev)?)
     } else {
         None
     };
     for (dir, inverse) in [("forward", false), ("inverse", true)] {
+        let input = if inverse { &z } else { &x };
         let (y, ld) = if inverse {
-            t.inverse(x.as_tensor(), ctx.as_ref())?
+            t.inverse(input.as_tensor(), ctx.as_ref())?
         } else {
-            t.forward(x.as_tensor(), ctx.as_ref())?
+            t.forward(input.as_tensor(), ctx.as_ref())?
         };
         let what = format!("{dir} at extreme inputs {values:?}");
         crate::checks::expect_finite(&y, &format!("{what}: output"))?;
         crate::checks::expect_finite(&ld.unsqueeze(1)?, &format!("{what}: log-det"))?;
         let loss = (y.sum_all()? + ld.sum_all()?)?;
         let grads = loss.backward()?;
-        if let Some(g) = grads.get(x.as_tensor()) {
+        if let Some(g) = grads.get(input.as_tensor()) {
             crate::checks::expect_finite(g, &format!("{what}: input gradient"))?;
         }
         for v in params.all_vars() {

@@ -1,6 +1,7 @@
 //! `Flow`: a base distribution, a stack of transforms and an optional context
 //! embedding, with density evaluation, sampling, and save/load.
 
+mod bound;
 pub mod builder;
 pub mod config;
 pub mod io;

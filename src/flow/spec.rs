@@ -80,7 +80,7 @@ impl FlowSpec {
                     t.dim()
                 )));
             }
-            d = t.dim();
+            d = t.output_dim();
         }
         if self.base.dim() != d {
             return Err(Error::config(format!(

@@ -28,6 +28,16 @@ impl Transform for Inverted {
     fn context_dim(&self) -> usize {
         self.inner.context_dim()
     }
+    fn likelihood(&self) -> crate::transforms::Contribution {
+        if self.inner.stochastic_inverse() {
+            crate::transforms::Contribution::Bound
+        } else {
+            crate::transforms::Contribution::Exact
+        }
+    }
+    fn stochastic_inverse(&self) -> bool {
+        self.inner.likelihood() == crate::transforms::Contribution::Bound
+    }
     fn forward(&self, x: &Tensor, ctx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         self.inner.inverse(x, ctx)
     }

@@ -5,6 +5,7 @@
 
 pub mod actnorm;
 pub mod classic;
+pub mod contribution;
 pub mod coupling;
 pub mod domain;
 pub mod elementwise;
@@ -19,6 +20,7 @@ pub mod standardize;
 
 pub use actnorm::ActNorm;
 pub use classic::{Planar, Radial, Sylvester};
+pub use contribution::Contribution;
 pub use coupling::Coupling;
 pub use elementwise::{Affine, ElementwiseMap, ElementwiseSpec, RationalQuadraticSpline};
 pub use inverted::Inverted;
@@ -53,6 +55,18 @@ pub trait Transform: Send + Sync + std::fmt::Debug {
     fn inverse(&self, z: &Tensor, ctx: Option<&Tensor>) -> Result<(Tensor, Tensor)>;
     /// The serializable description that rebuilds this layer (weights excluded).
     fn spec(&self) -> TransformSpec;
+    /// Whether `forward`'s second output is an exact log-likelihood contribution or a
+    /// stochastic bound (SurVAE layers whose forward draws randomness). Default: exact.
+    fn likelihood(&self) -> Contribution {
+        Contribution::Exact
+    }
+    /// Whether `inverse` draws randomness (inference surjections: slice, absolute
+    /// value, sort). `inverse` then returns minus the forward contribution at the
+    /// point it produced, so `log q(z) − inverse contribution` is that point's value
+    /// of `log p`. Default: false.
+    fn stochastic_inverse(&self) -> bool {
+        false
+    }
     /// Data-dependent initialisation (ActNorm); `x` is this layer's input. Default: nothing.
     fn initialize_from_data(&self, _x: &Tensor, _ctx: Option<&Tensor>) -> Result<()> {
         Ok(())

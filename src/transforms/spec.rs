@@ -111,6 +111,64 @@ pub enum TransformSpec {
         /// Householder reflections in its orthogonal matrix.
         reflections: usize,
     },
+    /// Slice (`surjective::Slice`): keep the first `keep` of `dim` features; the
+    /// dropped ones are modelled by `model` given the kept ones.
+    Slice {
+        /// Number of input features.
+        dim: usize,
+        /// Features kept (the output width).
+        keep: usize,
+        /// The Gaussian of the dropped features.
+        model: crate::surjective::GaussianSpec,
+        /// Seed of the sampling direction.
+        seed: u64,
+    },
+    /// Augment (`surjective::Augment`): add `extra` features drawn from `model`.
+    Augment {
+        /// Number of input features.
+        dim: usize,
+        /// Added features.
+        extra: usize,
+        /// The Gaussian of the added features given the input.
+        model: crate::surjective::GaussianSpec,
+        /// Seed of the draws.
+        seed: u64,
+    },
+    /// Absolute value (`surjective::Abs`) with fixed (½) or learned sign probabilities.
+    Abs {
+        /// Number of features.
+        dim: usize,
+        /// Whether the sign probabilities are trainable.
+        learned: bool,
+        /// Seed of the sign draws.
+        seed: u64,
+    },
+    /// Sort each row (`surjective::Sort`); the inverse draws a random permutation.
+    Sort {
+        /// Number of values per row.
+        dim: usize,
+        /// Seed of the permutations.
+        seed: u64,
+    },
+    /// Max pooling over `block × block` blocks of `height × width` images
+    /// (`surjective::MaxPool2d`).
+    MaxPool2d {
+        /// Image height.
+        height: usize,
+        /// Image width.
+        width: usize,
+        /// Block side (divides both).
+        block: usize,
+        /// Seed of the sampling direction.
+        seed: u64,
+    },
+    /// Uniform dequantization of integer features (`surjective::UniformDequantize`).
+    UniformDequantize {
+        /// Number of features.
+        dim: usize,
+        /// Seed of the offsets.
+        seed: u64,
+    },
 }
 
 impl TransformSpec {
@@ -125,13 +183,36 @@ impl TransformSpec {
             | TransformSpec::Sigmoid { dim }
             | TransformSpec::Planar { dim }
             | TransformSpec::Radial { dim }
-            | TransformSpec::Sylvester { dim, .. } => *dim,
+            | TransformSpec::Sylvester { dim, .. }
+            | TransformSpec::Slice { dim, .. }
+            | TransformSpec::Augment { dim, .. }
+            | TransformSpec::Abs { dim, .. }
+            | TransformSpec::Sort { dim, .. }
+            | TransformSpec::UniformDequantize { dim, .. } => *dim,
             TransformSpec::Permutation { perm } => perm.len(),
             TransformSpec::Standardize { mean, .. } => mean.len(),
             TransformSpec::Logit { low, .. } => low.len(),
             TransformSpec::Domain { maps, .. } => maps.len(),
-            TransformSpec::Inverted { inner } => inner.dim(),
+            TransformSpec::Inverted { inner } => inner.output_dim(),
+            TransformSpec::MaxPool2d { height, width, .. } => height * width,
             TransformSpec::Cnf(c) => c.dim,
+        }
+    }
+
+    /// Number of output features (differs from [`dim`](Self::dim) for slice and
+    /// augment layers).
+    pub fn output_dim(&self) -> usize {
+        match self {
+            TransformSpec::Slice { keep, .. } => *keep,
+            TransformSpec::Augment { dim, extra, .. } => dim + extra,
+            TransformSpec::Inverted { inner } => inner.dim(),
+            TransformSpec::MaxPool2d {
+                height,
+                width,
+                block,
+                ..
+            } => (height / block) * (width / block),
+            other => other.dim(),
         }
     }
 
@@ -191,6 +272,49 @@ impl TransformSpec {
             TransformSpec::Radial { dim } => Box::new(Radial::new(params, *dim)?),
             TransformSpec::Sylvester { dim, reflections } => {
                 Box::new(Sylvester::new(params, *dim, *reflections)?)
+            }
+            TransformSpec::Slice {
+                dim,
+                keep,
+                model,
+                seed,
+            } => Box::new(crate::surjective::Slice::new(
+                params,
+                *dim,
+                *keep,
+                *model,
+                *seed,
+                context_dim,
+            )?),
+            TransformSpec::Augment {
+                dim,
+                extra,
+                model,
+                seed,
+            } => Box::new(crate::surjective::Augment::new(
+                params,
+                *dim,
+                *extra,
+                *model,
+                *seed,
+                context_dim,
+            )?),
+            TransformSpec::Abs { dim, learned, seed } => {
+                Box::new(crate::surjective::Abs::new(params, *dim, *learned, *seed)?)
+            }
+            TransformSpec::Sort { dim, seed } => {
+                Box::new(crate::surjective::Sort::new(*dim, *seed)?)
+            }
+            TransformSpec::MaxPool2d {
+                height,
+                width,
+                block,
+                seed,
+            } => Box::new(crate::surjective::MaxPool2d::new(
+                params, *height, *width, *block, *seed,
+            )?),
+            TransformSpec::UniformDequantize { dim, seed } => {
+                Box::new(crate::surjective::UniformDequantize::new(*dim, *seed)?)
             }
         })
     }

@@ -9,6 +9,7 @@ mod flow_density;
 mod flow_io;
 mod flow_sampling;
 mod sbi;
+mod surjective;
 mod trainer;
 mod training;
 mod transform_properties;
