@@ -1,5 +1,5 @@
 //! Sampling throughput of a MAF teacher against its IAF student at batch 10 000
-//! (docs/GENERATION_REWEIGHT.md). Either two run directories written by `fit` and
+//! (docs/GENERATION.md). Either two run directories written by `fit` and
 //! `distill`, or (no arguments) the untrained 12-D Auger-sized pair: the MAF preset
 //! (5 blocks, hidden 128) and its aligned IAF student — sampling cost does not depend
 //! on the weights' values.

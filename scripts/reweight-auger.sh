@@ -1,5 +1,5 @@
 #!/bin/sh
-# Reproduce the DCTR table of docs/GENERATION_REWEIGHT.md: the Auger NSF run of the
+# Reproduce the DCTR table of docs/GENERATION.md: the Auger NSF run of the
 # README (models/auger-nsf.toml) and deliberately weakened copies (1, 3, 8 epochs),
 # each reweighted against the whole Auger file with seeds 0–4; plus a real-vs-real
 # control (one half of the file weighted against the other). Prints the markdown table

@@ -20,7 +20,7 @@ pub struct DistillConfig {
     pub val_pairs: usize,
     /// Weight of the reverse KL `E_q[log q − log p_teacher]` on the student's own
     /// samples (nats; default 0.01 — at weight 1 its noisy gradient swamped the
-    /// teacher-latent terms on Auger, docs/GENERATION_REWEIGHT.md).
+    /// teacher-latent terms on Auger, docs/GENERATION.md).
     pub kl_weight: f64,
     /// Weight of the per-block teacher-latent loss: mean squared difference between
     /// each student block's output and the teacher block's, given the teacher's
@@ -31,7 +31,7 @@ pub struct DistillConfig {
     pub output_weight: f64,
     /// Weight of the student's NLL of the teacher's samples (forward KL; sequential
     /// density, so only `nll_rows` rows per batch; default 0.05 — on Auger it took the
-    /// student's test NLL below the teacher's, docs/GENERATION_REWEIGHT.md).
+    /// student's test NLL below the teacher's, docs/GENERATION.md).
     pub nll_weight: f64,
     /// Rows of each batch in the nll term.
     pub nll_rows: usize,

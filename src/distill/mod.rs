@@ -10,7 +10,7 @@
 //! Files: [`config`] (DistillConfig), [`student`] (the student's stack, aligned with
 //! the teacher's), [`pairs`] (teacher latents and states), [`loss`] (the three terms),
 //! [`throughput`] (sampling speed), [`run`] ([`distill`]: the job, a normal run
-//! directory). Figures and commands: docs/GENERATION_REWEIGHT.md.
+//! directory). Figures and commands: docs/GENERATION.md.
 
 pub mod config;
 pub mod loss;

@@ -12,7 +12,7 @@
 //!   on the weighted sample);
 //! * [`run`] — the job on a run directory ([`reweight_run`], `flowinfer reweight`).
 //!
-//! Figures and commands: docs/GENERATION_REWEIGHT.md.
+//! Figures and commands: docs/GENERATION.md.
 
 pub mod chi2;
 pub mod classifier;
