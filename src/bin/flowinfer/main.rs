@@ -10,8 +10,8 @@ use std::process::ExitCode;
 
 mod args;
 mod bands;
-mod distill;
 mod cluster;
+mod distill;
 mod fit;
 mod generation;
 mod integrate;
