@@ -1,7 +1,7 @@
 #!/bin/sh
 # Starts a single-node Slurm cluster (munged + slurmctld + slurmd) whose state,
 # sockets, logs and slurm.conf live in one temporary directory, for the Slurm
-# executor's integration tests (tests/slurm_executor.rs) and for trying
+# executor's integration tests (tests/cluster/slurm.rs) and for trying
 # `flowinfer sbi --executor slurm` on one machine (docs/CLUSTER.md).
 #
 #   scripts/slurm-local.sh start [DIR]   # default DIR: /tmp/flowinfer-slurm
