@@ -12,6 +12,7 @@ mod args;
 mod bands;
 mod fit;
 mod integrate;
+mod nle;
 mod progress;
 mod sbi;
 mod variational;

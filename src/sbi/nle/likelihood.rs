@@ -180,3 +180,53 @@ impl NleLikelihood {
         sample_mcmc_batched(&log_p, &inits, cfg)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::sbi::mcmc::McmcConfig;
+    use crate::sbi::nle::train_nle;
+    use crate::sbi::SbiConfig;
+    use flowinfer_simulators::TwoMoons;
+
+    fn tiny() -> crate::sbi::nle::NleTraining {
+        let mut cfg = SbiConfig::default();
+        cfg.npe.simulations = 400;
+        (cfg.flow.blocks, cfg.flow.hidden, cfg.train.epochs) = (2, 16, 3);
+        train_nle(&TwoMoons, &cfg, |_| {}).unwrap()
+    }
+
+    #[test]
+    fn chains_that_cannot_move_are_reported_as_not_mixed() {
+        let nle = tiny();
+        // A slice width of 1e-6 without warm-up: every chain stays near its start.
+        let cfg = McmcConfig {
+            chains: 4,
+            warmup: 0,
+            draws: 50,
+            thin: 1,
+            initial_width: 1e-6,
+            seed: 3,
+        };
+        let r = nle
+            .likelihood
+            .sample_posterior(&TwoMoons, &[0.1, -0.2], &cfg, 2000)
+            .unwrap();
+        assert!(r.rhat.iter().any(|&v| v > 1.1), "{:?}", r.rhat);
+        let w = r.warning(nle.likelihood.param_names()).expect("a warning");
+        assert!(w.contains("R-hat") && w.contains("did not mix"), "{w}");
+        // Every draw lies in the prior's support.
+        assert!(r.pooled().iter().all(|t| t.iter().all(|v| v.abs() <= 1.0)));
+    }
+
+    #[test]
+    fn a_wrong_observation_is_a_shape_error() {
+        let nle = tiny();
+        let e = nle
+            .likelihood
+            .sample_posterior(&TwoMoons, &[0.1], &McmcConfig::default(), 100)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("observation") && e.contains("2 values"), "{e}");
+    }
+}

@@ -23,6 +23,7 @@
 pub mod batch_slice;
 pub mod likelihood;
 pub mod rounds;
+pub mod run;
 pub mod train;
 
 pub use batch_slice::{sample_mcmc_batched, BatchLogDensity};
