@@ -9,6 +9,7 @@
 
 pub mod diagnostics;
 pub mod mcmc;
+pub mod nle;
 pub mod npe;
 pub mod posterior;
 pub mod rounds;

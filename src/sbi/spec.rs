@@ -175,6 +175,10 @@ pub struct SbiConfig {
     /// amortised round on the prior.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rounds: Option<crate::sbi::rounds::RoundsConfig>,
+    /// Neural likelihood estimation (`[nle]`, NLE/SNLE with MCMC) instead of NPE;
+    /// absent: NPE.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nle: Option<crate::sbi::nle::NleConfig>,
     /// Run seed (top level; `--seed` sets it): added to the seeds of `[npe]`, `[flow]`,
     /// `[train]` and `[diagnose]`.
     #[serde(skip_serializing_if = "is_zero")]
@@ -217,6 +221,7 @@ impl Default for SbiConfig {
             cnf: None,
             misspecification: None,
             rounds: None,
+            nle: None,
             seed: 0,
             executor: None,
         }
@@ -254,6 +259,9 @@ impl JobConfig for SbiConfig {
         c.diagnose.seed = c.diagnose.seed.wrapping_add(s);
         if let Some(m) = &mut c.misspecification {
             m.seed = m.seed.wrapping_add(s);
+        }
+        if let Some(n) = &mut c.nle {
+            n.mcmc.seed = n.mcmc.seed.wrapping_add(s);
         }
         c
     }
@@ -316,6 +324,14 @@ impl SbiConfig {
         }
         if let Some(r) = &self.rounds {
             r.validate()?;
+        }
+        if let Some(n) = &self.nle {
+            n.validate()?;
+            if self.rounds.is_some() {
+                return Err(Error::config(
+                    "[nle] and [rounds] together: SNLE rounds are set in [nle] (rounds = N)",
+                ));
+            }
         }
         self.train
             .validate()

@@ -15,6 +15,7 @@ mod distill;
 mod fit;
 mod generation;
 mod integrate;
+mod nle;
 mod progress;
 mod reweight;
 mod sbi;

@@ -124,6 +124,9 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
     spec.device()?;
     let batch_bar = a.executor.apply(&mut spec, a.quiet.quiet)?;
     spec.validate()?;
+    if spec.nle.is_some() {
+        return crate::nle::run_sbi_nle(&spec, &a.out, a.quiet.quiet);
+    }
     let estimator = match &spec.cnf {
         Some(_) => "a continuous normalizing flow ([cnf])".to_string(),
         None => format!("NPE ({:?}, {} blocks)", spec.flow.kind, spec.flow.blocks),
@@ -223,6 +226,17 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
 /// The observations in `path` (CSV, one row each), checked against the run's `dim`.
 /// `flowinfer posterior`: posterior draws for each observation.
 pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
+    if flowinfer::sbi::nle::run::is_nle_run(&a.run) {
+        let device = a.device.open(None)?;
+        return crate::nle::run_posterior_nle(
+            &a.run,
+            &a.observation,
+            a.n,
+            a.seed.seed,
+            &a.out,
+            &device,
+        );
+    }
     let mut run = load_sbi_run(&a.run, &a.device.open(None)?)?;
     let obs = run.observations(&DataSource::File(a.observation.clone()))?;
     if let Some(check) = run.misspecification.take() {

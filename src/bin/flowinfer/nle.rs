@@ -1,0 +1,116 @@
+//! The NLE branches of `flowinfer sbi` (a spec with `[nle]`) and `flowinfer posterior`
+//! (a run directory with `nle.json`): likelihood training and MCMC posterior draws with
+//! their R-hat/ESS report.
+
+use crate::progress;
+use flowinfer::data::Table;
+use flowinfer::pipeline::DataSource;
+use flowinfer::sbi::nle::run::{load_nle_run, run_nle, MixingReport};
+use flowinfer::sbi::SbiConfig;
+use std::path::Path;
+
+/// Print a mixing report, with its warning on stderr in plain words.
+fn print_mixing(label: &str, m: &MixingReport, names: &[String]) {
+    eprintln!(
+        "{label}: {} chains × {} draws ({:.1} s)",
+        m.chains, m.draws_per_chain, m.seconds
+    );
+    for (j, name) in names.iter().enumerate() {
+        eprintln!(
+            "  {name:>12}  R-hat {:.3}  ESS {:.0}",
+            m.rhat.get(j).copied().unwrap_or(f64::NAN),
+            m.ess.get(j).copied().unwrap_or(f64::NAN)
+        );
+    }
+    if let Some(w) = &m.warning {
+        eprintln!("warning: {label}: {w}");
+    }
+}
+
+/// `flowinfer sbi` with an `[nle]` section: train (NLE or SNLE), write the run.
+pub fn run_sbi_nle(spec: &SbiConfig, out: &Path, quiet: bool) -> anyhow::Result<()> {
+    let nle = spec
+        .nle
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the spec has no [nle] section"))?;
+    eprintln!(
+        "NLE on {}: {} round(s) × {} simulations, MCMC with {} slice-sampling chains",
+        spec.simulator()?.name,
+        nle.rounds,
+        nle.per_round(spec.npe.simulations),
+        nle.mcmc.chains
+    );
+    let bar = progress::bar("epoch", spec.train.epochs, quiet)?;
+    let info = run_nle(
+        spec,
+        out,
+        |rec| {
+            bar.inc(1);
+            bar.set_message(format!(
+                "train {:.4}  val {:.4}",
+                rec.train_loss,
+                rec.val_loss.unwrap_or(f64::NAN)
+            ));
+        },
+        |r| {
+            bar.println(format!(
+                "round {}: {} simulations ({} failed), {} pairs, {} epochs, best validation loss {:.4}{}",
+                r.round,
+                r.simulations,
+                r.failed,
+                r.total_pairs,
+                r.epochs,
+                r.best_val_loss,
+                r.proposal_max_rhat
+                    .map(|v| format!(", proposal chains R-hat ≤ {v:.3}"))
+                    .unwrap_or_default()
+            ));
+            bar.reset();
+        },
+    )?;
+    bar.finish_and_clear();
+    println!(
+        "simulations:           {} used, {} failed",
+        info.simulations_used, info.simulations_failed
+    );
+    println!(
+        "epochs:                {} (last fit), best validation loss {:.4} nats (−log q(x | θ))",
+        info.epochs, info.best_val_loss
+    );
+    println!("seconds:               {:.1}", info.seconds);
+    if let Some(m) = &info.mixing {
+        print_mixing("posterior MCMC", m, &info.param_names);
+        println!("written:               {}/draws.csv", out.display());
+    }
+    println!(
+        "written:               {}/{{model/, nle.json, history.csv}}",
+        out.display()
+    );
+    Ok(())
+}
+
+/// `flowinfer posterior` on an NLE run: MCMC draws for each observation.
+pub fn run_posterior_nle(
+    run_dir: &Path,
+    observation: &Path,
+    n: usize,
+    seed: u64,
+    out: &Path,
+    device: &flowinfer::candle_core::Device,
+) -> anyhow::Result<()> {
+    let run = load_nle_run(run_dir, device)?;
+    let source = DataSource::File(observation.to_path_buf());
+    let obs: Table = source.load(None, false)?.table;
+    let (table, reports) = run.draws(&obs, n, seed)?;
+    for (i, m) in reports.iter().enumerate() {
+        print_mixing(&format!("observation {}", i + 1), m, &run.info.param_names);
+    }
+    table.write_csv(out)?;
+    println!(
+        "wrote {} draws × {} columns to {}",
+        table.rows(),
+        table.cols(),
+        out.display()
+    );
+    Ok(())
+}
