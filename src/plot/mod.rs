@@ -26,7 +26,7 @@
 pub mod bands;
 pub(crate) mod render;
 mod sbi;
-mod stats;
+pub(crate) mod stats;
 #[cfg(test)]
 mod tests;
 mod weighted;

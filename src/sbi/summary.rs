@@ -2,6 +2,7 @@
 //! quantity, for parameters and for derived quantities (`R0 = β/γ`, `1/γ`).
 
 use crate::error::{Error, Result};
+use crate::plot::stats::quantile_sorted as quantile;
 use serde::{Deserialize, Serialize};
 
 /// Summary of one posterior quantity.
@@ -19,17 +20,6 @@ pub struct Credible {
     pub upper: f64,
     /// Credible level of `[lower, upper]` (e.g. 0.9).
     pub level: f64,
-}
-
-/// Linear-interpolation quantile of sorted values.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (i, f) = (pos.floor() as usize, pos.fract());
-    if i + 1 < sorted.len() {
-        sorted[i] * (1.0 - f) + sorted[i + 1] * f
-    } else {
-        sorted[i]
-    }
 }
 
 /// Mean, median and the equal-tailed `level` interval of `values` (finite, at least

@@ -2,6 +2,7 @@
 //! observation lies inside the band of simulated observations.
 
 use crate::error::{Error, Result};
+use crate::plot::stats::quantile_sorted as quantile;
 use crate::sbi::NpePosterior;
 use flowinfer_simulators::Simulator;
 use serde::{Deserialize, Serialize};
@@ -25,17 +26,6 @@ pub struct PredictiveResult {
     pub failed_simulations: usize,
     /// Acceptance rate of the prior-support rejection when drawing θ.
     pub acceptance: f64,
-}
-
-/// Linear-interpolation quantile of sorted values.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (i, f) = (pos.floor() as usize, pos.fract());
-    if i + 1 < sorted.len() {
-        sorted[i] * (1.0 - f) + sorted[i + 1] * f
-    } else {
-        sorted[i]
-    }
 }
 
 /// Draw `draws` posterior samples for `observation` (inside the prior support),

@@ -50,6 +50,26 @@ impl Default for McmcConfig {
     }
 }
 
+impl McmcConfig {
+    /// Checks the settings for a run started from `inits` initial points (both
+    /// samplers call it first).
+    pub(crate) fn check(&self, inits: usize) -> Result<()> {
+        if self.chains == 0 || self.draws < 4 || self.thin == 0 || inits == 0 {
+            return Err(Error::config(format!(
+                "MCMC needs at least one chain, one initial point, 4 draws and thin ≥ 1; got {} chains, {} initial points, {} draws, thin {}",
+                self.chains, inits, self.draws, self.thin
+            )));
+        }
+        if !(self.initial_width > 0.0 && self.initial_width.is_finite()) {
+            return Err(Error::config(format!(
+                "MCMC initial_width must be positive, got {}",
+                self.initial_width
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Draws of several chains with their convergence diagnostics.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct McmcResult {
@@ -120,21 +140,7 @@ pub fn sample_mcmc(
     inits: &[Vec<f64>],
     cfg: &McmcConfig,
 ) -> Result<McmcResult> {
-    if cfg.chains == 0 || cfg.draws < 4 || cfg.thin == 0 || inits.is_empty() {
-        return Err(Error::config(format!(
-            "MCMC needs at least one chain, one initial point, 4 draws and thin ≥ 1; got {} chains, {} initial points, {} draws, thin {}",
-            cfg.chains,
-            inits.len(),
-            cfg.draws,
-            cfg.thin
-        )));
-    }
-    if !(cfg.initial_width > 0.0 && cfg.initial_width.is_finite()) {
-        return Err(Error::config(format!(
-            "MCMC initial_width must be positive, got {}",
-            cfg.initial_width
-        )));
-    }
+    cfg.check(inits.len())?;
     let start = std::time::Instant::now();
     let chains: Vec<(Vec<Vec<f64>>, usize)> = (0..cfg.chains)
         .into_par_iter()

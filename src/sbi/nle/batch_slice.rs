@@ -192,21 +192,7 @@ pub fn sample_mcmc_batched(
     inits: &[Vec<f64>],
     cfg: &McmcConfig,
 ) -> Result<McmcResult> {
-    if cfg.chains == 0 || cfg.draws < 4 || cfg.thin == 0 || inits.is_empty() {
-        return Err(Error::config(format!(
-            "MCMC needs at least one chain, one initial point, 4 draws and thin ≥ 1; got {} chains, {} initial points, {} draws, thin {}",
-            cfg.chains,
-            inits.len(),
-            cfg.draws,
-            cfg.thin
-        )));
-    }
-    if !(cfg.initial_width > 0.0 && cfg.initial_width.is_finite()) {
-        return Err(Error::config(format!(
-            "MCMC initial_width must be positive, got {}",
-            cfg.initial_width
-        )));
-    }
+    cfg.check(inits.len())?;
     let start = std::time::Instant::now();
     let d = inits[0].len();
     let x: Vec<Vec<f64>> = (0..cfg.chains)
