@@ -36,17 +36,25 @@
 //! ```
 
 mod batch;
+mod drive;
 mod executor;
+mod function;
+mod integrand;
 mod local;
 mod simulator;
 mod slurm;
 mod spec;
+mod srun;
 mod workdir;
 
 pub use batch::{run_batch, run_batch_task};
+pub use drive::{executor_label, run_rows, RowsRun};
 pub use executor::{BatchCounts, Executor, ProgressHook};
-pub use local::LocalExecutor;
+pub use function::{BatchFunction, RowFunction};
+pub use integrand::{integrand_for_run, ClusterIntegrand};
+pub use local::{run_queue, LocalExecutor};
 pub use simulator::{simulator_for_run, ClusterSimulator};
 pub use slurm::{array_spec, SlurmExecutor};
-pub use spec::{ExecutorConfig, ExecutorKind};
+pub use spec::{ExecutorConfig, ExecutorKind, SlurmLaunch};
+pub use srun::{allocation_id, SrunExecutor};
 pub use workdir::{Plan, SimRow, WorkDir};

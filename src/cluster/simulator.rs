@@ -4,11 +4,10 @@
 //! `train_npe` and every other driver run unchanged on a cluster, and a resumed run
 //! only simulates the batches that are missing.
 
-use super::executor::{BatchCounts, Executor};
-use super::local::LocalExecutor;
-use super::slurm::SlurmExecutor;
-use super::spec::{ExecutorConfig, ExecutorKind};
-use super::workdir::{Plan, SimRow, WorkDir};
+use super::drive::{executor_label, run_rows};
+use super::function::BatchFunction;
+use super::spec::ExecutorConfig;
+use super::workdir::{Plan, SimRow};
 use crate::error::{Error, Result};
 use crate::sbi::SimulatorConfig;
 use flowinfer_simulators::{SimulationError, Simulator};
@@ -65,86 +64,23 @@ impl ClusterSimulator {
     /// Runs `thetas` with `seed` through the executor (module docs).
     fn run(&self, thetas: &[Vec<f64>], seed: u64) -> Result<Vec<SimRow>> {
         let plan = Plan {
-            simulator: self.spec.clone(),
+            function: BatchFunction::Simulator(self.spec.clone()),
             rows: thetas.len(),
             seed,
             batch_size: self.batch_size(),
         };
-        let work = WorkDir::prepare(&self.work_dir, plan, self.executor.resume)?;
-        let plan = work.plan().clone();
-        let done = work.done();
-        let mut todo = Vec::new();
-        for k in 0..plan.batches() {
-            let rows = &thetas[plan.range(k)];
-            if done.contains(&k) && work.params_match(k, rows) {
-                continue;
-            }
-            work.write_params(k, rows)?;
-            todo.push(k);
-        }
-        *self.ran.lock().unwrap_or_else(|p| p.into_inner()) = todo.clone();
-        let hook = self.executor.progress.clone();
-        let progress = move |c: BatchCounts| {
-            if let Some(h) = &hook {
-                h.report(c)
-            }
-        };
-        let already = plan.batches() - todo.len();
-        let failed = if todo.is_empty() {
-            progress(BatchCounts {
-                total: plan.batches(),
-                done: already,
-                ..BatchCounts::default()
-            });
-            Default::default()
-        } else {
-            match self.executor.kind {
-                ExecutorKind::Local => {
-                    let parallel = self
-                        .executor
-                        .parallel
-                        .or_else(|| self.spec.external.as_ref().map(|e| e.parallel))
-                        .unwrap_or(1);
-                    LocalExecutor {
-                        sim: self.inner.as_ref(),
-                        parallel,
-                        retries: self.executor.retries,
-                    }
-                    .run(&work, &todo, already, &progress)?
-                }
-                ExecutorKind::Slurm => {
-                    let program = std::env::current_exe().map_err(|e| {
-                        Error::config(format!("cannot find the flowinfer binary: {e}"))
-                    })?;
-                    SlurmExecutor {
-                        config: self.executor.clone(),
-                        program,
-                    }
-                    .run(&work, &todo, already, &progress)?
-                }
-            }
-        };
-        if !failed.is_empty() {
-            let list: Vec<String> = failed
-                .iter()
-                .take(5)
-                .map(|(k, r)| format!("batch {k}: {r}"))
-                .collect();
-            return Err(Error::config(format!(
-                "{} of {} simulation batches failed; the {} others are kept in {} (rerun with \
-                 --resume to retry only the failed ones): {}",
-                failed.len(),
-                plan.batches(),
-                plan.batches() - failed.len(),
-                self.work_dir.display(),
-                list.join("; ")
-            )));
-        }
-        let mut rows = Vec::with_capacity(thetas.len());
-        for k in 0..plan.batches() {
-            rows.extend(work.read_results(k)?);
-        }
-        Ok(rows)
+        let parallel = self.spec.external.as_ref().map_or(1, |e| e.parallel);
+        let run = run_rows(
+            &self.work_dir,
+            plan,
+            thetas,
+            &self.executor,
+            self.executor.resume,
+            &self.inner,
+            parallel,
+        )?;
+        *self.ran.lock().unwrap_or_else(|p| p.into_inner()) = run.ran;
+        Ok(run.rows)
     }
 }
 
@@ -186,7 +122,7 @@ impl Simulator for ClusterSimulator {
         self.run(thetas, seed)
             .map_err(|e| SimulationError::External {
                 simulator: self.inner.name().to_string(),
-                message: format!("{} executor: {e}", self.executor_name()),
+                message: format!("{} executor: {e}", executor_label(&self.executor)),
             })
     }
 
@@ -201,15 +137,6 @@ impl Simulator for ClusterSimulator {
             return self.simulate_rows(thetas, seed);
         }
         self.inner.simulate_rows_at(thetas, seed, first_row)
-    }
-}
-
-impl ClusterSimulator {
-    fn executor_name(&self) -> &'static str {
-        match self.executor.kind {
-            ExecutorKind::Local => "local",
-            ExecutorKind::Slurm => "slurm",
-        }
     }
 }
 

@@ -49,7 +49,7 @@ pub fn array_spec(batches: &[usize]) -> String {
 
 /// Runs a Slurm command, returning its stdout; the error names the command and
 /// quotes its message.
-fn slurm(program: &str, args: &[String]) -> Result<String> {
+pub(super) fn slurm(program: &str, args: &[String]) -> Result<String> {
     let out = Command::new(program).args(args).output().map_err(|e| {
         Error::config(format!(
             "cannot run `{program}`: {e} (is Slurm installed and on PATH? see docs/CLUSTER.md)"
@@ -69,7 +69,7 @@ fn slurm(program: &str, args: &[String]) -> Result<String> {
 }
 
 /// The last lines of `path` (a task's stderr), or why there are none.
-fn stderr_tail(path: &Path) -> String {
+pub(super) fn stderr_tail(path: &Path) -> String {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();

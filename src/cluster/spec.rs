@@ -1,10 +1,12 @@
-//! [`ExecutorConfig`]: the `[executor]` section of a `flowinfer sbi` spec — where the
-//! simulation batches run (this machine or a Slurm cluster), where their files go,
-//! and how often a failed batch is retried.
+//! [`ExecutorConfig`]: the `[executor]` section of a `flowinfer sbi` or `flowinfer
+//! integrate` spec — where the simulation or integrand batches run (this machine or
+//! a Slurm cluster), where their files go, and how often a failed batch is retried.
 //!
 //! ```toml
 //! [executor]
 //! kind = "slurm"              # local | slurm
+//! launch = "array"            # slurm: "array" (sbatch --array) or "srun" (job steps
+//!                             # inside the allocation flowinfer runs in)
 //! work_dir = "runs/sir.work"  # default: <out>.work next to the run directory
 //! batch_size = 1000           # rows per batch file (default: the external
 //!                             # simulator's batch_size, else 1000)
@@ -14,7 +16,7 @@
 //! partition = "debug"         # slurm: sbatch --partition
 //! time = "00:30:00"           # slurm: sbatch --time (per array task)
 //! mem = "2G"                  # slurm: sbatch --mem (per array task)
-//! array_width = 50            # slurm: most array tasks running at once (--array=…%N)
+//! array_width = 50            # slurm: most array tasks (or srun steps) running at once
 //! sbatch_args = ["--account=myproj"]  # slurm: anything else for sbatch
 //! poll_s = 1.0                # slurm: seconds between squeue polls
 //! ```
@@ -35,12 +37,27 @@ pub enum ExecutorKind {
     Slurm,
 }
 
+/// How the Slurm executor starts its batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SlurmLaunch {
+    /// One job array submitted with `sbatch` ([`SlurmExecutor`](super::SlurmExecutor)).
+    #[default]
+    Array,
+    /// Job steps (`srun --exclusive -N1 -n1 …`) inside the Slurm allocation that
+    /// flowinfer itself runs in ([`SrunExecutor`](super::SrunExecutor)).
+    Srun,
+}
+
 /// The `[executor]` section (module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExecutorConfig {
     /// Local or Slurm.
     pub kind: ExecutorKind,
+    /// Slurm: a job array (default) or srun steps inside the current allocation.
+    #[serde(skip_serializing_if = "is_array")]
+    pub launch: SlurmLaunch,
     /// Work directory holding the batch files and the manifest (default `<out>.work`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_dir: Option<PathBuf>,
@@ -61,7 +78,7 @@ pub struct ExecutorConfig {
     /// Slurm: memory per array task (`sbatch --mem`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mem: Option<String>,
-    /// Slurm: most array tasks running at once.
+    /// Slurm: most array tasks (or srun steps) running at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub array_width: Option<usize>,
     /// Slurm: further `sbatch` arguments.
@@ -82,6 +99,7 @@ impl Default for ExecutorConfig {
     fn default() -> Self {
         Self {
             kind: ExecutorKind::Local,
+            launch: SlurmLaunch::Array,
             work_dir: None,
             batch_size: None,
             retries: 2,
@@ -96,6 +114,10 @@ impl Default for ExecutorConfig {
             progress: None,
         }
     }
+}
+
+fn is_array(l: &SlurmLaunch) -> bool {
+    *l == SlurmLaunch::Array
 }
 
 impl ExecutorConfig {

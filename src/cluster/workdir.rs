@@ -1,10 +1,11 @@
-//! [`WorkDir`]: a run's simulation batches as files on a (shared) directory.
+//! [`WorkDir`]: a run's batches (simulations, or integrand evaluations) as files on
+//! a (shared) directory.
 //!
 //! ```text
-//! <work_dir>/plan.json               simulator, rows, seed, batch size (the run's identity)
+//! <work_dir>/plan.json               function, rows, seed, batch size (the run's identity)
 //! <work_dir>/manifest.json           batches done (row and failed-row counts) and failed
-//! <work_dir>/batches/<k>.params.csv  parameter rows of batch k (CSV, no header)
-//! <work_dir>/batches/<k>.results.csv one line per row: the observation, or `!<reason>`
+//! <work_dir>/batches/<k>.params.csv  input rows of batch k (CSV, no header)
+//! <work_dir>/batches/<k>.results.csv one line per row: the output, or `!<reason>`
 //! <work_dir>/logs/batch-<k>.{out,err} stdout/stderr of a Slurm array task
 //! ```
 //!
@@ -15,7 +16,7 @@
 
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
-use crate::sbi::SimulatorConfig;
+use super::function::BatchFunction;
 use flowinfer_simulators::RowFailure;
 
 /// One simulated row: the observation, or why it failed.
@@ -27,11 +28,13 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// What a work directory simulates: its identity, checked by `--resume`.
+/// What a work directory computes: its identity, checked by `--resume`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
-    /// The simulator (rebuilt by each batch task).
-    pub simulator: SimulatorConfig,
+    /// The simulator or integrand (rebuilt by each batch task); `"simulator": {…}`
+    /// or `"integrand": {…}` in `plan.json`.
+    #[serde(flatten)]
+    pub function: BatchFunction,
     /// Parameter rows in the run.
     pub rows: usize,
     /// Simulation seed.
@@ -92,9 +95,9 @@ impl WorkDir {
             if old.plan != plan {
                 return Err(Error::file(
                     &plan_path,
-                    "the work directory was made for a different run (simulator, simulations, \
-                     seed or batch size differ); run without --resume to start again, or give \
-                     another work directory",
+                    "the work directory was made for a different run (simulator or integrand, \
+                     rows, seed or batch size differ); run without --resume to start again, or \
+                     give another work directory",
                 ));
             }
             manifest = old.manifest.into_inner().unwrap_or_else(|p| p.into_inner());

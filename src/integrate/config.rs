@@ -158,6 +158,11 @@ pub struct IntegrateConfig {
     /// Multi-channel integration (none by default; [`super::channels`]).
     #[serde(skip_serializing_if = "is_default_channels")]
     pub channels: super::channels::ChannelsConfig,
+    /// Where the integrand's batches run: none (in memory, the default), or batch
+    /// files in a work directory run here or on Slurm, resumable
+    /// ([`crate::cluster::integrand_for_run`], docs/CLUSTER.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executor: Option<crate::cluster::ExecutorConfig>,
 }
 
 fn is_default_channels(c: &super::channels::ChannelsConfig) -> bool {
@@ -170,6 +175,9 @@ impl JobConfig for IntegrateConfig {
     fn validate(&self) -> Result<()> {
         self.flow.dtype()?;
         self.train.validate()?;
+        if let Some(x) = &self.executor {
+            x.validate()?;
+        }
         let e = &self.eval;
         if e.samples < 2 || e.batch == 0 {
             return Err(Error::config(format!(
@@ -228,10 +236,11 @@ impl IntegrateConfig {
     }
 
     /// How the integrand is called: in parallel chunks, except an external command
-    /// (it parallelises itself).
+    /// (it parallelises itself) or an integrand behind an executor (its batches are
+    /// its own).
     pub fn eval_options(&self) -> EvalOptions {
         EvalOptions {
-            parallel_chunk: if self.is_external() {
+            parallel_chunk: if self.is_external() || self.executor.is_some() {
                 None
             } else {
                 EvalOptions::default().parallel_chunk

@@ -8,6 +8,8 @@ use flowinfer::integrate::{
     integrate, unweight::write_events_csv, write_run, IntegrateConfig, IntegrationRun, Loss, Stage,
     TrainMode,
 };
+use flowinfer::cluster::ClusterIntegrand;
+use flowinfer_simulators::Integrand;
 use std::path::{Path, PathBuf};
 
 /// The training losses (`--loss`).
@@ -199,6 +201,10 @@ pub struct IntegrateArgs {
     /// `--quiet`.
     #[command(flatten)]
     quiet: QuietArg,
+    /// `--executor`, `--work-dir`, `--resume` and the Slurm settings: the integrand's
+    /// batches as files in a work directory (docs/CLUSTER.md).
+    #[command(flatten)]
+    executor: crate::cluster::ExecutorArgs,
 }
 
 /// The spec with the command-line overrides applied.
@@ -325,8 +331,31 @@ fn check_csv_output(flag: &str, path: &Path) -> anyhow::Result<()> {
 
 /// `flowinfer integrate`: train the proposal, estimate, write the run.
 pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
-    let spec = build_spec(&a)?;
-    let integrand = spec.build_integrand()?;
+    let mut spec = build_spec(&a)?;
+    // The step bar is the progress; the batch counts stay hidden.
+    a.executor.apply(&mut spec.executor, true)?;
+    let cluster = match spec.executor {
+        Some(_) => Some(ClusterIntegrand::for_run(&spec, &a.out)?),
+        None => None,
+    };
+    let plain;
+    let integrand: &dyn Integrand = match &cluster {
+        Some(c) => c,
+        None => {
+            plain = spec.build_integrand()?;
+            plain.as_ref()
+        }
+    };
+    let report_batches = || {
+        if let Some(c) = &cluster {
+            eprintln!(
+                "integrand batches: {} evaluated, {} reused from {}",
+                c.batches_run(),
+                c.batches_reused(),
+                c.work_dir().display()
+            );
+        }
+    };
     let cfg = &spec;
     cfg.validate_for(integrand.dim())?;
     if let Some(p) = &a.events_out {
@@ -404,8 +433,9 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
         }
     };
     if channels {
-        let outcome = integrate_channels(integrand.as_ref(), cfg, &device, &mut on_stage);
+        let outcome = integrate_channels(integrand, cfg, &device, &mut on_stage);
         pb.finish_and_clear();
+        report_batches();
         let outcome = outcome?;
         write_channels_run(&outcome, &spec, &a.out)?;
         let r = &outcome.report;
@@ -424,8 +454,9 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let outcome = integrate(integrand.as_ref(), cfg, &device, &mut on_stage);
+    let outcome = integrate(integrand, cfg, &device, &mut on_stage);
     pb.finish_and_clear();
+    report_batches();
     let outcome = outcome?;
     write_run(&outcome, &spec, &a.out, a.events_out.as_deref())?;
     print!("{}", outcome.report.summary());

@@ -69,7 +69,7 @@ enum Command {
     /// Probability density distillation: train a fast-sampling IAF student on a MAF run
     /// (KL on its own samples plus the teacher's latents); the student is a run directory.
     Distill(Box<distill::DistillArgs>),
-    /// Simulate one batch of an `sbi` work directory (what each Slurm array task runs).
+    /// Compute one batch of an `sbi` or `integrate` work directory (what each Slurm task runs).
     #[command(hide = true)]
     BatchTask(cluster::BatchTaskArgs),
 }

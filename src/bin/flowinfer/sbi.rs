@@ -122,7 +122,7 @@ pub fn run_sbi_command(a: SbiArgs) -> anyhow::Result<()> {
         spec.device = Some(d.clone());
     }
     spec.device()?;
-    let batch_bar = a.executor.apply(&mut spec, a.quiet.quiet)?;
+    let batch_bar = a.executor.apply(&mut spec.executor, a.quiet.quiet)?;
     spec.validate()?;
     if spec.nle.is_some() {
         return crate::nle::run_sbi_nle(&spec, &a.out, a.quiet.quiet);
