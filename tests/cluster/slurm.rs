@@ -186,3 +186,94 @@ fn a_bad_partition_names_sbatch_and_its_message() {
         "{err}"
     );
 }
+
+/// `estimate` of an integrate run's result.json, as bits.
+fn estimate_bits(out: &Path) -> u64 {
+    let text = std::fs::read_to_string(out.join("result.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["estimate"].as_f64().unwrap().to_bits()
+}
+
+#[test]
+fn integrand_batches_on_slurm_give_the_in_memory_estimate() {
+    if !slurm_up() {
+        return;
+    }
+    let t = TempDir::new("slurm-integrate");
+    let spec = t.0.join("spec.toml");
+    std::fs::write(
+        &spec,
+        format!("[executor]\n{SLURM}\nbatch_size = 200\narray_width = 2\n"),
+    )
+    .unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_flowinfer"));
+        c.args(["integrate", "--integrand", "camel", "--dim", "2"])
+            .args(["--mode", "buffered", "--reuse", "2", "--steps", "4"])
+            .args(["--batch", "400", "--eval-samples", "800"])
+            .args(["--bins", "4", "--hidden", "8", "--quiet", "--seed", "5"])
+            .arg("--out")
+            .arg(t.0.join(out))
+            .args(extra);
+        ok(c)
+    };
+    run("memory", &[]);
+    let spec_arg = spec.display().to_string();
+    let o = run("slurm", &["--spec", &spec_arg]);
+    assert_eq!(estimate_bits(&t.0.join("slurm")), estimate_bits(&t.0.join("memory")));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("integrand batches: 8 evaluated, 0 reused"), "{err}");
+    // Three calls (two training batches, the evaluation), each one job array.
+    let calls: Vec<_> = std::fs::read_dir(t.0.join("slurm.work/calls"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(calls.len(), 3);
+    for call in calls {
+        assert_eq!(submissions(&call).len(), 1, "{}", call.display());
+    }
+}
+
+#[test]
+fn srun_steps_inside_an_allocation_give_the_local_training_data() {
+    if !slurm_up() {
+        return;
+    }
+    let t = TempDir::new("slurm-srun");
+    let reference = local_reference(&t.0, 0.0);
+    let spec = write_spec(
+        &t.0,
+        0.0,
+        None,
+        "kind = \"slurm\"\nlaunch = \"srun\"\narray_width = 2",
+    );
+    let driver = t.0.join("driver.sh");
+    std::fs::write(
+        &driver,
+        format!(
+            "#!/bin/sh\nexec {} sbi --quiet --spec {} --out {}\n",
+            env!("CARGO_BIN_EXE_flowinfer"),
+            spec.display(),
+            t.0.join("run").display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new("sbatch")
+        .args(["--wait", "--parsable", "-n", "2", "--partition=debug"])
+        .arg(format!("--output={}", t.0.join("driver.out").display()))
+        .arg(format!("--error={}", t.0.join("driver.err").display()))
+        .arg(&driver)
+        .output()
+        .unwrap();
+    let log = std::fs::read_to_string(t.0.join("driver.err")).unwrap_or_default();
+    assert!(
+        o.status.success(),
+        "{} | driver stderr: {log}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let work = t.0.join("run.work");
+    assert_eq!(results(&work), reference);
+    assert_eq!(best_loss(&t.0.join("run")), best_loss(&t.0.join("local")));
+    let subs = std::fs::read_to_string(work.join("submissions.log")).unwrap();
+    assert_eq!(subs.trim(), "srun 0-9 width 2");
+}
