@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::sbi::SimulatorConfig;
 use flowinfer_simulators::{SimulationError, Simulator};
 use rand::RngCore;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -23,6 +24,8 @@ pub struct ClusterSimulator {
     work_dir: PathBuf,
     /// Batches that the last `simulate_rows` call ran (the rest were reused).
     ran: Mutex<Vec<usize>>,
+    /// Simulation seed → TSNPE round: those runs go to `<work_dir>/round-K/`.
+    rounds: BTreeMap<u64, usize>,
 }
 
 impl ClusterSimulator {
@@ -45,7 +48,51 @@ impl ClusterSimulator {
             executor,
             work_dir,
             ran: Mutex::new(Vec::new()),
+            rounds: BTreeMap::new(),
         })
+    }
+
+    /// Sends the simulations of TSNPE rounds to a work directory of their own,
+    /// `<work_dir>/round-K/`, recognised by their simulation seed (`seeds[K-1]` for
+    /// round K, [`round_simulation_seed`](crate::sbi::rounds::round_simulation_seed)):
+    /// a run interrupted between rounds resumes with `--resume` instead of finding
+    /// the previous round's plan in the way.
+    ///
+    /// ```
+    /// use flowinfer::cluster::{ClusterSimulator, ExecutorConfig};
+    /// use flowinfer::sbi::SimulatorConfig;
+    /// use flowinfer_simulators::Simulator;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("flowinfer-doc-rounds-{}", std::process::id()));
+    /// let spec = SimulatorConfig { name: "two_moons".into(), noise: None, external: None };
+    /// let thetas = vec![vec![0.1, 0.2]; 30];
+    /// let mut exec = ExecutorConfig::default();
+    /// exec.batch_size = Some(10);
+    /// let sim = ClusterSimulator::new(spec.clone(), exec.clone(), dir.clone())?.with_rounds(&[7, 8]);
+    /// sim.simulate_rows(&thetas, 7)?; // round 1, then the run stops
+    /// // Resumed: round 1 is kept, round 2 gets its own directory.
+    /// exec.resume = true;
+    /// let sim = ClusterSimulator::new(spec, exec, dir.clone())?.with_rounds(&[7, 8]);
+    /// sim.simulate_rows(&thetas, 8)?;
+    /// assert!(dir.join("round-1/batches/2.results.csv").exists());
+    /// assert!(dir.join("round-2/batches/2.results.csv").exists());
+    /// // Round 1 again (same rows, same seed): read back, nothing simulated.
+    /// sim.simulate_rows(&thetas, 7)?;
+    /// assert!(sim.batches_run().is_empty());
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), flowinfer::Error>(())
+    /// ```
+    pub fn with_rounds(mut self, seeds: &[u64]) -> Self {
+        self.rounds = seeds.iter().enumerate().map(|(i, &s)| (s, i + 1)).collect();
+        self
+    }
+
+    /// The work directory of a run with `seed`.
+    pub fn work_dir_for(&self, seed: u64) -> PathBuf {
+        match self.rounds.get(&seed) {
+            Some(k) => self.work_dir.join(format!("round-{k}")),
+            None => self.work_dir.clone(),
+        }
     }
 
     /// Rows per batch: the executor's, else the external simulator's, else 1000.
@@ -71,7 +118,7 @@ impl ClusterSimulator {
         };
         let parallel = self.spec.external.as_ref().map_or(1, |e| e.parallel);
         let run = run_rows(
-            &self.work_dir,
+            &self.work_dir_for(seed),
             plan,
             thetas,
             &self.executor,
@@ -142,7 +189,8 @@ impl Simulator for ClusterSimulator {
 
 /// The simulator of an SBI run writing to `out`: the spec's simulator, run through a
 /// [`ClusterSimulator`] when the spec has an `[executor]` (work directory: its
-/// `work_dir`, default `<out>.work`).
+/// `work_dir`, default `<out>.work`; with `[rounds]`, one `round-K/` in it per
+/// round, [`ClusterSimulator::with_rounds`]).
 ///
 /// ```
 /// use flowinfer::cluster::simulator_for_run;
@@ -177,11 +225,16 @@ pub fn simulator_for_run(
                 name.push(".work");
                 out.with_file_name(name)
             });
-            Ok(Box::new(ClusterSimulator::new(
-                sim_spec.clone(),
-                exec.clone(),
-                work_dir,
-            )?))
+            let seeds: Vec<u64> = match &spec.rounds {
+                Some(r) => (1..=r.rounds)
+                    .map(|k| crate::sbi::rounds::round_simulation_seed(spec, k))
+                    .collect(),
+                None => Vec::new(),
+            };
+            Ok(Box::new(
+                ClusterSimulator::new(sim_spec.clone(), exec.clone(), work_dir)?
+                    .with_rounds(&seeds),
+            ))
         }
     }
 }

@@ -127,3 +127,66 @@ fn batch_sizes_must_keep_the_simulators_seeds() {
     );
     assert!(!t.0.join("run").exists() && !t.0.join("run.work").exists());
 }
+
+/// The spec of `write_spec` with `[rounds]` (2 rounds of 100 simulations, 5 batches
+/// each) around the observation (0.5, 0.5, 1.0).
+fn rounds_spec(dir: &std::path::Path, sleep_s: f64) -> std::path::PathBuf {
+    let spec = write_spec(dir, sleep_s, None, "kind = \"local\"\nparallel = 1");
+    let obs = dir.join("obs.csv");
+    std::fs::write(&obs, "x1,x2,x3\n0.5,0.5,1.0\n").unwrap();
+    let text = std::fs::read_to_string(&spec).unwrap().replace(
+        "[executor]",
+        &format!(
+            "[rounds]\nrounds = 2\nsimulations = 100\nthreshold_draws = 200\nobservation = \"{}\"\n[executor]",
+            obs.display()
+        ),
+    );
+    std::fs::write(&spec, text).unwrap();
+    spec
+}
+
+/// `best_val_loss` of each round in a run's rounds.json.
+fn round_losses(out: &std::path::Path) -> Vec<f64> {
+    let text = std::fs::read_to_string(out.join("rounds.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["best_val_loss"].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn tsnpe_rounds_through_the_executor_resume_after_a_kill_in_round_two() {
+    if !have_python() {
+        return;
+    }
+    let t = TempDir::new("local-rounds");
+    let reference = t.0.join("reference");
+    ok(sbi(&rounds_spec(&t.0, 0.0), &reference, &[]));
+    let spec = rounds_spec(&t.0, 0.2);
+    let out = t.0.join("run");
+    let work = t.0.join("run.work");
+    let mut child = sbi(&spec, &out, &[]).spawn().unwrap();
+    let start = Instant::now();
+    while results(&work.join("round-2")).is_empty() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let round1 = results(&work.join("round-1"));
+    let kept = results(&work.join("round-2"));
+    assert_eq!(round1.len(), 5);
+    assert!((1..5).contains(&kept.len()), "{} batches of round 2 done", kept.len());
+    // A simulator program forked just before the kill still logs its batch.
+    std::thread::sleep(Duration::from_secs(1));
+    std::fs::remove_file(t.0.join("batches.log")).unwrap();
+    ok(sbi(&spec, &out, &["--resume"]));
+    // Round 1 came from the run's saved state; round 2 ran only its missing batches.
+    let done: Vec<usize> = kept.iter().map(|(k, _)| *k).collect();
+    let missing: Vec<usize> = (0..5).filter(|k| !done.contains(k)).collect();
+    assert_eq!(logged_batches(&t.0), missing);
+    assert_eq!(results(&work.join("round-1")), round1);
+    assert_eq!(round_losses(&out), round_losses(&reference));
+    assert_eq!(best_loss(&out), best_loss(&reference));
+}

@@ -151,6 +151,28 @@ fn pooled(data: &[RoundData], seed: u64) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
     pairs.into_iter().unzip()
 }
 
+/// The seed of round `round` (from 1) of `cfg` (its run seed folded in).
+fn round_seed(cfg: &SbiConfig, round: usize) -> u64 {
+    cfg.with_run_seed()
+        .npe
+        .seed
+        .wrapping_add(1000 * round as u64)
+}
+
+/// The simulation seed of round `round` (from 1) of a TSNPE run of `cfg`: what
+/// [`train_tsnpe`] passes to [`Simulator::simulate_rows`], and how an executor's
+/// simulator recognises the round (its work directory `WORK/round-K/`).
+///
+/// ```
+/// use flowinfer::sbi::rounds::round_simulation_seed;
+/// use flowinfer::sbi::SbiConfig;
+/// let cfg = SbiConfig::default();
+/// assert_ne!(round_simulation_seed(&cfg, 1), round_simulation_seed(&cfg, 2));
+/// ```
+pub fn round_simulation_seed(cfg: &SbiConfig, round: usize) -> u64 {
+    round_seed(cfg, round) ^ 0x51
+}
+
 /// TSNPE for observation `x_o`: `[rounds]` of `cfg` (required) with the `[npe]`, `[flow]`
 /// and `[train]` settings for every round's training. With `state_dir`, completed rounds
 /// are saved there and a run with the same spec resumes from them. `on_round` sees each
@@ -216,7 +238,7 @@ pub fn train_tsnpe(
         None
     };
     for round in resumed_rounds + 1..=rc.rounds {
-        let seed = cfg.npe.seed.wrapping_add(1000 * round as u64);
+        let seed = round_seed(cfg, round);
         let start = std::time::Instant::now();
         let (thetas, accepted_fraction, threshold) = match &current {
             None => {
@@ -238,7 +260,7 @@ pub fn train_tsnpe(
                 (thetas, f, Some(th))
             }
         };
-        let rows = sim.simulate_rows(&thetas, seed ^ 0x51)?;
+        let rows = sim.simulate_rows(&thetas, round_simulation_seed(cfg, round))?;
         let mut d = RoundData::default();
         let mut failed = 0;
         for (t, r) in thetas.into_iter().zip(rows) {

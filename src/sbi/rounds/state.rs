@@ -47,7 +47,13 @@ pub fn load_state(
         return Ok((Vec::new(), Vec::new()));
     }
     let state: RoundsState = read_json(&path)?;
-    if &state.spec != spec {
+    // Where the simulations ran ([executor], --resume) does not change the rounds:
+    // the executors give the in-memory data bit for bit.
+    let without_executor = |s: &SbiConfig| SbiConfig {
+        executor: None,
+        ..s.clone()
+    };
+    if without_executor(&state.spec) != without_executor(spec) {
         return Err(Error::file(
             &path,
             "this run directory holds rounds made with a different spec; resuming would mix \
