@@ -14,3 +14,5 @@ mod integrate_executor;
 mod local;
 #[path = "cluster/slurm.rs"]
 mod slurm;
+#[path = "cluster/variational_mode.rs"]
+mod variational_mode;

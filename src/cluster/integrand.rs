@@ -152,9 +152,7 @@ impl ClusterIntegrand {
                         format!("point {}: {} values, expected 1", i + 1, v.len()),
                     ))
                 }
-                Err(f) => {
-                    return Err(Error::file(&dir, format!("point {}: {}", i + 1, f.reason)))
-                }
+                Err(f) => return Err(Error::file(&dir, format!("point {}: {}", i + 1, f.reason))),
             };
         }
         Ok(())
@@ -260,9 +258,10 @@ impl ClusterIntegrand {
     /// `[executor]` (an error when it has none): work directory the executor's
     /// `work_dir`, default `<out>.work`.
     pub fn for_run(cfg: &IntegrateConfig, out: &Path) -> Result<Self> {
-        let exec = cfg.executor.as_ref().ok_or_else(|| {
-            Error::config("the integration spec has no [executor] section")
-        })?;
+        let exec = cfg
+            .executor
+            .as_ref()
+            .ok_or_else(|| Error::config("the integration spec has no [executor] section"))?;
         let work_dir = exec.work_dir.clone().unwrap_or_else(|| {
             let mut name = out.file_name().unwrap_or_default().to_os_string();
             name.push(".work");

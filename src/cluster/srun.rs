@@ -123,7 +123,8 @@ impl Executor for SrunExecutor {
     ) -> Result<BTreeMap<usize, String>> {
         allocation_id()?;
         slurm("srun", &["--version".to_string()])?;
-        let mut log = std::fs::read_to_string(work.root().join("submissions.log")).unwrap_or_default();
+        let mut log =
+            std::fs::read_to_string(work.root().join("submissions.log")).unwrap_or_default();
         log.push_str(&format!(
             "srun {} width {}\n",
             super::slurm::array_spec(batches),

@@ -14,9 +14,9 @@
 //! Numbers are written with Rust's `{}` (shortest round-trip), so results read back
 //! bit for bit.
 
+use super::function::BatchFunction;
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
-use super::function::BatchFunction;
 use flowinfer_simulators::RowFailure;
 
 /// One simulated row: the observation, or why it failed.

@@ -26,7 +26,7 @@
 //! defensive_inflation = 4 # factor on q's covariance for that Gaussian
 //! ```
 
-use super::external_target;
+use super::external_target_in_mode;
 use super::target::LogDensity;
 use super::targets::{target_by_name, TargetOptions};
 use super::train::TrainConfig;
@@ -69,6 +69,10 @@ pub struct TargetConfig {
     /// Command: seconds before a run is killed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<f64>,
+    /// Command: `oneshot` (a program run per batch, the default), `persistent` or
+    /// `persistent-f64` (long-lived workers, docs/CLUSTER.md) — as the integrand's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_mode: Option<flowinfer_simulators::external::ProgramMode>,
 }
 
 impl TargetConfig {
@@ -83,9 +87,14 @@ impl TargetConfig {
                 "no target: give a built-in name (--target NAME) or --target-command \"PROGRAM ARGS\" with --dim",
             )),
             (Some(name), None) => {
-                if self.batch_size.is_some() || self.timeout_s.is_some() || self.names.is_some() {
+                if self.batch_size.is_some()
+                    || self.timeout_s.is_some()
+                    || self.names.is_some()
+                    || self.command_mode.is_some()
+                {
                     return Err(Error::config(
-                        "[target] batch_size, timeout_s and names apply to a target command only",
+                        "[target] batch_size, timeout_s, names and command_mode apply to a \
+                         target command only",
                     ));
                 }
                 target_by_name(
@@ -108,7 +117,14 @@ impl TargetConfig {
                 let dim = self.dim.ok_or_else(|| {
                     Error::config("a target command needs its dimension (--dim)")
                 })?;
-                external_target(cmd, dim, self.batch_size, self.timeout_s, self.names.clone())
+                external_target_in_mode(
+                    cmd,
+                    dim,
+                    self.batch_size,
+                    self.timeout_s,
+                    self.names.clone(),
+                    self.command_mode.unwrap_or_default(),
+                )
             }
         }
     }

@@ -64,7 +64,7 @@ use crate::transforms::TransformSpec;
 use candle_core::Device;
 use defensive::{BroadGaussian, PILOT_DRAWS};
 use evaluate::{figures, moments, MomentErrors};
-use flowinfer_simulators::external::ExternalLogDensity;
+use flowinfer_simulators::external::{ExternalLogDensity, ProgramMode};
 use flowinfer_simulators::row_seed;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -75,13 +75,46 @@ use std::time::Instant;
 /// Fewer effective draws than this fraction of the evaluation draws is a warning.
 pub const LOW_ESS_FRACTION: f64 = 0.01;
 
-/// An external program as a target: `command` split at whitespace (no shell).
+/// An external program as a target: `command` split at whitespace (no shell), a
+/// program run per batch (one-shot mode).
 pub fn external_target(
     command: &str,
     dim: usize,
     batch_size: Option<usize>,
     timeout_s: Option<f64>,
     names: Option<Vec<String>>,
+) -> Result<Box<dyn LogDensity>> {
+    external_target_in_mode(
+        command,
+        dim,
+        batch_size,
+        timeout_s,
+        names,
+        ProgramMode::default(),
+    )
+}
+
+/// [`external_target`] in `mode`: one-shot, or long-lived workers answering framed
+/// batches (`persistent`, `persistent-f64`; docs/CLUSTER.md) — the same values in
+/// every mode.
+///
+/// ```no_run
+/// use flowinfer::variational::external_target_in_mode;
+/// use flowinfer_simulators::external::ProgramMode;
+/// let t = external_target_in_mode(
+///     "python3 examples/workers/normal_logpdf.py", 2, None, None, None,
+///     ProgramMode::Persistent,
+/// )?;
+/// assert_eq!(t.dim(), 2);
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
+pub fn external_target_in_mode(
+    command: &str,
+    dim: usize,
+    batch_size: Option<usize>,
+    timeout_s: Option<f64>,
+    names: Option<Vec<String>>,
+    mode: ProgramMode,
 ) -> Result<Box<dyn LogDensity>> {
     let words: Vec<String> = command.split_whitespace().map(String::from).collect();
     if words.is_empty() {
@@ -92,6 +125,7 @@ pub fn external_target(
         p.batch_size = b;
     }
     p.timeout_s = timeout_s;
+    p.mode = mode;
     Ok(Box::new(ExternalTarget::new(p, names)?))
 }
 

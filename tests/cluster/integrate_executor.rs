@@ -75,15 +75,26 @@ fn integrate_through_the_local_executor_is_identical_and_resumes_only_missing_ba
     let script = write_counting_camel(&t.0);
     let exec = ["--executor", "local", "--sim-batch", "100"];
     // In memory: one program run per call (training batches of 200, 600 evaluation points).
-    ok(integrate(&script, &t.0.join("memory"), &t.0.join("memory.log"), &[]));
+    ok(integrate(
+        &script,
+        &t.0.join("memory"),
+        &t.0.join("memory.log"),
+        &[],
+    ));
     // Through the local executor: batches of 100 points, one program run each.
     let log = t.0.join("local.log");
     let o = ok(integrate(&script, &t.0.join("local"), &log, &exec));
     let total = runs(&log);
     assert_eq!(batch_counts(&o.stderr), (total, 0));
-    assert_eq!(total, 2 * 2 + 6, "2 training calls of 2 batches, 6 evaluation batches");
+    assert_eq!(
+        total,
+        2 * 2 + 6,
+        "2 training calls of 2 batches, 6 evaluation batches"
+    );
     assert_eq!(estimate(&t.0.join("local")), estimate(&t.0.join("memory")));
-    let calls = std::fs::read_dir(t.0.join("local.work/calls")).unwrap().count();
+    let calls = std::fs::read_dir(t.0.join("local.work/calls"))
+        .unwrap()
+        .count();
     assert_eq!(calls, 3, "one work directory per evaluate call");
     // Killed by its integrand at the 6th program run: 5 batches done, then resumed.
     let out = t.0.join("killed");
@@ -93,12 +104,22 @@ fn integrate_through_the_local_executor_is_identical_and_resumes_only_missing_ba
     let o = c.output().unwrap();
     assert!(!o.status.success() && !out.join("result.json").exists());
     assert_eq!(runs(&log), 6);
-    let o = ok(integrate(&script, &out, &log, &[&exec[..], &["--resume"]].concat()));
+    let o = ok(integrate(
+        &script,
+        &out,
+        &log,
+        &[&exec[..], &["--resume"]].concat(),
+    ));
     assert_eq!(batch_counts(&o.stderr), (total - 5, 5));
     assert_eq!(runs(&log), 6 + total - 5, "only the missing batches ran");
     assert_eq!(estimate(&out), estimate(&t.0.join("memory")));
     // Resuming a finished run evaluates nothing.
-    let o = ok(integrate(&script, &out, &log, &[&exec[..], &["--resume"]].concat()));
+    let o = ok(integrate(
+        &script,
+        &out,
+        &log,
+        &[&exec[..], &["--resume"]].concat(),
+    ));
     assert_eq!(batch_counts(&o.stderr), (0, total));
 }
 
@@ -132,12 +153,14 @@ fn a_short_integrand_batch_fails_alone_and_the_others_are_kept() {
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(call.join("manifest.json")).unwrap())
             .unwrap();
-    let keys = |k: &str| -> Vec<String> {
-        manifest[k].as_object().unwrap().keys().cloned().collect()
-    };
+    let keys =
+        |k: &str| -> Vec<String> { manifest[k].as_object().unwrap().keys().cloned().collect() };
     assert_eq!(keys("failed"), ["1"]);
     assert_eq!(keys("done"), ["0", "2", "3"]);
-    assert!(manifest["failed"]["1"].as_str().unwrap().contains("after 1 attempts"));
+    assert!(manifest["failed"]["1"]
+        .as_str()
+        .unwrap()
+        .contains("after 1 attempts"));
 }
 
 #[test]
@@ -147,7 +170,14 @@ fn srun_outside_an_allocation_is_a_clear_error() {
         .env_remove("SLURM_JOB_ID")
         .args(["integrate", "--integrand", "camel", "--dim", "2"])
         .args(["--steps", "1", "--batch", "64", "--eval-samples", "100"])
-        .args(["--quiet", "--executor", "slurm", "--launch", "srun", "--out"])
+        .args([
+            "--quiet",
+            "--executor",
+            "slurm",
+            "--launch",
+            "srun",
+            "--out",
+        ])
         .arg(t.0.join("run"))
         .output()
         .unwrap();

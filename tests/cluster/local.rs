@@ -177,7 +177,11 @@ fn tsnpe_rounds_through_the_executor_resume_after_a_kill_in_round_two() {
     let round1 = results(&work.join("round-1"));
     let kept = results(&work.join("round-2"));
     assert_eq!(round1.len(), 5);
-    assert!((1..5).contains(&kept.len()), "{} batches of round 2 done", kept.len());
+    assert!(
+        (1..5).contains(&kept.len()),
+        "{} batches of round 2 done",
+        kept.len()
+    );
     // A simulator program forked just before the kill still logs its batch.
     std::thread::sleep(Duration::from_secs(1));
     std::fs::remove_file(t.0.join("batches.log")).unwrap();

@@ -220,9 +220,15 @@ fn integrand_batches_on_slurm_give_the_in_memory_estimate() {
     run("memory", &[]);
     let spec_arg = spec.display().to_string();
     let o = run("slurm", &["--spec", &spec_arg]);
-    assert_eq!(estimate_bits(&t.0.join("slurm")), estimate_bits(&t.0.join("memory")));
+    assert_eq!(
+        estimate_bits(&t.0.join("slurm")),
+        estimate_bits(&t.0.join("memory"))
+    );
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("integrand batches: 8 evaluated, 0 reused"), "{err}");
+    assert!(
+        err.contains("integrand batches: 8 evaluated, 0 reused"),
+        "{err}"
+    );
     // Three calls (two training batches, the evaluation), each one job array.
     let calls: Vec<_> = std::fs::read_dir(t.0.join("slurm.work/calls"))
         .unwrap()

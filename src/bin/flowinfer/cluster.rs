@@ -3,9 +3,7 @@
 //! each Slurm task runs.
 
 use crate::progress;
-use flowinfer::cluster::{
-    run_batch_task, ExecutorConfig, ExecutorKind, ProgressHook, SlurmLaunch,
-};
+use flowinfer::cluster::{run_batch_task, ExecutorConfig, ExecutorKind, ProgressHook, SlurmLaunch};
 use indicatif::ProgressBar;
 use std::path::PathBuf;
 

@@ -3,12 +3,12 @@
 
 use crate::args::{set, DeviceArg, DtypeArg, QuietArg};
 use crate::progress;
+use flowinfer::cluster::ClusterIntegrand;
 use flowinfer::integrate::channels::{integrate_channels, write_channels_run};
 use flowinfer::integrate::{
     integrate, unweight::write_events_csv, write_run, IntegrateConfig, IntegrationRun, Loss, Stage,
     TrainMode,
 };
-use flowinfer::cluster::ClusterIntegrand;
 use flowinfer_simulators::Integrand;
 use std::path::{Path, PathBuf};
 

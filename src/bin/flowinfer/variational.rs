@@ -37,6 +37,10 @@ pub struct VariationalArgs {
     /// CSV rows on stdin, writes one log density per line. Needs --dim.
     #[arg(long)]
     target_command: Option<String>,
+    /// Target command: oneshot (a program run per batch, the default), persistent or
+    /// persistent-f64 (long-lived workers answering framed batches; docs/CLUSTER.md).
+    #[arg(long)]
+    command_mode: Option<flowinfer_simulators::external::ProgramMode>,
     /// Dimension (target command; funnel and gaussian: default 10).
     #[arg(long)]
     dim: Option<usize>,
@@ -115,6 +119,9 @@ fn build_spec(a: &VariationalArgs) -> anyhow::Result<VariationalConfig> {
     }
     if a.dim.is_some() {
         s.target.dim = a.dim;
+    }
+    if a.command_mode.is_some() {
+        s.target.command_mode = a.command_mode;
     }
     if let Some(f) = &a.flow {
         apply_flow(&mut s, f)?;
