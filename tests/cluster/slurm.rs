@@ -240,6 +240,65 @@ fn integrand_batches_on_slurm_give_the_in_memory_estimate() {
     }
 }
 
+/// Runs `flowinfer sbi` on `spec` inside an allocation of 2 CPUs (`sbatch --wait`);
+/// returns whether the job succeeded and the driver's stderr.
+fn sbi_in_allocation(dir: &Path, spec: &Path) -> (bool, String) {
+    let driver = dir.join("driver.sh");
+    std::fs::write(
+        &driver,
+        format!(
+            "#!/bin/sh\nexec {} sbi --quiet --spec {} --out {}\n",
+            env!("CARGO_BIN_EXE_flowinfer"),
+            spec.display(),
+            dir.join("run").display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new("sbatch")
+        .args(["--wait", "--parsable", "-n", "2", "--partition=debug"])
+        .arg(format!("--output={}", dir.join("driver.out").display()))
+        .arg(format!("--error={}", dir.join("driver.err").display()))
+        .arg(&driver)
+        .output()
+        .unwrap();
+    let log = std::fs::read_to_string(dir.join("driver.err")).unwrap_or_default();
+    (
+        o.status.success(),
+        format!(
+            "{} | driver stderr: {log}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_failing_srun_step_is_retried_then_reported_and_the_others_are_kept() {
+    if !slurm_up() {
+        return;
+    }
+    let t = TempDir::new("slurm-srun-fail");
+    let spec = write_spec(
+        &t.0,
+        0.0,
+        Some(3),
+        "kind = \"slurm\"\nlaunch = \"srun\"\narray_width = 2\nretries = 1",
+    );
+    let (ok, log) = sbi_in_allocation(&t.0, &spec);
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains("1 of 10 simulation batches failed")
+            && log.contains("srun step for batch 3")
+            && log.contains("(after 2 attempts)"),
+        "{log}"
+    );
+    let done: Vec<usize> = results(&t.0.join("run.work"))
+        .iter()
+        .map(|(k, _)| *k)
+        .collect();
+    assert_eq!(done, [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(logged_batches(&t.0).iter().filter(|&&k| k == 3).count(), 2);
+}
+
 #[test]
 fn srun_steps_inside_an_allocation_give_the_local_training_data() {
     if !slurm_up() {
@@ -253,30 +312,8 @@ fn srun_steps_inside_an_allocation_give_the_local_training_data() {
         None,
         "kind = \"slurm\"\nlaunch = \"srun\"\narray_width = 2",
     );
-    let driver = t.0.join("driver.sh");
-    std::fs::write(
-        &driver,
-        format!(
-            "#!/bin/sh\nexec {} sbi --quiet --spec {} --out {}\n",
-            env!("CARGO_BIN_EXE_flowinfer"),
-            spec.display(),
-            t.0.join("run").display()
-        ),
-    )
-    .unwrap();
-    let o = Command::new("sbatch")
-        .args(["--wait", "--parsable", "-n", "2", "--partition=debug"])
-        .arg(format!("--output={}", t.0.join("driver.out").display()))
-        .arg(format!("--error={}", t.0.join("driver.err").display()))
-        .arg(&driver)
-        .output()
-        .unwrap();
-    let log = std::fs::read_to_string(t.0.join("driver.err")).unwrap_or_default();
-    assert!(
-        o.status.success(),
-        "{} | driver stderr: {log}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let (ok, log) = sbi_in_allocation(&t.0, &spec);
+    assert!(ok, "{log}");
     let work = t.0.join("run.work");
     assert_eq!(results(&work), reference);
     assert_eq!(best_loss(&t.0.join("run")), best_loss(&t.0.join("local")));
