@@ -141,3 +141,31 @@ pub fn logged_batches(dir: &Path) -> Vec<usize> {
     v.sort();
     v
 }
+
+/// The spec of `write_spec` with `[rounds]` (2 rounds of 100 simulations, 5 batches
+/// each) around the observation (0.5, 0.5, 1.0), `executor` as the `[executor]` body.
+pub fn rounds_spec(dir: &Path, sleep_s: f64, executor: &str) -> PathBuf {
+    let spec = write_spec(dir, sleep_s, None, executor);
+    let obs = dir.join("obs.csv");
+    std::fs::write(&obs, "x1,x2,x3\n0.5,0.5,1.0\n").unwrap();
+    let text = std::fs::read_to_string(&spec).unwrap().replace(
+        "[executor]",
+        &format!(
+            "[rounds]\nrounds = 2\nsimulations = 100\nthreshold_draws = 200\nobservation = \"{}\"\n[executor]",
+            obs.display()
+        ),
+    );
+    std::fs::write(&spec, text).unwrap();
+    spec
+}
+
+/// `best_val_loss` of each round in a run's rounds.json.
+pub fn round_losses(out: &Path) -> Vec<f64> {
+    let text = std::fs::read_to_string(out.join("rounds.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["best_val_loss"].as_f64().unwrap())
+        .collect()
+}

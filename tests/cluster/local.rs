@@ -128,33 +128,8 @@ fn batch_sizes_must_keep_the_simulators_seeds() {
     assert!(!t.0.join("run").exists() && !t.0.join("run.work").exists());
 }
 
-/// The spec of `write_spec` with `[rounds]` (2 rounds of 100 simulations, 5 batches
-/// each) around the observation (0.5, 0.5, 1.0).
-fn rounds_spec(dir: &std::path::Path, sleep_s: f64) -> std::path::PathBuf {
-    let spec = write_spec(dir, sleep_s, None, "kind = \"local\"\nparallel = 1");
-    let obs = dir.join("obs.csv");
-    std::fs::write(&obs, "x1,x2,x3\n0.5,0.5,1.0\n").unwrap();
-    let text = std::fs::read_to_string(&spec).unwrap().replace(
-        "[executor]",
-        &format!(
-            "[rounds]\nrounds = 2\nsimulations = 100\nthreshold_draws = 200\nobservation = \"{}\"\n[executor]",
-            obs.display()
-        ),
-    );
-    std::fs::write(&spec, text).unwrap();
-    spec
-}
-
-/// `best_val_loss` of each round in a run's rounds.json.
-fn round_losses(out: &std::path::Path) -> Vec<f64> {
-    let text = std::fs::read_to_string(out.join("rounds.json")).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["best_val_loss"].as_f64().unwrap())
-        .collect()
-}
+/// The local executor, one batch at a time.
+const LOCAL_1: &str = "kind = \"local\"\nparallel = 1";
 
 #[test]
 fn tsnpe_rounds_through_the_executor_resume_after_a_kill_in_round_two() {
@@ -163,8 +138,8 @@ fn tsnpe_rounds_through_the_executor_resume_after_a_kill_in_round_two() {
     }
     let t = TempDir::new("local-rounds");
     let reference = t.0.join("reference");
-    ok(sbi(&rounds_spec(&t.0, 0.0), &reference, &[]));
-    let spec = rounds_spec(&t.0, 0.2);
+    ok(sbi(&rounds_spec(&t.0, 0.0, LOCAL_1), &reference, &[]));
+    let spec = rounds_spec(&t.0, 0.2, LOCAL_1);
     let out = t.0.join("run");
     let work = t.0.join("run.work");
     let mut child = sbi(&spec, &out, &[]).spawn().unwrap();

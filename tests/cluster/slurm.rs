@@ -320,3 +320,31 @@ fn srun_steps_inside_an_allocation_give_the_local_training_data() {
     let subs = std::fs::read_to_string(work.join("submissions.log")).unwrap();
     assert_eq!(subs.trim(), "srun 0-9 width 2");
 }
+
+#[test]
+fn tsnpe_rounds_on_slurm_give_the_local_rounds() {
+    if !slurm_up() {
+        return;
+    }
+    let t = TempDir::new("slurm-rounds");
+    ok(sbi(
+        &rounds_spec(&t.0, 0.0, "kind = \"local\""),
+        &t.0.join("local"),
+        &[],
+    ));
+    ok(sbi(&rounds_spec(&t.0, 0.0, SLURM), &t.0.join("run"), &[]));
+    for round in ["round-1", "round-2"] {
+        let files = results(&t.0.join("run.work").join(round));
+        assert_eq!(files.len(), 5, "{round}");
+        assert_eq!(
+            files,
+            results(&t.0.join("local.work").join(round)),
+            "{round}"
+        );
+        assert_eq!(submissions(&t.0.join("run.work").join(round)).len(), 1);
+    }
+    assert_eq!(
+        round_losses(&t.0.join("run")),
+        round_losses(&t.0.join("local"))
+    );
+}
