@@ -1,6 +1,9 @@
-//! Running simulations beyond one process: batches as files in a work directory,
-//! executors that run them (here, or as a Slurm job array), and resuming an
-//! interrupted run (docs/CLUSTER.md).
+//! Running simulations and integrand evaluations beyond one process: batches as files
+//! in a work directory, executors that run them (here, as a Slurm job array, or as
+//! srun steps inside an allocation), and resuming an interrupted run
+//! (docs/CLUSTER.md). Both are a batched function of rows ([`BatchFunction`],
+//! [`run_rows`]); `flowinfer integrate` uses [`ClusterIntegrand`], one work directory
+//! per evaluate call.
 //!
 //! `flowinfer sbi` with an `[executor]` section (or `--executor`, `--work-dir`,
 //! `--resume`) wraps its simulator in a [`ClusterSimulator`]: the prior draws are
