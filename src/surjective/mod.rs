@@ -9,6 +9,10 @@
 //!   samples): [`Slice`], [`Abs`], [`Sort`], [`MaxPool2d`].
 //! * Generative surjections (forward samples, contribution a bound): [`Augment`],
 //!   [`UniformDequantize`].
+//! * Structure helpers for sets and structured rows: [`SetPermute`] (a random order
+//!   of the points each call), [`SortPoints`] (sort the points by a key coordinate, an
+//!   exact inference surjection), [`PermuteAxes`], [`Reshape`], and the point-wise
+//!   coupling [`SetCoupling`] (permutation-equivariant).
 //!
 //! Randomness comes from each layer's seed mixed with a hash of the input batch
 //! ([`noise`]): the same batch gives the same draws (reproducible densities, a
@@ -21,18 +25,28 @@ pub mod dequantize;
 pub mod gaussian;
 pub mod max_pool;
 pub mod noise;
+pub mod permute_axes;
 pub mod property;
+pub mod reshape;
+pub mod set_coupling;
+pub mod set_permute;
 pub mod slice;
 pub mod sort;
+pub mod sort_points;
 
 pub use abs::Abs;
 pub use augment::Augment;
 pub use dequantize::UniformDequantize;
 pub use gaussian::{CondGaussian, GaussianSpec};
 pub use max_pool::MaxPool2d;
+pub use permute_axes::PermuteAxes;
 pub use property::{check_surjection, SurjectionReport};
+pub use reshape::Reshape;
+pub use set_coupling::SetCoupling;
+pub use set_permute::SetPermute;
 pub use slice::Slice;
 pub use sort::Sort;
+pub use sort_points::SortPoints;
 
 use crate::error::{Error, Result};
 use candle_core::Tensor;

@@ -169,6 +169,53 @@ pub enum TransformSpec {
         /// Seed of the offsets.
         seed: u64,
     },
+    /// A random order of the points of each row each call (`surjective::SetPermute`).
+    SetPermute {
+        /// Points per row.
+        points: usize,
+        /// Coordinates per point.
+        coords: usize,
+        /// Seed of the permutations.
+        seed: u64,
+    },
+    /// Sort the points of each row by a key coordinate (`surjective::SortPoints`).
+    SortPoints {
+        /// Points per row.
+        points: usize,
+        /// Coordinates per point.
+        coords: usize,
+        /// The coordinate sorted by.
+        key: usize,
+        /// Seed of the permutations of the inverse.
+        seed: u64,
+    },
+    /// Transpose structured rows (`surjective::PermuteAxes`).
+    PermuteAxes {
+        /// Row shape (row-major).
+        shape: Vec<usize>,
+        /// Output axis `k` is input axis `axes[k]`.
+        axes: Vec<usize>,
+    },
+    /// Read rows of shape `from` as shape `to` (`surjective::Reshape`).
+    Reshape {
+        /// Input row shape.
+        from: Vec<usize>,
+        /// Output row shape (same number of values).
+        to: Vec<usize>,
+    },
+    /// Point-wise affine coupling over sets (`surjective::SetCoupling`).
+    SetCoupling {
+        /// Points per row.
+        points: usize,
+        /// Coordinates per point.
+        coords: usize,
+        /// Coordinates mapped (the others condition).
+        transformed: Vec<usize>,
+        /// Hidden width of the networks.
+        hidden: usize,
+        /// Hidden layers of the shift/scale network.
+        depth: usize,
+    },
 }
 
 impl TransformSpec {
@@ -196,6 +243,11 @@ impl TransformSpec {
             TransformSpec::Inverted { inner } => inner.output_dim(),
             TransformSpec::MaxPool2d { height, width, .. } => height * width,
             TransformSpec::Cnf(c) => c.dim,
+            TransformSpec::SetPermute { points, coords, .. }
+            | TransformSpec::SortPoints { points, coords, .. }
+            | TransformSpec::SetCoupling { points, coords, .. } => points * coords,
+            TransformSpec::PermuteAxes { shape, .. } => shape.iter().product(),
+            TransformSpec::Reshape { from, .. } => from.iter().product(),
         }
     }
 
@@ -316,6 +368,40 @@ impl TransformSpec {
             TransformSpec::UniformDequantize { dim, seed } => {
                 Box::new(crate::surjective::UniformDequantize::new(*dim, *seed)?)
             }
+            TransformSpec::SetPermute {
+                points,
+                coords,
+                seed,
+            } => Box::new(crate::surjective::SetPermute::new(*points, *coords, *seed)?),
+            TransformSpec::SortPoints {
+                points,
+                coords,
+                key,
+                seed,
+            } => Box::new(crate::surjective::SortPoints::new(
+                *points, *coords, *key, *seed,
+            )?),
+            TransformSpec::PermuteAxes { shape, axes } => Box::new(
+                crate::surjective::PermuteAxes::new(shape.clone(), axes.clone())?,
+            ),
+            TransformSpec::Reshape { from, to } => {
+                Box::new(crate::surjective::Reshape::new(from.clone(), to.clone())?)
+            }
+            TransformSpec::SetCoupling {
+                points,
+                coords,
+                transformed,
+                hidden,
+                depth,
+            } => Box::new(crate::surjective::SetCoupling::new(
+                params,
+                *points,
+                *coords,
+                transformed.clone(),
+                *hidden,
+                *depth,
+                context_dim,
+            )?),
         })
     }
 }
