@@ -216,6 +216,35 @@ pub enum TransformSpec {
         /// Hidden layers of the shift/scale network.
         depth: usize,
     },
+    /// The maximum of a row (`surjective::Max`), learned index and gap scales.
+    Max {
+        /// Number of input values (the output is 1 value).
+        dim: usize,
+        /// Seed of the sampling direction.
+        seed: u64,
+    },
+    /// Absolute value with sign probabilities from an MLP of the flow's context
+    /// (`surjective::ConditionalAbs`).
+    ConditionalAbs {
+        /// Number of features.
+        dim: usize,
+        /// Hidden width of the MLP.
+        hidden: usize,
+        /// Seed of the sign draws.
+        seed: u64,
+    },
+    /// Variational dequantization of integer features
+    /// (`surjective::VariationalDequantize`).
+    VariationalDequantize {
+        /// Number of features.
+        dim: usize,
+        /// Hidden width of the MLP of `q(u | x)`.
+        hidden: usize,
+        /// Hidden layers of the MLP.
+        depth: usize,
+        /// Seed of the draws.
+        seed: u64,
+    },
 }
 
 impl TransformSpec {
@@ -235,7 +264,10 @@ impl TransformSpec {
             | TransformSpec::Augment { dim, .. }
             | TransformSpec::Abs { dim, .. }
             | TransformSpec::Sort { dim, .. }
-            | TransformSpec::UniformDequantize { dim, .. } => *dim,
+            | TransformSpec::UniformDequantize { dim, .. }
+            | TransformSpec::Max { dim, .. }
+            | TransformSpec::ConditionalAbs { dim, .. }
+            | TransformSpec::VariationalDequantize { dim, .. } => *dim,
             TransformSpec::Permutation { perm } => perm.len(),
             TransformSpec::Standardize { mean, .. } => mean.len(),
             TransformSpec::Logit { low, .. } => low.len(),
@@ -264,6 +296,7 @@ impl TransformSpec {
                 block,
                 ..
             } => (height / block) * (width / block),
+            TransformSpec::Max { .. } => 1,
             other => other.dim(),
         }
     }
@@ -400,6 +433,25 @@ impl TransformSpec {
                 transformed.clone(),
                 *hidden,
                 *depth,
+                context_dim,
+            )?),
+            TransformSpec::Max { dim, seed } => {
+                Box::new(crate::surjective::Max::new(params, *dim, *seed)?)
+            }
+            TransformSpec::ConditionalAbs { dim, hidden, seed } => Box::new(
+                crate::surjective::ConditionalAbs::new(params, *dim, *hidden, *seed, context_dim)?,
+            ),
+            TransformSpec::VariationalDequantize {
+                dim,
+                hidden,
+                depth,
+                seed,
+            } => Box::new(crate::surjective::VariationalDequantize::new(
+                params,
+                *dim,
+                *hidden,
+                *depth,
+                *seed,
                 context_dim,
             )?),
         })

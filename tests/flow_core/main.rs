@@ -10,6 +10,7 @@ mod flow_io;
 mod flow_sampling;
 mod sbi;
 mod surjective;
+mod surjective_layers;
 mod trainer;
 mod training;
 mod transform_properties;
