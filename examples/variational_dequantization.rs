@@ -80,10 +80,7 @@ fn main() -> flowinfer::Result<()> {
     println!("| K | uniform | variational (untrained) | variational (trained) |");
     println!("|---:|---:|---:|---:|");
     for (i, k) in KS.iter().enumerate() {
-        println!(
-            "| {k} | {:.4} | {:.4} | {:.4} |",
-            gu[i], before[i], gv[i]
-        );
+        println!("| {k} | {:.4} | {:.4} | {:.4} |", gu[i], before[i], gv[i]);
     }
     Ok(())
 }

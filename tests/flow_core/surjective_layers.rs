@@ -315,6 +315,21 @@ fn max_is_an_exact_normalised_density() {
 
 #[test]
 fn conditioned_sign_probabilities_follow_the_context() {
+    // Property checks with a context and perturbed weights.
+    let dev = device();
+    let p = Params::new(DType::F64, &dev, 3);
+    let a = ConditionalAbs::new(&p, 3, 8, 2, 2).unwrap();
+    perturb_params(&p, 0.5, 4).unwrap();
+    let ctx = gaussian(32, 2, 1.0, 7);
+    let z = gaussian(32, 3, 1.0, 2).abs().unwrap(); // the image of |·|
+    let r = check_surjection(&a, &gaussian(32, 3, 1.5, 1), &z, Some(&ctx)).unwrap();
+    assert!(
+        r.roundtrip_err < 1e-12 && r.contribution_err < 1e-9 && r.repeat_err == 0.0,
+        "{r:?}"
+    );
+    check_extremes(&a, &EXTREMES, 2, &p).unwrap();
+    assert!(a.forward(&z, None).is_err(), "a missing context is refused");
+
     // Label 0: P(+) = (0.85, 0.3); label 1: P(+) = (0.2, 0.6).
     let probs = [[0.85, 0.3], [0.2, 0.6]];
     let n = 2000;
@@ -337,7 +352,6 @@ fn conditioned_sign_probabilities_follow_the_context() {
             rows.push(if pos { m[j] } else { -m[j] });
         }
     }
-    let dev = device();
     let x = Tensor::from_vec(rows, (n, 2), &dev).unwrap();
     let c = Tensor::from_vec(labels, (n, 1), &dev).unwrap();
     let f = flow(
