@@ -17,7 +17,8 @@
 //! a sample grid (row 1 data, rows 2–4 samples of plain, sort, set) to the PNG named by
 //! the second argument (default `/tmp/spatial-digits.png`).
 //!
-//! Run: `cargo run --example spatial_digits -- [EPOCHS] [PNG]` (the dev profile
+//! Run: `cargo run --example spatial_digits -- [EPOCHS] [PNG] [MODELS] [LR]` (defaults
+//! 15, `/tmp/spatial-digits.png`, `plain,sort,set`, 1e-3; the dev profile
 //! optimises the numerics)
 //! (training in f32, evaluation in f64 with the same weights).
 
@@ -125,7 +126,7 @@ fn spec(name: &str) -> flowinfer::Result<FlowSpec> {
             t.push(standardize());
             t.extend(realnvp()?);
         }
-        _ => {
+        "set" => {
             t.push(TransformSpec::SetPermute {
                 points: N,
                 coords: 2,
@@ -141,6 +142,11 @@ fn spec(name: &str) -> flowinfer::Result<FlowSpec> {
                     depth: 1,
                 });
             }
+        }
+        other => {
+            return Err(flowinfer::Error::config(format!(
+                "unknown model {other:?} (plain, sort or set)"
+            )))
         }
     }
     Ok(FlowSpec {
@@ -223,6 +229,11 @@ fn main() -> R {
         .get(2)
         .cloned()
         .unwrap_or("/tmp/spatial-digits.png".into());
+    let models: Vec<String> = args
+        .get(3)
+        .map(|m| m.split(',').map(String::from).collect())
+        .unwrap_or(vec!["plain".into(), "sort".into(), "set".into()]);
+    let lr: f64 = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(1e-3);
     let data = "../shared/data/digits/digits_8x8.csv";
     let imgs = read_digits(data)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(18);
@@ -236,7 +247,7 @@ fn main() -> R {
     let test = clouds(&pick(test_i), 1, &mut rng)?;
     println!(
         "spatial digits: {} images, {N} points per cloud, {} training clouds ({} images × \
-         {DRAWS} draws), {} test clouds; {epochs} epochs",
+         {DRAWS} draws), {} test clouds; {epochs} epochs, lr {lr}",
         imgs.len(),
         train.dim(0)?,
         train_i.len(),
@@ -247,7 +258,7 @@ fn main() -> R {
     let cfg = TrainerConfig {
         epochs,
         batch_size: 128,
-        lr: 1e-3,
+        lr,
         patience: None,
         seed: 1,
         ..Default::default()
@@ -259,7 +270,7 @@ fn main() -> R {
         .collect::<Vec<_>>()];
     println!("| model | test NLL per point (nats) | train NLL per point | max |Δ log p| under permutation | parameters | fit (s) |");
     println!("|---|---:|---:|---:|---:|---:|");
-    for name in ["plain", "sort", "set"] {
+    for name in models.iter().map(String::as_str) {
         let f = Flow::new(spec(name)?, DType::F32, &Device::Cpu, 7)?;
         let t0 = Instant::now();
         let hist = flowinfer::train::fit_nll_with_progress(&f, &train32, None, &cfg, |e, h| {
@@ -284,6 +295,9 @@ fn main() -> R {
         figure.push(s);
     }
     plot(&png, &figure)?;
-    println!("sample grid (row 1 test data; rows 2-4 plain, sort, set): {png}");
+    println!(
+        "sample grid (row 1 test data; then one row per model: {}): {png}",
+        models.join(", ")
+    );
     Ok(())
 }
