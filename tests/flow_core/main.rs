@@ -11,6 +11,7 @@ mod flow_sampling;
 mod sbi;
 mod surjective;
 mod surjective_layers;
+mod surjective_sets;
 mod trainer;
 mod training;
 mod transform_properties;
