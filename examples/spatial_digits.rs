@@ -20,7 +20,9 @@
 //! Run: `cargo run --example spatial_digits -- [EPOCHS] [PNG] [MODELS] [LR]` (defaults
 //! 15, `/tmp/spatial-digits.png`, `plain,sort,set`, 1e-3; the dev profile
 //! optimises the numerics)
-//! (training in f32, evaluation in f64 with the same weights).
+//! (training in f32, evaluation in f64 with the same weights). Run it from the
+//! repository root: the data are read from `../shared` (a missing file is an error
+//! naming the path), not copied into the repository.
 
 use candle_core::{DType, Device, Tensor};
 use flowinfer::distributions::BaseSpec;
