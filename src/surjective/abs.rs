@@ -84,7 +84,7 @@ impl Abs {
 }
 
 /// `log(1 + e^x)`, stable for large `|x|`.
-fn softplus(x: &Tensor) -> Result<Tensor> {
+pub(crate) fn softplus(x: &Tensor) -> Result<Tensor> {
     Ok((x.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?)?)
 }
 

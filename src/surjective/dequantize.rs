@@ -45,7 +45,7 @@ impl UniformDequantize {
 }
 
 /// The first non-integer entry of `x`, as an error naming its row and column.
-fn expect_integers(x: &Tensor) -> Result<()> {
+pub(crate) fn expect_integers(x: &Tensor) -> Result<()> {
     let frac = (x - x.floor()?)?.abs()?;
     let any = frac
         .flatten_all()?

@@ -169,6 +169,82 @@ pub enum TransformSpec {
         /// Seed of the offsets.
         seed: u64,
     },
+    /// A random order of the points of each row each call (`surjective::SetPermute`).
+    SetPermute {
+        /// Points per row.
+        points: usize,
+        /// Coordinates per point.
+        coords: usize,
+        /// Seed of the permutations.
+        seed: u64,
+    },
+    /// Sort the points of each row by a key coordinate (`surjective::SortPoints`).
+    SortPoints {
+        /// Points per row.
+        points: usize,
+        /// Coordinates per point.
+        coords: usize,
+        /// The coordinate sorted by.
+        key: usize,
+        /// Seed of the permutations of the inverse.
+        seed: u64,
+    },
+    /// Transpose structured rows (`surjective::PermuteAxes`).
+    PermuteAxes {
+        /// Row shape (row-major).
+        shape: Vec<usize>,
+        /// Output axis `k` is input axis `axes[k]`.
+        axes: Vec<usize>,
+    },
+    /// Read rows of shape `from` as shape `to` (`surjective::Reshape`).
+    Reshape {
+        /// Input row shape.
+        from: Vec<usize>,
+        /// Output row shape (same number of values).
+        to: Vec<usize>,
+    },
+    /// Point-wise affine coupling over sets (`surjective::SetCoupling`).
+    SetCoupling {
+        /// Points per row.
+        points: usize,
+        /// Coordinates per point.
+        coords: usize,
+        /// Coordinates mapped (the others condition).
+        transformed: Vec<usize>,
+        /// Hidden width of the networks.
+        hidden: usize,
+        /// Hidden layers of the shift/scale network.
+        depth: usize,
+    },
+    /// The maximum of a row (`surjective::Max`), learned index and gap scales.
+    Max {
+        /// Number of input values (the output is 1 value).
+        dim: usize,
+        /// Seed of the sampling direction.
+        seed: u64,
+    },
+    /// Absolute value with sign probabilities from an MLP of the flow's context
+    /// (`surjective::ConditionalAbs`).
+    ConditionalAbs {
+        /// Number of features.
+        dim: usize,
+        /// Hidden width of the MLP.
+        hidden: usize,
+        /// Seed of the sign draws.
+        seed: u64,
+    },
+    /// Variational dequantization of integer features
+    /// (`surjective::VariationalDequantize`).
+    VariationalDequantize {
+        /// Number of features.
+        dim: usize,
+        /// Hidden width of the MLP of `q(u | x)`.
+        hidden: usize,
+        /// Hidden layers of the MLP.
+        depth: usize,
+        /// Seed of the draws.
+        seed: u64,
+    },
 }
 
 impl TransformSpec {
@@ -188,7 +264,10 @@ impl TransformSpec {
             | TransformSpec::Augment { dim, .. }
             | TransformSpec::Abs { dim, .. }
             | TransformSpec::Sort { dim, .. }
-            | TransformSpec::UniformDequantize { dim, .. } => *dim,
+            | TransformSpec::UniformDequantize { dim, .. }
+            | TransformSpec::Max { dim, .. }
+            | TransformSpec::ConditionalAbs { dim, .. }
+            | TransformSpec::VariationalDequantize { dim, .. } => *dim,
             TransformSpec::Permutation { perm } => perm.len(),
             TransformSpec::Standardize { mean, .. } => mean.len(),
             TransformSpec::Logit { low, .. } => low.len(),
@@ -196,6 +275,11 @@ impl TransformSpec {
             TransformSpec::Inverted { inner } => inner.output_dim(),
             TransformSpec::MaxPool2d { height, width, .. } => height * width,
             TransformSpec::Cnf(c) => c.dim,
+            TransformSpec::SetPermute { points, coords, .. }
+            | TransformSpec::SortPoints { points, coords, .. }
+            | TransformSpec::SetCoupling { points, coords, .. } => points * coords,
+            TransformSpec::PermuteAxes { shape, .. } => shape.iter().product(),
+            TransformSpec::Reshape { from, .. } => from.iter().product(),
         }
     }
 
@@ -212,6 +296,7 @@ impl TransformSpec {
                 block,
                 ..
             } => (height / block) * (width / block),
+            TransformSpec::Max { .. } => 1,
             other => other.dim(),
         }
     }
@@ -316,6 +401,59 @@ impl TransformSpec {
             TransformSpec::UniformDequantize { dim, seed } => {
                 Box::new(crate::surjective::UniformDequantize::new(*dim, *seed)?)
             }
+            TransformSpec::SetPermute {
+                points,
+                coords,
+                seed,
+            } => Box::new(crate::surjective::SetPermute::new(*points, *coords, *seed)?),
+            TransformSpec::SortPoints {
+                points,
+                coords,
+                key,
+                seed,
+            } => Box::new(crate::surjective::SortPoints::new(
+                *points, *coords, *key, *seed,
+            )?),
+            TransformSpec::PermuteAxes { shape, axes } => Box::new(
+                crate::surjective::PermuteAxes::new(shape.clone(), axes.clone())?,
+            ),
+            TransformSpec::Reshape { from, to } => {
+                Box::new(crate::surjective::Reshape::new(from.clone(), to.clone())?)
+            }
+            TransformSpec::SetCoupling {
+                points,
+                coords,
+                transformed,
+                hidden,
+                depth,
+            } => Box::new(crate::surjective::SetCoupling::new(
+                params,
+                *points,
+                *coords,
+                transformed.clone(),
+                *hidden,
+                *depth,
+                context_dim,
+            )?),
+            TransformSpec::Max { dim, seed } => {
+                Box::new(crate::surjective::Max::new(params, *dim, *seed)?)
+            }
+            TransformSpec::ConditionalAbs { dim, hidden, seed } => Box::new(
+                crate::surjective::ConditionalAbs::new(params, *dim, *hidden, *seed, context_dim)?,
+            ),
+            TransformSpec::VariationalDequantize {
+                dim,
+                hidden,
+                depth,
+                seed,
+            } => Box::new(crate::surjective::VariationalDequantize::new(
+                params,
+                *dim,
+                *hidden,
+                *depth,
+                *seed,
+                context_dim,
+            )?),
         })
     }
 }

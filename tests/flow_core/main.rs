@@ -10,6 +10,8 @@ mod flow_io;
 mod flow_sampling;
 mod sbi;
 mod surjective;
+mod surjective_layers;
+mod surjective_sets;
 mod trainer;
 mod training;
 mod transform_properties;
