@@ -45,6 +45,22 @@ fn write_rows(path: &Path, columns: Vec<String>, rows: &[Vec<f64>]) -> anyhow::R
     Ok(())
 }
 
+/// CPU seconds (user + system, all threads) this process has used so far, from
+/// `/proc/self/stat` (Linux; 0 elsewhere): on a shared host the CPU time compares
+/// better between tools than the wall time.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14, 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
 fn npe(spec: &Path, out: &Path) -> anyhow::Result<()> {
     let mut cfg = SbiConfig::load(spec)?;
     let sim = cfg.simulator()?.build()?;
@@ -61,9 +77,9 @@ fn npe(spec: &Path, out: &Path) -> anyhow::Result<()> {
     cfg.flow.seed = cfg.flow.seed.wrapping_add(s);
     cfg.train.seed = cfg.train.seed.wrapping_add(s);
 
-    let t0 = Instant::now();
+    let (t0, c0) = (Instant::now(), cpu_seconds());
     let data = simulate_dataset_lenient(sim.as_ref(), cfg.npe.simulations, cfg.npe.seed)?;
-    let simulate_s = t0.elapsed().as_secs_f64();
+    let (simulate_s, simulate_cpu_s) = (t0.elapsed().as_secs_f64(), cpu_seconds() - c0);
     let mut columns = sim.param_names();
     columns.extend((1..=sim.obs_dim()).map(|j| format!("data_{j}")));
     let joined: Vec<Vec<f64>> = data
@@ -74,12 +90,12 @@ fn npe(spec: &Path, out: &Path) -> anyhow::Result<()> {
         .collect();
     write_rows(&out.join("simulations.csv"), columns, &joined)?;
 
-    let t1 = Instant::now();
+    let (t1, c1) = (Instant::now(), cpu_seconds());
     let t = fit_npe(sim.as_ref(), data.thetas, data.xs, data.failures, &cfg, |_| {})?;
-    let train_s = t1.elapsed().as_secs_f64();
+    let (train_s, train_cpu_s) = (t1.elapsed().as_secs_f64(), cpu_seconds() - c1);
     let rep = &t.report;
 
-    let t2 = Instant::now();
+    let (t2, c2) = (Instant::now(), cpu_seconds());
     let mut acceptance = Vec::new();
     for &k in &obs {
         let x = reference_observation(&reference, k)?;
@@ -91,7 +107,7 @@ fn npe(spec: &Path, out: &Path) -> anyhow::Result<()> {
             &draws.samples,
         )?;
     }
-    let sample_s = t2.elapsed().as_secs_f64();
+    let (sample_s, sample_cpu_s) = (t2.elapsed().as_secs_f64(), cpu_seconds() - c2);
     let timing = serde_json::json!({
         "tool": "flowinfer",
         "spec": spec,
@@ -103,6 +119,9 @@ fn npe(spec: &Path, out: &Path) -> anyhow::Result<()> {
         "train_s": train_s,
         "sample_s": sample_s,
         "total_s": simulate_s + train_s + sample_s,
+        "simulate_cpu_s": simulate_cpu_s,
+        "train_cpu_s": train_cpu_s,
+        "sample_cpu_s": sample_cpu_s,
         "observations": obs,
         "acceptance": acceptance,
     });

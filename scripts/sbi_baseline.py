@@ -9,7 +9,8 @@ settings for NPE: NSF with 5 transforms, hidden 50, 10 bins, z-scored θ and x, 
 5e-4, 10 % validation, stop after 20 epochs without improvement, clip 5, batch 200
 (sbi 0.27's default), then draws 10,000 posterior samples for each reference observation
 (rejection on the prior support, as sbi's DirectPosterior does). Writes OUT/samples_<k>.csv
-and OUT/timing.json (train_s, sample_s, epochs).
+and OUT/timing.json (wall train_s, sample_s; CPU seconds of all threads train_cpu_s,
+sample_cpu_s; epochs).
 
 Usage (the venv with sbi 0.27 and scikit-learn, outside the repo):
   /tmp/sbienv/bin/python scripts/sbi_baseline.py TASK SIM_DIR OUT [--obs 1,2,...]
@@ -74,17 +75,17 @@ def main():
     x = torch.tensor(sims[:, d:], dtype=torch.float32)
     names = header[:d]
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     net = posterior_nn(model="nsf", hidden_features=50, num_transforms=5)
     inference = NPE_C(prior=pr, density_estimator=net, show_progress_bars=False)
     estimator = inference.append_simulations(theta, x).train(training_batch_size=a.batch)
     posterior = inference.build_posterior(estimator)
-    train_s = time.perf_counter() - t0
+    train_s, train_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     summary = inference.summary
     epochs = len(summary["training_loss"])
     best_val = float(summary["best_validation_loss"][-1])
 
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     obs = [int(k) for k in a.obs.split(",")]
     for k in obs:
         _, xo = read_csv(os.path.join(ref_root, f"num_observation_{k}", "observation.csv"))
@@ -94,7 +95,7 @@ def main():
             w = csv.writer(f)
             w.writerow(names)
             w.writerows(s.tolist())
-    sample_s = time.perf_counter() - t1
+    sample_s, sample_cpu_s = time.perf_counter() - t1, time.process_time() - c1
 
     import sbi
 
@@ -108,6 +109,8 @@ def main():
         "batch": a.batch,
         "train_s": train_s,
         "sample_s": sample_s,
+        "train_cpu_s": train_cpu_s,
+        "sample_cpu_s": sample_cpu_s,
         "observations": obs,
     }
     with open(os.path.join(a.out, "timing.json"), "w") as f:

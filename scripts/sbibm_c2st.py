@@ -11,7 +11,8 @@ random_state seed); the mean of cross_val_score's accuracies. seed = 1 (sbibm's 
 Writes SAMPLES_DIR/c2st_sklearn.csv (observation, accuracy, iterations per fold).
 
 Usage: /tmp/sbienv/bin/python scripts/sbibm_c2st.py TASK_DIR SAMPLES_DIR [--seed 1]
-       [--max-iter 10000]
+       [--max-iter 10000] [--obs 1,2,3]
+(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 is much faster on a shared 2-core host.)
 """
 
 import argparse
@@ -57,9 +58,12 @@ def main():
     p.add_argument("samples_dir")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--max-iter", type=int, default=10000)
+    p.add_argument("--obs", help="comma-separated observation numbers (default: every file)")
     a = p.parse_args()
     files = glob.glob(os.path.join(a.samples_dir, "samples_*.csv"))
     ks = sorted(int(re.search(r"samples_(\d+)\.csv$", f).group(1)) for f in files)
+    if a.obs:
+        ks = [k for k in ks if k in {int(v) for v in a.obs.split(",")}]
     if not ks:
         raise SystemExit(f"no samples_<k>.csv in {a.samples_dir}")
     out, accs = [], []
@@ -71,7 +75,8 @@ def main():
         out.append((k, acc, " ".join(map(str, iters))))
         accs.append(acc)
     print(f"mean C2ST over {len(accs)} observations: {np.mean(accs):.4f}")
-    with open(os.path.join(a.samples_dir, "c2st_sklearn.csv"), "w", newline="") as f:
+    name = "c2st_sklearn.csv" if not a.obs else f"c2st_sklearn_{a.obs.replace(',', '_')}.csv"
+    with open(os.path.join(a.samples_dir, name), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["observation", "accuracy", "iterations"])
         w.writerows(out)
