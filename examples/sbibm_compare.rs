@@ -91,7 +91,14 @@ fn npe(spec: &Path, out: &Path) -> anyhow::Result<()> {
     write_rows(&out.join("simulations.csv"), columns, &joined)?;
 
     let (t1, c1) = (Instant::now(), cpu_seconds());
-    let t = fit_npe(sim.as_ref(), data.thetas, data.xs, data.failures, &cfg, |_| {})?;
+    let t = fit_npe(
+        sim.as_ref(),
+        data.thetas,
+        data.xs,
+        data.failures,
+        &cfg,
+        |_| {},
+    )?;
     let (train_s, train_cpu_s) = (t1.elapsed().as_secs_f64(), cpu_seconds() - c1);
     let rep = &t.report;
 
@@ -99,7 +106,9 @@ fn npe(spec: &Path, out: &Path) -> anyhow::Result<()> {
     let mut acceptance = Vec::new();
     for &k in &obs {
         let x = reference_observation(&reference, k)?;
-        let draws = t.posterior.sample(sim.as_ref(), &x, 10_000, k as u64, 100)?;
+        let draws = t
+            .posterior
+            .sample(sim.as_ref(), &x, 10_000, k as u64, 100)?;
         acceptance.push(draws.acceptance);
         write_rows(
             &out.join(format!("samples_{k}.csv")),
