@@ -45,7 +45,7 @@ def main():
     for task in tasks:
         fi = os.path.join(runs, f"fi-{task}")
         for tool, run in (("flowinfer", fi), ("sbi", os.path.join(runs, f"sbi-{task}"))):
-            if not os.path.isdir(run):
+            if not os.path.isfile(os.path.join(run, "timing.json")):
                 continue
             t = json.load(open(os.path.join(run, "timing.json")))
             sim_s = json.load(open(os.path.join(fi, "timing.json")))["simulate_s"]
