@@ -143,8 +143,13 @@ pub fn train_snle_resumable(
     nle.validate()?;
     let cfg = &cfg.with_run_seed();
     let per_round = nle.per_round(cfg.npe.simulations).max(20);
+    // The state records the spec with these [nle] settings (a caller may pass them apart).
+    let state_spec = SbiConfig {
+        nle: Some(nle.clone()),
+        ..cfg.clone()
+    };
     let (mut reports, data): (Vec<SnleRound>, Vec<RoundData>) = match state_dir {
-        Some(d) => load_state(d, cfg, x_o)?,
+        Some(d) => load_state(d, &state_spec, x_o)?,
         None => (Vec::new(), Vec::new()),
     };
     if reports.len() > nle.rounds {
@@ -232,7 +237,7 @@ pub fn train_snle_resumable(
         reports.push(report);
         if let Some(dir) = state_dir {
             let state = RoundsState {
-                spec: cfg.clone(),
+                spec: state_spec.clone(),
                 observation: x_o.to_vec(),
                 rounds: reports.clone(),
             };
@@ -253,3 +258,6 @@ pub fn train_snle_resumable(
         resumed_rounds,
     })
 }
+
+#[cfg(test)]
+mod tests;
