@@ -102,6 +102,11 @@ pub struct McmcSbc {
     pub mixing: SbcMixing,
 }
 
+/// Whether a split R-hat says "not mixed" (above the limit, or NaN).
+fn unmixed_rhat(rhat: f64) -> bool {
+    rhat.is_nan() || rhat > SBC_RHAT_LIMIT
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
@@ -193,9 +198,9 @@ pub fn sbc_mcmc(
         vec![Vec::with_capacity(n); d],
     );
     let mut unmixed_sets = 0;
-    for i in 0..n {
+    for (i, &truth) in truth_lp.iter().enumerate() {
         let span = i * samples..(i + 1) * samples;
-        tally.push(sim, i, &draws[span.clone()], &draw_lp[span], truth_lp[i]);
+        tally.push(sim, i, &draws[span.clone()], &draw_lp[span], truth);
         let group = &r.chains[i * k..(i + 1) * k];
         let mut unmixed = false;
         for p in 0..d {
@@ -204,7 +209,7 @@ pub fn sbc_mcmc(
                 .map(|ch| ch.iter().map(|x| x[p]).collect())
                 .collect();
             let rh = split_rhat(&cols);
-            unmixed |= !(rh <= SBC_RHAT_LIMIT);
+            unmixed |= unmixed_rhat(rh);
             rhat[p].push(rh);
             ess[p].push(effective_sample_size(&cols));
         }
@@ -218,7 +223,7 @@ pub fn sbc_mcmc(
         let worst: Vec<String> = names
             .iter()
             .zip(&max_rhat)
-            .filter(|(_, &v)| !(v <= SBC_RHAT_LIMIT))
+            .filter(|(_, &v)| unmixed_rhat(v))
             .map(|(name, v)| format!("{name} (largest R-hat {v:.3})"))
             .collect();
         format!(

@@ -1,10 +1,12 @@
 use super::*;
 use flowinfer_simulators::GaussianLinear;
 
+type PairPosterior = Box<dyn Fn(&[Vec<f64>], &[Vec<f64>]) -> Result<Vec<f64>>>;
+
 /// gaussian_linear's posterior with the likelihood's precision multiplied by
 /// `sharpen` (1: exact; > 1: overconfident) and its mean shifted by `shift`.
-fn posterior(sharpen: f64, shift: f64) -> impl Fn(&[Vec<f64>], &[Vec<f64>]) -> Result<Vec<f64>> {
-    move |t: &[Vec<f64>], x: &[Vec<f64>]| {
+fn posterior(sharpen: f64, shift: f64) -> PairPosterior {
+    Box::new(move |t: &[Vec<f64>], x: &[Vec<f64>]| {
         Ok(t.iter()
             .zip(x)
             .map(|(t, x)| {
@@ -17,7 +19,7 @@ fn posterior(sharpen: f64, shift: f64) -> impl Fn(&[Vec<f64>], &[Vec<f64>]) -> R
                 GaussianLinear.log_prior(t) - sharpen * ll
             })
             .collect())
-    }
+    })
 }
 
 fn cfg() -> McmcSbcConfig {
