@@ -31,6 +31,31 @@ pub struct NleDiagnoseReport {
 
 /// Run SBC/coverage/TARP on a loaded NLE run with `cfg` and write the report and plots
 /// to `out`.
+///
+/// ```
+/// use candle_core::Device;
+/// use flowinfer::sbi::mcmc::McmcConfig;
+/// use flowinfer::sbi::nle::run::{load_nle_run, run_nle};
+/// use flowinfer::sbi::nle::{diagnose_nle, McmcSbcConfig, NleConfig};
+/// use flowinfer::sbi::{SbiConfig, SimulatorConfig};
+///
+/// let dir = std::env::temp_dir().join(format!("nle-diagnose-doc-{}", std::process::id()));
+/// let mut spec = SbiConfig::default();
+/// spec.simulator = Some(SimulatorConfig { name: "two_moons".into(), noise: None, external: None });
+/// spec.npe.simulations = 300;
+/// (spec.flow.blocks, spec.flow.hidden, spec.train.epochs) = (1, 8, 2);
+/// spec.nle = Some(NleConfig::default());
+/// run_nle(&spec, &dir.join("run"), |_| {}, |_| {})?;
+/// let run = load_nle_run(&dir.join("run"), &Device::Cpu)?;
+/// let cfg = McmcSbcConfig { runs: 10, samples: 20, candidates: 100,
+///     mcmc: McmcConfig { chains: 2, warmup: 5, ..McmcSbcConfig::default().mcmc },
+///     ..McmcSbcConfig::default() };
+/// let r = diagnose_nle(&run, &dir.join("diagnostics"), &cfg)?;
+/// assert_eq!((r.sbc.runs, r.sbc.samples, r.sbc_mixing.chains_per_set), (10, 20, 2));
+/// assert!(dir.join("diagnostics/report.json").is_file());
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
 pub fn diagnose_nle(run: &NleRun, out: &Path, cfg: &McmcSbcConfig) -> Result<NleDiagnoseReport> {
     let start = std::time::Instant::now();
     let r = sbc_nle(&run.likelihood, run.simulator.as_ref(), cfg)?;
