@@ -99,6 +99,18 @@ fn snle_run_posterior_and_a_chain_that_does_not_mix() {
         stderr.contains("warning") && stderr.contains("did not mix") && stderr.contains("R-hat"),
         "{stderr}"
     );
+    // ... and the run's report records the R-hat values and the warning.
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("bad/nle.json")).unwrap()).unwrap();
+    let w = info["mixing"]["warning"]
+        .as_str()
+        .expect("warning in nle.json");
+    assert!(w.contains("did not mix"), "{w}");
+    assert!(info["mixing"]["rhat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v.as_f64().is_none_or(|r| r > 1.01)));
 }
 
 #[test]
