@@ -99,6 +99,18 @@ fn snle_run_posterior_and_a_chain_that_does_not_mix() {
         stderr.contains("warning") && stderr.contains("did not mix") && stderr.contains("R-hat"),
         "{stderr}"
     );
+    // ... and the run's report records the R-hat values and the warning.
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("bad/nle.json")).unwrap()).unwrap();
+    let w = info["mixing"]["warning"]
+        .as_str()
+        .expect("warning in nle.json");
+    assert!(w.contains("did not mix"), "{w}");
+    assert!(info["mixing"]["rhat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v.as_f64().is_none_or(|r| r > 1.01)));
 }
 
 #[test]
@@ -113,4 +125,73 @@ fn bad_nle_settings_are_refused_by_name() {
         "{stderr}"
     );
     assert!(!dir.join("run").exists(), "nothing half-written");
+}
+
+#[test]
+fn snle_resumes_refuses_another_spec_and_diagnose_runs_sbc_by_mcmc() {
+    let dir = tmp("resume");
+    let out = dir.join("run");
+    let good = spec(&dir, "good.toml", "chains = 4\nwarmup = 10\ndraws = 20");
+    let o = run(&["sbi", "--spec", s(&good), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("rounds/state.json").is_file());
+    let info = |p: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p.join("nle.json")).unwrap()).unwrap()
+    };
+    assert_eq!(info(&out)["resumed_rounds"], 0);
+
+    // The same spec again: both rounds come from the state.
+    let o = run(&["sbi", "--spec", s(&good), "--out", s(&out), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(info(&out)["resumed_rounds"], 2);
+
+    // Another spec on the same directory: refused, naming the state file; run intact.
+    let other = spec(&dir, "other.toml", "chains = 4\nwarmup = 11\ndraws = 20");
+    let o = run(&["sbi", "--spec", s(&other), "--out", s(&out), "--quiet"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("state.json") && stderr.contains("different spec"),
+        "{stderr}"
+    );
+    assert_eq!(info(&out)["resumed_rounds"], 2);
+
+    // SBC, coverage and TARP by MCMC on the NLE run.
+    let o = run(&[
+        "diagnose",
+        "--run",
+        s(&out),
+        "--sbc-runs",
+        "20",
+        "--sbc-samples",
+        "40",
+        "--sbc-warmup",
+        "10",
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        stdout.contains("SBC") && stdout.contains("R-hat"),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("diagnostics/report.json")).unwrap(),
+    )
+    .unwrap();
+    let ranks = report["sbc"]["ranks"].as_array().unwrap();
+    assert_eq!(ranks.len(), 2);
+    assert_eq!(ranks[0].as_array().unwrap().len(), 20);
+    assert!(ranks[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r.as_u64().unwrap() <= 40));
+    assert_eq!(
+        report["sbc_mixing"]["median_rhat"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(out.join("diagnostics/sbc_ranks.png").is_file());
 }

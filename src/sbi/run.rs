@@ -79,7 +79,8 @@ pub struct SbiRun {
 }
 
 /// The files of `from` copied into `to` (created).
-fn copy_files(from: &Path, to: &Path) -> Result<()> {
+/// Copy the plain files of `from` into `to` (created).
+pub(crate) fn copy_files(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).map_err(|e| Error::file(to, e.to_string()))?;
     for e in std::fs::read_dir(from).map_err(|e| Error::file(from, e.to_string()))? {
         let p = e.map_err(|e| Error::file(from, e.to_string()))?.path();

@@ -5,7 +5,9 @@
 use crate::progress;
 use flowinfer::data::Table;
 use flowinfer::pipeline::DataSource;
+use flowinfer::sbi::mcmc::McmcConfig;
 use flowinfer::sbi::nle::run::{load_nle_run, run_nle, MixingReport};
+use flowinfer::sbi::nle::{diagnose_nle, McmcSbcConfig};
 use flowinfer::sbi::SbiConfig;
 use std::path::Path;
 
@@ -110,6 +112,82 @@ pub fn run_posterior_nle(
         "wrote {} draws × {} columns to {}",
         table.rows(),
         table.cols(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// The SBC settings of `flowinfer diagnose` on an NLE run (absent: the defaults of
+/// [`McmcSbcConfig`]; the MCMC thinning and slice width are the spec's `[nle.mcmc]`).
+pub struct NleSbcArgs {
+    /// `--sbc-runs`.
+    pub runs: Option<usize>,
+    /// `--sbc-samples`.
+    pub samples: Option<usize>,
+    /// `--sbc-chains`.
+    pub chains: usize,
+    /// `--sbc-warmup`.
+    pub warmup: usize,
+}
+
+/// `flowinfer diagnose` on an NLE run: SBC, expected coverage and TARP from MCMC draws,
+/// with R-hat/ESS across data sets and a warning when the chains did not mix.
+pub fn run_diagnose_nle(
+    run_dir: &Path,
+    out: &Path,
+    a: &NleSbcArgs,
+    device: &flowinfer::candle_core::Device,
+) -> anyhow::Result<()> {
+    let run = load_nle_run(run_dir, device)?;
+    let defaults = McmcSbcConfig::default();
+    let spec_mcmc = run.info.spec.nle.clone().unwrap_or_default().mcmc;
+    let cfg = McmcSbcConfig {
+        runs: a.runs.unwrap_or(defaults.runs),
+        samples: a.samples.unwrap_or(defaults.samples),
+        mcmc: McmcConfig {
+            chains: a.chains,
+            warmup: a.warmup,
+            thin: spec_mcmc.thin,
+            initial_width: spec_mcmc.initial_width,
+            seed: run.info.spec.diagnose.seed,
+            ..defaults.mcmc
+        },
+        candidates: defaults.candidates,
+        seed: run.info.spec.diagnose.seed,
+    };
+    eprintln!(
+        "simulation-based calibration by MCMC: {} data sets × {} chains ...",
+        cfg.runs, cfg.mcmc.chains
+    );
+    let r = diagnose_nle(&run, out, &cfg)?;
+    let m = &r.sbc_mixing;
+    println!(
+        "SBC ({} data sets × {} MCMC draws), χ² uniformity p-values:",
+        r.sbc.runs, r.sbc.samples
+    );
+    for (j, n) in r.sbc.names.iter().enumerate() {
+        println!(
+            "  {n:>12}: p = {:.3}   R-hat median {:.3} max {:.3}   ESS median {:.0} min {:.0}",
+            r.sbc.p_values[j], m.median_rhat[j], m.max_rhat[j], m.median_ess[j], m.min_ess[j]
+        );
+    }
+    println!(
+        "expected coverage:     max |coverage − level| = {:.3}",
+        r.sbc.max_coverage_gap
+    );
+    println!(
+        "TARP:                  max |ECP − α| = {:.3}, ATC {:.3}, KS p = {:.3}",
+        r.sbc.tarp.max_gap, r.sbc.tarp.atc, r.sbc.tarp.ks_p_value
+    );
+    println!(
+        "MCMC:                  {} chains per data set × {} draws, {} of {} data sets unmixed, {:.1} s",
+        m.chains_per_set, m.draws_per_chain, m.unmixed_sets, m.data_sets, m.seconds
+    );
+    if let Some(w) = &m.warning {
+        eprintln!("warning: SBC MCMC: {w}");
+    }
+    println!(
+        "written:               {}/{{report.json, *.png}}",
         out.display()
     );
     Ok(())

@@ -100,6 +100,12 @@ pub struct DiagnoseArgs {
     /// Classifier epochs per reference C2ST.
     #[arg(long, default_value_t = 30)]
     c2st_epochs: usize,
+    /// NLE runs: MCMC chains per SBC data set.
+    #[arg(long, default_value_t = 4)]
+    sbc_chains: usize,
+    /// NLE runs: warm-up sweeps of the SBC chains.
+    #[arg(long, default_value_t = 50)]
+    sbc_warmup: usize,
     /// Output directory (default: RUN/diagnostics).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -285,6 +291,16 @@ pub fn run_posterior(a: PosteriorArgs) -> anyhow::Result<()> {
 
 /// `flowinfer diagnose`: SBC, coverage, predictive check, reference C2ST.
 pub fn run_diagnose(a: DiagnoseArgs) -> anyhow::Result<()> {
+    if flowinfer::sbi::nle::run::is_nle_run(&a.run) {
+        let out = a.out.clone().unwrap_or_else(|| a.run.join("diagnostics"));
+        let settings = crate::nle::NleSbcArgs {
+            runs: a.sbc_runs,
+            samples: a.sbc_samples,
+            chains: a.sbc_chains,
+            warmup: a.sbc_warmup,
+        };
+        return crate::nle::run_diagnose_nle(&a.run, &out, &settings, &a.device.open(None)?);
+    }
     let run = load_sbi_run(&a.run, &a.device.open(None)?)?;
     let d = &run.info.spec.diagnose;
     let observation = match &a.observation {

@@ -89,29 +89,7 @@ fn diagnose_into(
 
     progress("simulation-based calibration");
     let s = sbc(post, sim, opts.sbc_runs, opts.sbc_samples, opts.seed)?;
-    crate::plot::rank_histograms(
-        out.join("sbc_ranks.png"),
-        &names,
-        &s.ranks,
-        s.samples,
-        s.bins,
-        &s.p_values,
-    )?;
-    crate::plot::coverage_curve(
-        out.join("coverage.png"),
-        &s.levels,
-        &s.coverage,
-        s.runs,
-        &format!("Expected coverage ({} data sets)", s.runs),
-    )?;
-
-    crate::plot::coverage_curve(
-        out.join("tarp.png"),
-        &s.tarp.levels,
-        &s.tarp.ecp,
-        s.tarp.runs,
-        &format!("TARP expected coverage ({} data sets)", s.tarp.runs),
-    )?;
+    sbc::plot_sbc(out, &s)?;
 
     let (observation, truth) = match (&opts.observation, &opts.reference) {
         (Some(x), _) => (x.clone(), None),

@@ -102,74 +102,159 @@ pub fn sbc(
         xs,
         failures,
     } = simulate_dataset_lenient(sim, runs, seed)?;
-    let d = sim.param_dim();
-    let mut ranks = vec![Vec::with_capacity(thetas.len()); d];
-    let mut alphas = Vec::with_capacity(thetas.len());
-    let mut outside = 0usize;
     let truth_lp = posterior.log_prob_pairs(&thetas, &xs)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5bc);
-    // TARP: one prior draw per data set as its reference point; distances in units of
-    // the prior draws' standard deviations.
-    let references = sim.sample_prior(thetas.len(), &mut rng);
-    let scale: Vec<f64> = (0..d)
-        .map(|p| {
-            let n = thetas.len() as f64;
-            let m = thetas.iter().map(|t| t[p]).sum::<f64>() / n;
-            let v = thetas.iter().map(|t| (t[p] - m).powi(2)).sum::<f64>() / n;
-            if v > 0.0 {
-                v.sqrt()
-            } else {
-                1.0
-            }
-        })
-        .collect();
-    let mut tarp = Vec::with_capacity(thetas.len());
+    let mut tally = SbcTally::new(sim, &thetas, samples, &mut rng);
     let chunk = (DRAWS_PER_BATCH / samples).max(1);
     for (c, xs_chunk) in xs.chunks(chunk).enumerate() {
         let draws = posterior.sample_raw(xs_chunk, samples, &mut rng)?;
         for (k, (s, lp)) in draws.iter().enumerate() {
             let i = c * chunk + k;
-            let theta = &thetas[i];
-            for p in 0..d {
-                ranks[p].push(s.iter().filter(|row| row[p] < theta[p]).count());
-            }
-            alphas.push(lp.iter().filter(|&&v| v > truth_lp[i]).count() as f64 / samples as f64);
-            outside += s.iter().filter(|row| !sim.in_support(row)).count();
-            tarp.push(tarp_fraction(s, theta, &references[i], &scale));
+            tally.push(sim, i, s, lp, truth_lp[i]);
         }
     }
-    let n = alphas.len();
-    // At least ~5 expected per bin, at most 20 bins, never more bins than ranks.
-    let bins = (n / 5).clamp(2, 20).min(samples + 1);
-    let (chi2, p_values): (Vec<f64>, Vec<f64>) = ranks
-        .iter()
-        .map(|r| rank_uniformity(r, samples, bins))
-        .unzip();
-    let levels: Vec<f64> = (0..=20).map(|k| k as f64 / 20.0).collect();
-    let coverage: Vec<f64> = levels
-        .iter()
-        .map(|&g| alphas.iter().filter(|&&a| a < g).count() as f64 / n as f64)
-        .collect();
-    let max_coverage_gap = levels
-        .iter()
-        .zip(&coverage)
-        .map(|(l, c)| (l - c).abs())
-        .fold(0.0, f64::max);
-    Ok(SbcResult {
-        names: posterior.param_names().to_vec(),
-        runs: n,
-        failed_simulations: failures.len(),
-        samples,
-        ranks,
-        bins,
-        chi2,
-        p_values,
-        levels,
-        coverage,
-        max_coverage_gap,
-        outside_prior: outside as f64 / (n * samples) as f64,
-        tarp: tarp_from_fractions(&tarp),
-    })
+    Ok(tally.finish(posterior.param_names().to_vec(), failures.len()))
+}
+
+/// SBC ranks, credible levels and TARP fractions gathered one data set at a time from
+/// any posterior's draws (flow draws in [`sbc`], MCMC draws for a neural likelihood);
+/// [`finish`](Self::finish) turns them into an [`SbcResult`].
+pub struct SbcTally {
+    thetas: Vec<Vec<f64>>,
+    samples: usize,
+    ranks: Vec<Vec<usize>>,
+    alphas: Vec<f64>,
+    tarp: Vec<f64>,
+    outside: usize,
+    references: Vec<Vec<f64>>,
+    scale: Vec<f64>,
+}
+
+impl SbcTally {
+    /// A tally for the true parameters `thetas` (one per data set) and `samples` draws
+    /// per data set; draws one TARP reference point per data set from the prior with
+    /// `rng` (distances in units of the prior draws' standard deviations).
+    pub fn new(
+        sim: &dyn Simulator,
+        thetas: &[Vec<f64>],
+        samples: usize,
+        rng: &mut dyn rand::RngCore,
+    ) -> Self {
+        let d = sim.param_dim();
+        let references = sim.sample_prior(thetas.len(), rng);
+        let n = thetas.len() as f64;
+        let scale: Vec<f64> = (0..d)
+            .map(|p| {
+                let m = thetas.iter().map(|t| t[p]).sum::<f64>() / n;
+                let v = thetas.iter().map(|t| (t[p] - m).powi(2)).sum::<f64>() / n;
+                if v > 0.0 {
+                    v.sqrt()
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        Self {
+            thetas: thetas.to_vec(),
+            samples,
+            ranks: vec![Vec::with_capacity(thetas.len()); d],
+            alphas: Vec::with_capacity(thetas.len()),
+            tarp: Vec::with_capacity(thetas.len()),
+            outside: 0,
+            references,
+            scale,
+        }
+    }
+
+    /// Data set `i`: its `samples` posterior draws, their log densities and the log
+    /// density at the true parameters (any common normalisation: only the order counts).
+    pub fn push(
+        &mut self,
+        sim: &dyn Simulator,
+        i: usize,
+        draws: &[Vec<f64>],
+        draw_lp: &[f64],
+        truth_lp: f64,
+    ) {
+        let theta = &self.thetas[i];
+        for (p, ranks) in self.ranks.iter_mut().enumerate() {
+            ranks.push(draws.iter().filter(|row| row[p] < theta[p]).count());
+        }
+        self.alphas
+            .push(draw_lp.iter().filter(|&&v| v > truth_lp).count() as f64 / draws.len() as f64);
+        self.outside += draws.iter().filter(|row| !sim.in_support(row)).count();
+        self.tarp.push(tarp_fraction(
+            draws,
+            theta,
+            &self.references[i],
+            &self.scale,
+        ));
+    }
+
+    /// The χ² tests, the coverage curve and TARP over the data sets pushed so far.
+    pub fn finish(self, names: Vec<String>, failed_simulations: usize) -> SbcResult {
+        let (samples, alphas) = (self.samples, self.alphas);
+        let n = alphas.len();
+        // At least ~5 expected per bin, at most 20 bins, never more bins than ranks.
+        let bins = (n / 5).clamp(2, 20).min(samples + 1);
+        let (chi2, p_values): (Vec<f64>, Vec<f64>) = self
+            .ranks
+            .iter()
+            .map(|r| rank_uniformity(r, samples, bins))
+            .unzip();
+        let levels: Vec<f64> = (0..=20).map(|k| k as f64 / 20.0).collect();
+        let coverage: Vec<f64> = levels
+            .iter()
+            .map(|&g| alphas.iter().filter(|&&a| a < g).count() as f64 / n.max(1) as f64)
+            .collect();
+        let max_coverage_gap = levels
+            .iter()
+            .zip(&coverage)
+            .map(|(l, c)| (l - c).abs())
+            .fold(0.0, f64::max);
+        SbcResult {
+            names,
+            runs: n,
+            failed_simulations,
+            samples,
+            ranks: self.ranks,
+            bins,
+            chi2,
+            p_values,
+            levels,
+            coverage,
+            max_coverage_gap,
+            outside_prior: self.outside as f64 / (n * samples).max(1) as f64,
+            tarp: tarp_from_fractions(&self.tarp),
+        }
+    }
+}
+
+/// Write the SBC plots of `s` into `out`: `sbc_ranks.png` (rank histograms with the
+/// 99 % band), `coverage.png` (expected coverage) and `tarp.png` (TARP).
+pub fn plot_sbc(out: &std::path::Path, s: &SbcResult) -> Result<()> {
+    crate::plot::rank_histograms(
+        out.join("sbc_ranks.png"),
+        &s.names,
+        &s.ranks,
+        s.samples,
+        s.bins,
+        &s.p_values,
+    )?;
+    crate::plot::coverage_curve(
+        out.join("coverage.png"),
+        &s.levels,
+        &s.coverage,
+        s.runs,
+        &format!("Expected coverage ({} data sets)", s.runs),
+    )?;
+    crate::plot::coverage_curve(
+        out.join("tarp.png"),
+        &s.tarp.levels,
+        &s.tarp.ecp,
+        s.tarp.runs,
+        &format!("TARP expected coverage ({} data sets)", s.tarp.runs),
+    )
 }
 
 #[cfg(test)]

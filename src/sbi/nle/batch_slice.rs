@@ -22,6 +22,11 @@ const MAX_SHRINKS: usize = 200;
 /// (`-∞` outside the support).
 pub type BatchLogDensity<'a> = dyn Fn(&[Vec<f64>]) -> Result<Vec<f64>> + 'a;
 
+/// A log density that may differ between chains: `(chains[i], points[i])` ↦ the log
+/// density of chain `chains[i]`'s target at `points[i]` (many posteriors, e.g. one per
+/// simulated data set, sampled in one lockstep run).
+pub type ChainLogDensity<'a> = dyn Fn(&[usize], &[Vec<f64>]) -> Result<Vec<f64>> + 'a;
+
 /// All chains' states.
 struct Chains {
     x: Vec<Vec<f64>>,
@@ -37,10 +42,11 @@ impl Chains {
     /// `log p` at `x` of chain `c` with coordinate `j` set to `v`, for each `(c, v)`.
     fn eval(
         &mut self,
-        log_density: &BatchLogDensity<'_>,
+        log_density: &ChainLogDensity<'_>,
         j: usize,
         at: &[(usize, f64)],
     ) -> Result<Vec<f64>> {
+        let chains: Vec<usize> = at.iter().map(|&(c, _)| c).collect();
         let points: Vec<Vec<f64>> = at
             .iter()
             .map(|&(c, v)| {
@@ -50,7 +56,7 @@ impl Chains {
             })
             .collect();
         self.evaluations += points.len();
-        let lp = log_density(&points)?;
+        let lp = log_density(&chains, &points)?;
         if lp.len() != points.len() {
             return Err(Error::config(format!(
                 "batched log density returned {} values for {} points",
@@ -64,7 +70,7 @@ impl Chains {
     /// Step the ends of chain `c`'s interval outwards while above its level (batched).
     fn step_out(
         &mut self,
-        log_density: &BatchLogDensity<'_>,
+        log_density: &ChainLogDensity<'_>,
         j: usize,
         ends: &mut [f64],
         budget: &mut [usize],
@@ -91,7 +97,7 @@ impl Chains {
     }
 
     /// Update coordinate `j` of every chain.
-    fn update(&mut self, log_density: &BatchLogDensity<'_>, j: usize) -> Result<()> {
+    fn update(&mut self, log_density: &ChainLogDensity<'_>, j: usize) -> Result<()> {
         let m = self.x.len();
         let mut levels = vec![0.0; m];
         let (mut lo, mut hi) = (vec![0.0; m], vec![0.0; m]);
@@ -142,7 +148,7 @@ impl Chains {
     }
 
     /// One sweep over all coordinates; with `adapt`, widths follow twice the mean move.
-    fn sweep(&mut self, log_density: &BatchLogDensity<'_>, adapt: bool) -> Result<()> {
+    fn sweep(&mut self, log_density: &ChainLogDensity<'_>, adapt: bool) -> Result<()> {
         for j in 0..self.x[0].len() {
             let old: Vec<f64> = self.x.iter().map(|x| x[j]).collect();
             self.update(log_density, j)?;
@@ -192,13 +198,46 @@ pub fn sample_mcmc_batched(
     inits: &[Vec<f64>],
     cfg: &McmcConfig,
 ) -> Result<McmcResult> {
+    sample_mcmc_per_chain(&|_: &[usize], p: &[Vec<f64>]| log_density(p), inits, cfg)
+}
+
+/// [`sample_mcmc_batched`] where each chain may have its own target: the log density
+/// is told which chain every point belongs to. Many posteriors (say one per simulated
+/// data set, several chains each) then run in one lockstep pass with one call per stage.
+/// The returned R-hat and ESS pool all chains; compute them per group of chains that
+/// share a target ([`split_rhat`] on the group's columns).
+///
+/// ```
+/// use flowinfer::sbi::mcmc::McmcConfig;
+/// use flowinfer::sbi::nle::batch_slice::sample_mcmc_per_chain;
+///
+/// // Chains 0–3 sample N(−5, 1), chains 4–7 sample N(+5, 1).
+/// let log_p = |chains: &[usize], pts: &[Vec<f64>]| -> flowinfer::Result<Vec<f64>> {
+///     Ok(chains.iter().zip(pts).map(|(&c, x)| {
+///         let m = if c < 4 { -5.0 } else { 5.0 };
+///         -0.5 * (x[0] - m).powi(2)
+///     }).collect())
+/// };
+/// let inits: Vec<Vec<f64>> = (0..8).map(|c| vec![if c < 4 { -5.0 } else { 5.0 }]).collect();
+/// let cfg = McmcConfig { chains: 8, warmup: 50, draws: 200, ..McmcConfig::default() };
+/// let r = sample_mcmc_per_chain(&log_p, &inits, &cfg)?;
+/// let mean = |c: &Vec<Vec<f64>>| c.iter().map(|x| x[0]).sum::<f64>() / c.len() as f64;
+/// assert!(mean(&r.chains[0]) < -4.0 && mean(&r.chains[7]) > 4.0);
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
+pub fn sample_mcmc_per_chain(
+    log_density: &ChainLogDensity<'_>,
+    inits: &[Vec<f64>],
+    cfg: &McmcConfig,
+) -> Result<McmcResult> {
     cfg.check(inits.len())?;
     let start = std::time::Instant::now();
     let d = inits[0].len();
     let x: Vec<Vec<f64>> = (0..cfg.chains)
         .map(|k| inits[k % inits.len()].clone())
         .collect();
-    let lp = log_density(&x)?;
+    let all: Vec<usize> = (0..cfg.chains).collect();
+    let lp = log_density(&all, &x)?;
     if let Some(k) = lp.iter().position(|v| !v.is_finite()) {
         return Err(Error::config(format!(
             "MCMC chain {k}: the log density at the initial point {:?} is {}; start inside the support",

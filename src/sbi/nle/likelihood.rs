@@ -52,10 +52,15 @@ impl NleLikelihood {
     /// `log q(x_o | θ_i)` for every row of `thetas`, in one flow call per
     /// [`CHUNK`] rows.
     pub fn log_likelihood(&self, thetas: &[Vec<f64>], x_o: &[f64]) -> Result<Vec<f64>> {
+        let xs = vec![x_o.to_vec(); thetas.len()];
+        self.log_likelihood_pairs(thetas, &xs)
+    }
+
+    /// `log q(x_i | θ_i)` for every pair of rows, in one flow call per [`CHUNK`] rows.
+    pub fn log_likelihood_pairs(&self, thetas: &[Vec<f64>], xs: &[Vec<f64>]) -> Result<Vec<f64>> {
         let mut out = Vec::with_capacity(thetas.len());
-        for chunk in thetas.chunks(CHUNK) {
-            let xs = vec![x_o.to_vec(); chunk.len()];
-            out.extend(self.estimator.log_prob_pairs(&xs, chunk)?);
+        for (t, x) in thetas.chunks(CHUNK).zip(xs.chunks(CHUNK)) {
+            out.extend(self.estimator.log_prob_pairs(x, t)?);
         }
         Ok(out)
     }
@@ -68,16 +73,36 @@ impl NleLikelihood {
         thetas: &[Vec<f64>],
         x_o: &[f64],
     ) -> Result<Vec<f64>> {
+        let xs = vec![x_o.to_vec(); thetas.len()];
+        self.log_posterior_pairs(sim, thetas, &xs)
+    }
+
+    /// `log q(x_i | θ_i) + log p(θ_i)` for every pair (the unnormalised posterior of
+    /// each row's own observation); `-∞` outside the prior's support.
+    pub fn log_posterior_pairs(
+        &self,
+        sim: &dyn Simulator,
+        thetas: &[Vec<f64>],
+        xs: &[Vec<f64>],
+    ) -> Result<Vec<f64>> {
+        if thetas.len() != xs.len() {
+            return Err(Error::config(format!(
+                "NLE log posterior: {} parameter rows but {} observations",
+                thetas.len(),
+                xs.len()
+            )));
+        }
         let prior: Vec<f64> = thetas.iter().map(|t| sim.log_prior(t)).collect();
         let inside: Vec<usize> = (0..thetas.len())
             .filter(|&i| prior[i].is_finite())
             .collect();
-        let rows: Vec<Vec<f64>> = inside.iter().map(|&i| thetas[i].clone()).collect();
         let mut out = vec![f64::NEG_INFINITY; thetas.len()];
-        if rows.is_empty() {
+        if inside.is_empty() {
             return Ok(out);
         }
-        let ll = self.log_likelihood(&rows, x_o)?;
+        let rows: Vec<Vec<f64>> = inside.iter().map(|&i| thetas[i].clone()).collect();
+        let obs: Vec<Vec<f64>> = inside.iter().map(|&i| xs[i].clone()).collect();
+        let ll = self.log_likelihood_pairs(&rows, &obs)?;
         for (&i, l) in inside.iter().zip(ll) {
             out[i] = if l.is_finite() {
                 prior[i] + l
@@ -107,30 +132,13 @@ impl NleLikelihood {
             .zip(&lp)
             .map(|(t, p)| p - sim.log_prior(t))
             .collect();
-        let max = ll
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .fold(f64::NEG_INFINITY, f64::max);
-        if !max.is_finite() {
-            return Err(Error::config(format!(
+        let picked = resample_by_weight(&ll, chains, &mut rng).ok_or_else(|| {
+            Error::config(format!(
                 "NLE: none of {} prior draws has a finite likelihood for the observation; the estimator cannot start its MCMC chains",
                 draws.len()
-            )));
-        }
-        let mut cum = Vec::with_capacity(ll.len());
-        let mut total = 0.0;
-        for v in &ll {
-            total += if v.is_finite() { (v - max).exp() } else { 0.0 };
-            cum.push(total);
-        }
-        Ok((0..chains)
-            .map(|_| {
-                let u = rng.random::<f64>() * total;
-                let i = cum.partition_point(|&c| c <= u).min(draws.len() - 1);
-                draws[i].clone()
-            })
-            .collect())
+            ))
+        })?;
+        Ok(picked.into_iter().map(|i| draws[i].clone()).collect())
     }
 
     /// MCMC draws from the NLE posterior for `x_o`: `cfg.chains` slice-sampling chains,
@@ -179,6 +187,37 @@ impl NleLikelihood {
         let log_p = |pts: &[Vec<f64>]| self.log_posterior(sim, pts, x_o);
         sample_mcmc_batched(&log_p, &inits, cfg)
     }
+}
+
+/// `n` indices drawn with replacement in proportion to `exp(log_weights)` (non-finite
+/// weights count as zero); `None` when no weight is finite.
+pub(crate) fn resample_by_weight(
+    log_weights: &[f64],
+    n: usize,
+    rng: &mut impl Rng,
+) -> Option<Vec<usize>> {
+    let max = log_weights
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return None;
+    }
+    let mut cum = Vec::with_capacity(log_weights.len());
+    let mut total = 0.0;
+    for v in log_weights {
+        total += if v.is_finite() { (v - max).exp() } else { 0.0 };
+        cum.push(total);
+    }
+    Some(
+        (0..n)
+            .map(|_| {
+                let u = rng.random::<f64>() * total;
+                cum.partition_point(|&c| c <= u).min(log_weights.len() - 1)
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]

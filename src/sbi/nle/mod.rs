@@ -8,7 +8,9 @@
 //!
 //! The sampler is the project's slice sampler ([`crate::sbi::mcmc`], Neal 2003) run in
 //! lockstep over chains ([`batch_slice`]) so that one flow call scores all chains'
-//! points. The `[nle]` section of an sbi spec:
+//! points. `flowinfer diagnose` on an NLE run ([`diagnose_nle`]) runs SBC, expected
+//! coverage and TARP with MCMC draws for many simulated data sets at once ([`sbc`]).
+//! The `[nle]` section of an sbi spec:
 //!
 //! ```toml
 //! [nle]
@@ -21,14 +23,20 @@
 //! ```
 
 pub mod batch_slice;
+pub mod diagnose;
 pub mod likelihood;
 pub mod rounds;
 pub mod run;
+pub mod sbc;
 pub mod train;
 
-pub use batch_slice::{sample_mcmc_batched, BatchLogDensity};
+pub use batch_slice::{
+    sample_mcmc_batched, sample_mcmc_per_chain, BatchLogDensity, ChainLogDensity,
+};
+pub use diagnose::{diagnose_nle, NleDiagnoseReport};
 pub use likelihood::NleLikelihood;
 pub use rounds::{train_snle, SnleResult, SnleRound};
+pub use sbc::{sbc_mcmc, sbc_nle, McmcSbc, McmcSbcConfig, SbcMixing};
 pub use train::{fit_nle, train_nle, NleTraining};
 
 use crate::error::{Error, Result};

@@ -2,17 +2,21 @@
 //! θ drawn (thinned) from the MCMC chains of the current NLE posterior for `x_o`, and
 //! the likelihood is refitted on all rounds' pairs (shuffled together, so validation
 //! pairs come from every round). A likelihood estimate needs no proposal correction.
+//! With a state directory ([`train_snle_resumable`]; `RUN/rounds/` from the command
+//! line) the rounds are kept as they complete and an interrupted run resumes.
 
 use crate::config::JobConfig;
 use crate::error::{Error, Result};
 use crate::sbi::mcmc::{McmcConfig, McmcResult};
 use crate::sbi::nle::{fit_nle, NleConfig, NleTraining};
+use crate::sbi::rounds::{load_state, save_round, RoundData, RoundsState};
 use crate::sbi::SbiConfig;
 use crate::train::EpochRecord;
 use flowinfer_simulators::{simulate_dataset_lenient, RowFailure, Simulator};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 use std::time::Instant;
 
 /// One SNLE round's report.
@@ -44,8 +48,11 @@ pub struct SnleResult {
     pub rounds: Vec<SnleRound>,
     /// Posterior draws for `x_o` from the final likelihood with `nle.mcmc`.
     pub posterior: McmcResult,
-    /// Every failed simulation of every round.
+    /// Every failed simulation of the rounds run here (resumed rounds count theirs in
+    /// their reports).
     pub failures: Vec<RowFailure>,
+    /// Rounds taken from the state directory instead of run.
+    pub resumed_rounds: usize,
 }
 
 /// `n` parameter rows thinned evenly from the pooled chains of `mcmc`.
@@ -87,6 +94,48 @@ pub fn train_snle(
     cfg: &SbiConfig,
     nle: &NleConfig,
     x_o: &[f64],
+    on_epoch: impl FnMut(&EpochRecord),
+    on_round: impl FnMut(&SnleRound),
+) -> Result<SnleResult> {
+    train_snle_resumable(sim, cfg, nle, x_o, None, on_epoch, on_round)
+}
+
+/// [`train_snle`] that keeps its rounds in `state_dir` (`state.json` with the spec, the
+/// observation and the round reports; `round_<k>.json` with round k's pairs, written
+/// when the round ends) and, started again with the same spec and observation, resumes
+/// after the last completed round (refitting that round's likelihood, which is
+/// deterministic on the CPU). A state made with another spec or observation is refused
+/// with an error naming `state.json`.
+///
+/// ```
+/// use flowinfer::sbi::mcmc::McmcConfig;
+/// use flowinfer::sbi::nle::rounds::train_snle_resumable;
+/// use flowinfer::sbi::nle::NleConfig;
+/// use flowinfer::sbi::SbiConfig;
+/// use flowinfer_simulators::TwoMoons;
+///
+/// let dir = std::env::temp_dir().join(format!("snle-doc-{}", std::process::id()));
+/// let mut cfg = SbiConfig::default();
+/// (cfg.flow.blocks, cfg.flow.hidden, cfg.train.epochs) = (1, 8, 2);
+/// let nle = NleConfig {
+///     rounds: 2,
+///     simulations: Some(100),
+///     candidates: 200,
+///     mcmc: McmcConfig { chains: 4, warmup: 5, draws: 10, ..McmcConfig::default() },
+///     ..NleConfig::default()
+/// };
+/// let first = train_snle_resumable(&TwoMoons, &cfg, &nle, &[0.1, -0.2], Some(&dir), |_| {}, |_| {})?;
+/// let again = train_snle_resumable(&TwoMoons, &cfg, &nle, &[0.1, -0.2], Some(&dir), |_| {}, |_| {})?;
+/// assert_eq!((first.resumed_rounds, again.resumed_rounds), (0, 2));
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), flowinfer::Error>(())
+/// ```
+pub fn train_snle_resumable(
+    sim: &dyn Simulator,
+    cfg: &SbiConfig,
+    nle: &NleConfig,
+    x_o: &[f64],
+    state_dir: Option<&Path>,
     mut on_epoch: impl FnMut(&EpochRecord),
     mut on_round: impl FnMut(&SnleRound),
 ) -> Result<SnleResult> {
@@ -94,12 +143,46 @@ pub fn train_snle(
     nle.validate()?;
     let cfg = &cfg.with_run_seed();
     let per_round = nle.per_round(cfg.npe.simulations).max(20);
-    let (mut thetas, mut xs, mut failures) = (Vec::new(), Vec::new(), Vec::new());
-    let mut reports = Vec::new();
-    let mut current: Option<NleTraining> = None;
-    for r in 0..nle.rounds {
+    // The state records the spec with these [nle] settings (a caller may pass them apart).
+    let state_spec = SbiConfig {
+        nle: Some(nle.clone()),
+        ..cfg.clone()
+    };
+    let (mut reports, data): (Vec<SnleRound>, Vec<RoundData>) = match state_dir {
+        Some(d) => load_state(d, &state_spec, x_o)?,
+        None => (Vec::new(), Vec::new()),
+    };
+    if reports.len() > nle.rounds {
+        return Err(Error::config(format!(
+            "the SNLE state holds {} rounds, the spec asks for {}",
+            reports.len(),
+            nle.rounds
+        )));
+    }
+    let resumed_rounds = reports.len();
+    let mut thetas: Vec<Vec<f64>> = data.iter().flat_map(|d| d.thetas.clone()).collect();
+    let mut xs: Vec<Vec<f64>> = data.into_iter().flat_map(|d| d.xs).collect();
+    let mut failures = Vec::new();
+    let round_seed = |r: usize| cfg.npe.seed.wrapping_add(r as u64 * 7919);
+    // Round r's fit: all pairs so far, shuffled with the round's seed.
+    let fit =
+        |r: usize, thetas: &[Vec<f64>], xs: &[Vec<f64>], on_epoch: &mut dyn FnMut(&EpochRecord)| {
+            let mut pairs: Vec<(Vec<f64>, Vec<f64>)> =
+                thetas.iter().cloned().zip(xs.iter().cloned()).collect();
+            pairs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(
+                round_seed(r) ^ 0xa5a5,
+            ));
+            let (th, x): (Vec<Vec<f64>>, Vec<Vec<f64>>) = pairs.into_iter().unzip();
+            fit_nle(sim, &th, &x, Vec::new(), cfg, on_epoch)
+        };
+    let mut current: Option<NleTraining> = if resumed_rounds > 0 {
+        Some(fit(resumed_rounds - 1, &thetas, &xs, &mut on_epoch)?)
+    } else {
+        None
+    };
+    for r in resumed_rounds..nle.rounds {
         let start = Instant::now();
-        let seed = cfg.npe.seed.wrapping_add(r as u64 * 7919);
+        let seed = round_seed(r);
         let (new_thetas, new_xs, new_failures, rhat) = match &current {
             None => {
                 let d = simulate_dataset_lenient(sim, per_round, seed)?;
@@ -132,14 +215,14 @@ pub fn train_snle(
             }
         };
         let (simulated, failed) = (new_thetas.len() + new_failures.len(), new_failures.len());
-        thetas.extend(new_thetas);
-        xs.extend(new_xs);
+        let round_data = RoundData {
+            thetas: new_thetas,
+            xs: new_xs,
+        };
+        thetas.extend(round_data.thetas.iter().cloned());
+        xs.extend(round_data.xs.iter().cloned());
         failures.extend(new_failures);
-        let mut pairs: Vec<(Vec<f64>, Vec<f64>)> =
-            thetas.iter().cloned().zip(xs.iter().cloned()).collect();
-        pairs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed ^ 0xa5a5));
-        let (th, x): (Vec<Vec<f64>>, Vec<Vec<f64>>) = pairs.into_iter().unzip();
-        let t = fit_nle(sim, &th, &x, Vec::new(), cfg, &mut on_epoch)?;
+        let t = fit(r, &thetas, &xs, &mut on_epoch)?;
         let report = SnleRound {
             round: r + 1,
             simulations: simulated,
@@ -152,6 +235,14 @@ pub fn train_snle(
         };
         on_round(&report);
         reports.push(report);
+        if let Some(dir) = state_dir {
+            let state = RoundsState {
+                spec: state_spec.clone(),
+                observation: x_o.to_vec(),
+                rounds: reports.clone(),
+            };
+            save_round(dir, &state, &round_data)?;
+        }
         current = Some(t);
     }
     let mut training = current.ok_or_else(|| Error::config("[nle] rounds must be at least 1"))?;
@@ -164,5 +255,9 @@ pub fn train_snle(
         rounds: reports,
         posterior,
         failures,
+        resumed_rounds,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,9 @@
 //! ([`NleRunInfo`]; written last, so its presence marks a complete NLE run),
 //! `history.csv` (the last round's training), and with an `[nle] observation`
 //! `draws.csv` (MCMC posterior draws for it, with R-hat and ESS in `nle.json`).
+//! With SNLE rounds, `rounds/` holds the resumable state (`state.json`,
+//! `round_<k>.json`; written as each round ends, so an interrupted run started again
+//! with the same spec resumes, and one with another spec is refused).
 //! `flowinfer posterior` reads it back ([`load_nle_run`], [`NleRun::draws`]).
 
 use crate::atomic::write_dir_atomic;
@@ -12,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::flow::Flow;
 use crate::pipeline::write_history;
 use crate::sbi::mcmc::{McmcConfig, McmcResult};
-use crate::sbi::nle::{fit_nle, train_snle, NleConfig, NleLikelihood, NleTraining, SnleRound};
+use crate::sbi::nle::rounds::train_snle_resumable;
+use crate::sbi::nle::{fit_nle, NleConfig, NleLikelihood, NleTraining, SnleRound};
 use crate::sbi::{NpePosterior, SbiConfig};
 use crate::train::EpochRecord;
 use candle_core::Device;
@@ -77,6 +81,9 @@ pub struct NleRunInfo {
     /// SNLE rounds (absent: one round on the prior).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<Vec<SnleRound>>,
+    /// SNLE rounds taken from `rounds/` of an interrupted run instead of run again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_rounds: Option<usize>,
     /// Mixing of the chains behind `draws.csv` (absent: no `[nle] observation`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mixing: Option<MixingReport>,
@@ -124,12 +131,24 @@ pub fn run_nle(
     let x_o = read_observation(nle, sim.obs_dim())?;
     let start = std::time::Instant::now();
     let names = sim.param_names();
+    // SNLE keeps its rounds here as they complete; a rerun resumes from them.
+    let state_dir = out.join("rounds");
+    let mut resumed_rounds = None;
     let (t, rounds, posterior, failed): (NleTraining, _, _, usize) = if nle.rounds > 1 {
         let x_o = x_o.as_ref().ok_or_else(|| {
             Error::config("[nle] rounds > 1 (SNLE) needs observation = \"FILE.csv\" (the data the rounds target)")
         })?;
-        let r = train_snle(sim.as_ref(), spec, nle, x_o, on_epoch, on_round)?;
-        let failed = r.failures.len();
+        let r = train_snle_resumable(
+            sim.as_ref(),
+            spec,
+            nle,
+            x_o,
+            Some(&state_dir),
+            on_epoch,
+            on_round,
+        )?;
+        resumed_rounds = Some(r.resumed_rounds);
+        let failed = r.rounds.iter().map(|round| round.failed).sum();
         (r.training, Some(r.rounds), Some(r.posterior), failed)
     } else {
         let d = simulate_dataset_lenient(
@@ -170,9 +189,14 @@ pub fn run_nle(
         best_val_loss: t.report.best_loss,
         seconds: start.elapsed().as_secs_f64(),
         rounds,
+        resumed_rounds,
         mixing: posterior.as_ref().map(|p| MixingReport::of(p, &names)),
     };
     write_dir_atomic(out, |stage| {
+        // Keep the rounds' state with the finished run (a rerun resumes from it).
+        if state_dir.join("state.json").exists() {
+            crate::sbi::run::copy_files(&state_dir, &stage.join("rounds"))?;
+        }
         t.likelihood.estimator().flow().save(stage.join("model"))?;
         write_history(&stage.join("history.csv"), &t.report.history)?;
         if let Some(p) = &posterior {

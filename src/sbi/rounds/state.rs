@@ -1,6 +1,7 @@
-//! The resumable state of a sequential run: `rounds/state.json` (the spec, the
-//! observation and the report of every completed round) and `rounds/round_<k>.json`
-//! (that round's simulated pairs), each written atomically when the round ends.
+//! The resumable state of a sequential run (TSNPE, and SNLE with its own round
+//! report `R`): `rounds/state.json` (the spec, the observation and the report of every
+//! completed round) and `rounds/round_<k>.json` (that round's simulated pairs), each
+//! written atomically when the round ends.
 
 use crate::atomic::write_atomic;
 use crate::error::{Error, Result};
@@ -9,15 +10,15 @@ use crate::sbi::SbiConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// `rounds/state.json`.
+/// `rounds/state.json`; `R` is the per-round report (TSNPE's [`RoundReport`] by default).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RoundsState {
+pub struct RoundsState<R = RoundReport> {
     /// The spec (run seed applied) the rounds were made with.
     pub spec: SbiConfig,
     /// The observation the rounds target.
     pub observation: Vec<f64>,
     /// Completed rounds.
-    pub rounds: Vec<RoundReport>,
+    pub rounds: Vec<R>,
 }
 
 /// One round's simulated pairs.
@@ -37,16 +38,16 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
 /// The completed rounds in `dir` for `spec` and `observation`: nothing when `dir` holds
 /// no state; an error when it holds rounds of another spec or observation (a resumed
 /// run must be the same run).
-pub fn load_state(
+pub fn load_state<R: serde::de::DeserializeOwned>(
     dir: &Path,
     spec: &SbiConfig,
     observation: &[f64],
-) -> Result<(Vec<RoundReport>, Vec<RoundData>)> {
+) -> Result<(Vec<R>, Vec<RoundData>)> {
     let path = dir.join("state.json");
     if !path.exists() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let state: RoundsState = read_json(&path)?;
+    let state: RoundsState<R> = read_json(&path)?;
     // Where the simulations ran ([executor], --resume) does not change the rounds:
     // the executors give the in-memory data bit for bit.
     let without_executor = |s: &SbiConfig| SbiConfig {
@@ -77,7 +78,11 @@ pub fn load_state(
 
 /// Write round `k`'s data, then the state with its report (so a state never names a
 /// round whose data is missing).
-pub fn save_round(dir: &Path, state: &RoundsState, data: &RoundData) -> Result<()> {
+pub fn save_round<R: Serialize>(
+    dir: &Path,
+    state: &RoundsState<R>,
+    data: &RoundData,
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::file(dir, e.to_string()))?;
     let k = state.rounds.len();
     write_atomic(
