@@ -114,7 +114,11 @@ impl PlacedLayer {
                         let s = seed.wrapping_add(1000 * (index as u64 + 1));
                         keys.insert("seed".into(), s.into());
                     } else {
-                        return Err(Error::config(format!("{name}: {msg}")));
+                        let given: Vec<&str> = self.layer.keys().map(String::as_str).collect();
+                        return Err(Error::config(format!(
+                            "{name}: {msg} (keys given: {})",
+                            given.join(", ")
+                        )));
                     }
                 }
             }

@@ -4,6 +4,7 @@
 //!
 //! `density::fit` and `bayes::fit` both build on this module; neither calls the other.
 
+pub mod builtin;
 pub mod condition;
 pub mod domains;
 pub mod evaluate;
