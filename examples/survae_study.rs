@@ -88,7 +88,11 @@ fn study_2d(o: &Opts) {
         for (name, extra) in models {
             let spec = format!("{BASE_2D}{extra}{tr}");
             let (r, secs) = fit_spec(&source, &spec, None);
-            eprintln!("{set} / {name}: test NLL {:.4} ({} epochs, {secs:.0} s)", test_nll(&r), r.report.epochs);
+            eprintln!(
+                "{set} / {name}: test NLL {:.4} ({} epochs, {secs:.0} s)",
+                test_nll(&r),
+                r.report.epochs
+            );
             line += &format!(" {:.3} |", test_nll(&r));
             if r.report.test.nll_iw.is_some() {
                 bound = r.report.test.nll;
@@ -157,7 +161,11 @@ fn study_digits(o: &Opts) {
     println!("|---|---:|---:|---:|---:|---:|");
     for (name, extra, width) in [
         ("dequantization", deq.to_string(), 64),
-        ("dequantization + 2×2 max pooling", format!("{deq}{pool}"), 16),
+        (
+            "dequantization + 2×2 max pooling",
+            format!("{deq}{pool}"),
+            16,
+        ),
     ] {
         let spec = format!("{flow}{extra}{tr}");
         let (r, secs) = fit_spec(&source, &spec, None);
@@ -169,7 +177,11 @@ fn study_digits(o: &Opts) {
             bits_per_dim(r.report.test.nll)
         );
         rows.push((
-            if width == 64 { "dequant." } else { "+ max pool" },
+            if width == 64 {
+                "dequant."
+            } else {
+                "+ max pool"
+            },
             generate(&r.flow, 12, 3).unwrap(),
         ));
     }
@@ -212,15 +224,19 @@ fn study_conditional(o: &Opts) {
         );
         for (j, row) in cells.iter_mut().enumerate() {
             let input = ConditionInput::Values(vec![("label".into(), j as f64)]);
-            let t = sample_run_conditional(&dir, &input, 2000, 5, &candle_core::Device::Cpu)
-                .unwrap();
+            let t =
+                sample_run_conditional(&dir, &input, 2000, 5, &candle_core::Device::Cpu).unwrap();
             let xy = t.select_columns(&["x1".into(), "x2".into()]).unwrap();
             row.push(xy.to_rows());
         }
         std::fs::remove_dir_all(&dir).ok();
     }
     let path = o.out.join("survae-conditional-samples.png");
-    let rows: Vec<String> = sets.iter().enumerate().map(|(j, s)| format!("{j}: {s}")).collect();
+    let rows: Vec<String> = sets
+        .iter()
+        .enumerate()
+        .map(|(j, s)| format!("{j}: {s}"))
+        .collect();
     let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     flowinfer::plot::grid::scatter_grid(&path, &rows, &["data", "plain", "augment"], &cells)
         .unwrap();

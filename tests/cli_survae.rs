@@ -12,10 +12,7 @@ fn flowinfer() -> Command {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "flowinfer-survae-{}-{name}",
-        std::process::id()
-    ));
+    let d = std::env::temp_dir().join(format!("flowinfer-survae-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -80,20 +77,39 @@ fn surjective_spec_fits_samples_and_evaluates_with_the_iw_bound() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(&samples).unwrap().lines().count(), 31);
+    assert_eq!(
+        std::fs::read_to_string(&samples).unwrap().lines().count(),
+        31
+    );
 
     let o = flowinfer()
-        .args(["eval", "--toy", "n-gon", "--n", "200", "--no-c2st", "--iw-samples", "16", "--run"])
+        .args([
+            "eval",
+            "--toy",
+            "n-gon",
+            "--n",
+            "200",
+            "--no-c2st",
+            "--iw-samples",
+            "16",
+            "--run",
+        ])
         .arg(&run)
         .output()
         .unwrap();
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("NLL (bound, 1 sample)") && t.contains("K = 16"), "{t}");
+    assert!(
+        t.contains("NLL (bound, 1 sample)") && t.contains("K = 16"),
+        "{t}"
+    );
     let e: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("eval.json")).unwrap()).unwrap();
     assert_eq!(e["likelihood"], "bound");
-    let (nll, iw) = (e["nll"].as_f64().unwrap(), e["nll_iw"]["nll"].as_f64().unwrap());
+    let (nll, iw) = (
+        e["nll"].as_f64().unwrap(),
+        e["nll_iw"]["nll"].as_f64().unwrap(),
+    );
     assert!(nll.is_finite() && iw.is_finite(), "{e}");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -122,22 +138,46 @@ fn bad_surjective_input_is_refused_before_anything_is_written() {
         )
     };
     // an 8×8 pooling layer given 2-D points
-    refused("shape", &pool(2), "two-moons", "200", &["surjective[0]", "max_pool2d", "64", "2"]);
+    refused(
+        "shape",
+        &pool(2),
+        "two-moons",
+        "200",
+        &["surjective[0]", "max_pool2d", "64", "2"],
+    );
     // non-integer events to dequantization
     let deq = format!(
         "[flow]\nkind = \"realnvp\"\nblocks = 1\nhidden = 8\n\
          [[flow.surjective]]\ntype = \"uniform_dequantize\"\n{TRAIN}"
     );
-    refused("dequantize", &deq, "two-moons", "200", &["integer", "row", "column"]);
+    refused(
+        "dequantize",
+        &deq,
+        "two-moons",
+        "200",
+        &["integer", "row", "column"],
+    );
     // a layer placed past the last block, and a misspelt key
     let late = format!(
         "[flow]\nblocks = 1\nhidden = 8\n[[flow.surjective]]\ntype = \"abs\"\nat = 3\n{TRAIN}"
     );
-    refused("late", &late, "two-moons", "200", &["surjective[0]", "past the last block"]);
+    refused(
+        "late",
+        &late,
+        "two-moons",
+        "200",
+        &["surjective[0]", "past the last block"],
+    );
     let typo = format!(
         "[flow]\nblocks = 1\nhidden = 8\n[[flow.surjective]]\ntype = \"abs\"\nlerned = true\n{TRAIN}"
     );
-    refused("typo", &typo, "two-moons", "200", &["surjective[0]", "lerned"]);
+    refused(
+        "typo",
+        &typo,
+        "two-moons",
+        "200",
+        &["surjective[0]", "lerned"],
+    );
     if flowinfer::pipeline::builtin::digits_path().exists() {
         // a 3×3 block does not divide the 8×8 digit images
         refused("block", &pool(3), "digits", "100", &["3", "8"]);

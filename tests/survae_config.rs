@@ -12,7 +12,12 @@ use std::path::Path;
 
 fn kinds(ts: &[TransformSpec]) -> Vec<String> {
     ts.iter()
-        .map(|t| serde_json::to_value(t).unwrap()["type"].as_str().unwrap().to_string())
+        .map(|t| {
+            serde_json::to_value(t).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -47,15 +52,22 @@ fn placed_layers_change_the_width_of_the_blocks_after_them() {
     assert_eq!(widths, [2, 2, 4, 4, 4, 4, 3, 3, 3]);
     assert_eq!(spec.base.dim(), 3);
     // seeds default from the [flow] seed and the entry's index
-    assert!(matches!(spec.transforms[8], TransformSpec::Sort { seed: 3000, .. }));
+    assert!(matches!(
+        spec.transforms[8],
+        TransformSpec::Sort { seed: 3000, .. }
+    ));
     let flow = Flow::new(spec, DType::F64, &Device::Cpu, 0).unwrap();
     assert_eq!(flow.likelihood(), Contribution::Bound);
     let x = Tensor::new(&[[0.5f64, -1.0], [2.0, 0.1]], &Device::Cpu).unwrap();
     let lp = flow.log_prob(&x, None).unwrap().to_vec1::<f64>().unwrap();
     assert!(lp.iter().all(|v| v.is_finite()), "{lp:?}");
     // the plain config builds exactly as before (no placed layers)
-    let plain = FlowBuilder::new(2, FlowConfig::realnvp()).build_spec().unwrap();
-    assert!(kinds(&plain.transforms).iter().all(|k| k == "coupling" || k == "permutation"));
+    let plain = FlowBuilder::new(2, FlowConfig::realnvp())
+        .build_spec()
+        .unwrap();
+    assert!(kinds(&plain.transforms)
+        .iter()
+        .all(|k| k == "coupling" || k == "permutation"));
 }
 
 #[test]
@@ -92,14 +104,28 @@ fn fitted_surjective_runs_reload_bit_identically_and_standardise_after_the_data_
         .table
         .to_tensor(run.flow.dtype(), &Device::Cpu)
         .unwrap();
-    let a = run.flow.log_prob(&x, None).unwrap().to_vec1::<f32>().unwrap();
+    let a = run
+        .flow
+        .log_prob(&x, None)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
     let b = back.log_prob(&x, None).unwrap().to_vec1::<f32>().unwrap();
     assert_eq!(
         a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
         b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
     );
-    let a = run.flow.log_prob_iw(&x, None, 4).unwrap().to_vec1::<f32>().unwrap();
-    let b = back.log_prob_iw(&x, None, 4).unwrap().to_vec1::<f32>().unwrap();
+    let a = run
+        .flow
+        .log_prob_iw(&x, None, 4)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let b = back
+        .log_prob_iw(&x, None, 4)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
     assert_eq!(a, b);
     std::fs::remove_dir_all(&dir).ok();
 }

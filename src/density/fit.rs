@@ -205,7 +205,14 @@ pub fn eval_run(
     device: &Device,
 ) -> Result<Evaluation> {
     let (info, _) = load_run_on(dir, device)?;
-    eval_run_k(dir, data, with_c2st, seed, info.spec.eval.iw_samples, device)
+    eval_run_k(
+        dir,
+        data,
+        with_c2st,
+        seed,
+        info.spec.eval.iw_samples,
+        device,
+    )
 }
 
 /// [`eval_run`] with `k` importance samples per event for a bound flow's `nll_iw`.

@@ -216,9 +216,13 @@ impl FlowBuilder {
         if self.flow.blocks == 0 {
             return Err(Error::config("a flow needs at least one block"));
         }
-        if let Some((i, l)) = self.flow.surjective.iter().enumerate().find(|(_, l)| {
-            matches!(l.at, crate::flow::Place::Block(k) if k > self.flow.blocks)
-        }) {
+        if let Some((i, l)) = self
+            .flow
+            .surjective
+            .iter()
+            .enumerate()
+            .find(|(_, l)| matches!(l.at, crate::flow::Place::Block(k) if k > self.flow.blocks))
+        {
             return Err(Error::config(format!(
                 "[flow] surjective[{i}] (type = \"{}\"): {} is past the last block (blocks = {})",
                 l.kind(),

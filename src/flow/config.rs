@@ -167,10 +167,15 @@ impl FlowConfig {
                 self.blocks, self.hidden
             )));
         }
-        if let Some((i, l)) = self.surjective.iter().enumerate().find(|(_, l)| match l.at {
-            crate::flow::Place::Block(k) => k > self.blocks,
-            crate::flow::Place::Data => false,
-        }) {
+        if let Some((i, l)) = self
+            .surjective
+            .iter()
+            .enumerate()
+            .find(|(_, l)| match l.at {
+                crate::flow::Place::Block(k) => k > self.blocks,
+                crate::flow::Place::Data => false,
+            })
+        {
             return Err(Error::config(format!(
                 "[flow] surjective[{i}] (type = \"{}\"): {} is past the last block (blocks = {}; at = {} places it after the last block)",
                 l.kind(),

@@ -89,7 +89,10 @@ impl PlacedLayer {
 
     /// The layer's `type` name.
     pub fn kind(&self) -> &str {
-        self.layer.get("type").and_then(Value::as_str).unwrap_or("?")
+        self.layer
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
     }
 
     /// The transform this entry describes when it receives `width` features; `index` is
@@ -109,8 +112,7 @@ impl PlacedLayer {
                     let msg = e.to_string();
                     if msg.contains("missing field `dim`") && !keys.contains_key("dim") {
                         keys.insert("dim".into(), width.into());
-                    } else if msg.contains("missing field `seed`") && !keys.contains_key("seed")
-                    {
+                    } else if msg.contains("missing field `seed`") && !keys.contains_key("seed") {
                         let s = seed.wrapping_add(1000 * (index as u64 + 1));
                         keys.insert("seed".into(), s.into());
                     } else {
@@ -124,8 +126,15 @@ impl PlacedLayer {
             }
         };
         let written = serde_json::to_value(&spec)?;
-        if let Some(unknown) = self.layer.keys().find(|k| written.get(k.as_str()).is_none()) {
-            let known: Vec<&String> = written.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        if let Some(unknown) = self
+            .layer
+            .keys()
+            .find(|k| written.get(k.as_str()).is_none())
+        {
+            let known: Vec<&String> = written
+                .as_object()
+                .map(|o| o.keys().collect())
+                .unwrap_or_default();
             return Err(Error::config(format!(
                 "{name}: unknown key `{unknown}` (this layer's keys: at, {})",
                 known
@@ -199,7 +208,10 @@ mod tests {
         let l: PlacedLayer =
             toml::from_str("type = \"max_pool2d\"\nheight = 8\nwidth = 8\nblock = 2").unwrap();
         let e = l.resolve(16, 3, 0).unwrap_err().to_string();
-        assert!(e.contains("surjective[3]") && e.contains("64") && e.contains("16"), "{e}");
+        assert!(
+            e.contains("surjective[3]") && e.contains("64") && e.contains("16"),
+            "{e}"
+        );
         assert!(toml::from_str::<PlacedLayer>("type = \"abs\"\nat = \"end\"").is_err());
         let e = toml::from_str::<PlacedLayer>("type = \"nope\"")
             .unwrap()
@@ -208,8 +220,7 @@ mod tests {
             .to_string();
         assert!(e.contains("nope"), "{e}");
         // round trip through the config's own serialisation
-        let back: PlacedLayer =
-            serde_json::from_value(serde_json::to_value(&l).unwrap()).unwrap();
+        let back: PlacedLayer = serde_json::from_value(serde_json::to_value(&l).unwrap()).unwrap();
         assert_eq!(back, l);
     }
 }

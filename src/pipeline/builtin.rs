@@ -244,8 +244,9 @@ impl BuiltinSet {
 pub fn digits_path() -> PathBuf {
     match std::env::var_os("FLOWINFER_DIGITS") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/data/digits/digits_8x8.csv"),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/digits/digits_8x8.csv")
+        }
     }
 }
 
@@ -281,7 +282,12 @@ mod tests {
 
     #[test]
     fn sets_are_seeded_and_shaped() {
-        for name in ["n-gon", "gradient", "skewed:corners:0.8,0.3", "labelled:circles,spiral,n-gon-4"] {
+        for name in [
+            "n-gon",
+            "gradient",
+            "skewed:corners:0.8,0.3",
+            "labelled:circles,spiral,n-gon-4",
+        ] {
             let s = BuiltinSet::parse(name).unwrap();
             assert_eq!(BuiltinSet::parse(&s.name()).unwrap(), s, "{name}");
             let a = s.generate(200, 3).unwrap();
@@ -289,7 +295,10 @@ mod tests {
             assert_ne!(a, s.generate(200, 4).unwrap());
             assert!(a.values().iter().all(|v| v.is_finite()));
         }
-        let t = BuiltinSet::parse("skewed:corners:0.8,0.3").unwrap().generate(20_000, 1).unwrap();
+        let t = BuiltinSet::parse("skewed:corners:0.8,0.3")
+            .unwrap()
+            .generate(20_000, 1)
+            .unwrap();
         for (j, p) in [0.8, 0.3].into_iter().enumerate() {
             let pos = (0..t.rows()).filter(|&i| t.row(i)[j] >= 0.0).count() as f64;
             assert!((pos / t.rows() as f64 - p).abs() < 0.015, "{j}");
@@ -304,7 +313,13 @@ mod tests {
         let gr = BuiltinSet::Gradient.generate(20_000, 0).unwrap();
         let mean = (0..gr.rows()).map(|i| gr.row(i)[0]).sum::<f64>() / gr.rows() as f64;
         assert!((mean - 2.0 / 3.0).abs() < 0.03, "{mean}"); // E x1 = 2/3
-        for bad in ["n-gon-2", "skewed:corners", "skewed:nope:0.5", "labelled:circles", "moons"] {
+        for bad in [
+            "n-gon-2",
+            "skewed:corners",
+            "skewed:nope:0.5",
+            "labelled:circles",
+            "moons",
+        ] {
             assert!(BuiltinSet::parse(bad).is_err(), "{bad}");
         }
     }
@@ -317,7 +332,10 @@ mod tests {
         }
         let t = BuiltinSet::Digits.generate(100, 0).unwrap();
         assert_eq!((t.rows(), t.cols()), (100, 64));
-        assert!(t.values().iter().all(|v| v.fract() == 0.0 && (0.0..=16.0).contains(v)));
+        assert!(t
+            .values()
+            .iter()
+            .all(|v| v.fract() == 0.0 && (0.0..=16.0).contains(v)));
         assert!(BuiltinSet::Digits.generate(DIGITS_IMAGES + 1, 0).is_err());
     }
 }

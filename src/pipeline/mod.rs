@@ -15,7 +15,8 @@ pub mod run_info;
 pub mod source;
 
 pub use evaluate::{
-    evaluate_against, evaluate_against_k, evaluation_of, generate, kde_ceiling, write_history, Evaluation, FitReport,
+    evaluate_against, evaluate_against_k, evaluation_of, generate, kde_ceiling, write_history,
+    Evaluation, FitReport,
 };
 pub use output::{Fitted, Output};
 pub use prepare::{prepare, Prepared};

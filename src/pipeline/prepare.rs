@@ -5,15 +5,15 @@
 
 use crate::config::{ColumnDomain, DataConfig, FitConfig};
 use crate::data::{split_indices, Scaler, Table};
-use crate::error::{Error, Result};
 use crate::distributions::BaseSpec;
+use crate::error::{Error, Result};
 use crate::flow::{Flow, FlowBuilder, FlowConfig, FlowSpec};
-use candle_core::{DType, Device};
 use crate::pipeline::condition::ContextMap;
 use crate::pipeline::domains::{check_domains, domain_maps};
 use crate::pipeline::source::{DataSource, Loaded};
 use crate::transforms::domain::forward_rows;
 use crate::transforms::TransformSpec;
+use candle_core::{DType, Device};
 
 /// Events loaded, split and scaled.
 #[derive(Debug, Clone)]
@@ -245,7 +245,10 @@ impl Prepared {
         let x = self.train.to_tensor(DType::F64, &Device::Cpu)?;
         let (z, _) = flow.to_latent(&x, None)?;
         let names = (0..width).map(|j| format!("output {j} of the data-side layers"));
-        let s = Scaler::fit(&Table::new(names.collect(), z.flatten_all()?.to_vec1::<f64>()?)?)?;
+        let s = Scaler::fit(&Table::new(
+            names.collect(),
+            z.flatten_all()?.to_vec1::<f64>()?,
+        )?)?;
         Ok((s.mean, s.std))
     }
 

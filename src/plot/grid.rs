@@ -68,7 +68,11 @@ pub fn scatter_grid(
                 .into_font()
                 .transform(FontTransform::Rotate270)
                 .color(&BLACK);
-            area.draw(&Text::new(rows[r].to_string(), (6, PANEL as i32 - 10), style))?;
+            area.draw(&Text::new(
+                rows[r].to_string(),
+                (6, PANEL as i32 - 10),
+                style,
+            ))?;
         }
         let areas = panels.split_evenly((rows.len(), cols.len()));
         for (r, row) in cells.iter().enumerate() {
