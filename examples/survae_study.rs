@@ -160,7 +160,7 @@ fn study_digits(o: &Opts) {
     let flow = "[flow]\nkind = \"realnvp\"\nblocks = 8\nhidden = 256\n";
     let deq = "[[flow.surjective]]\ntype = \"uniform_dequantize\"\n";
     let pool = "[[flow.surjective]]\ntype = \"max_pool2d\"\nheight = 8\nwidth = 8\nblock = 2\n";
-    let tr = train(300, 128, o.quick);
+    let tr = train(100, 128, o.quick);
     let source = DataSource::toy("digits", 1797, 0).unwrap();
     let data = source.load(None, false).unwrap().table;
     let mut rows = vec![("data", points(&data, 12))];

@@ -12,7 +12,6 @@ use crate::config::{FitConfig, JobConfig};
 use crate::data::Table;
 use crate::error::{Error, Result};
 use crate::flow::Flow;
-use crate::metrics::gaussian_baseline_nll;
 use crate::pipeline::{
     evaluate_against_k, generate, kde_ceiling, load_run_on, prepare, write_history, DataSource,
     Evaluation, FitReport, Fitted, Output, Prepared, RunInfo,
@@ -126,7 +125,10 @@ pub fn fit(
         stopped_early: rep.stopped_early,
         rollbacks: rep.rollbacks,
         train_seconds,
-        gaussian_test_nll: gaussian_baseline_nll(&data.train.to_rows(), &data.test.to_rows())?,
+        gaussian_test_nll: crate::pipeline::iw::baseline_or_nan(
+            &data.train.to_rows(),
+            &data.test.to_rows(),
+        )?,
         test,
         kde_overlap_ceiling: kde_ceiling(&data.train, &data.test, cfg.data.seed)?,
         conditional: None,

@@ -55,7 +55,10 @@ pub struct FitReport {
     pub rollbacks: usize,
     /// Wall time of training in seconds.
     pub train_seconds: f64,
-    /// Test-split NLL of the best-fitting Gaussian (baseline).
+    /// Test-split NLL of the best-fitting Gaussian (baseline); NaN (`null` in JSON) where
+    /// no Gaussian fits (a constant column, e.g. an always-dark pixel of images that
+    /// data-side layers dequantize).
+    #[serde(deserialize_with = "crate::pipeline::iw::nan_if_null")]
     pub gaussian_test_nll: f64,
     /// Evaluation on the held-out test split.
     pub test: Evaluation,

@@ -33,6 +33,21 @@ pub fn exact() -> Contribution {
     Contribution::Exact
 }
 
+/// Read an `f64` that JSON holds as `null` when it was NaN (serde_json writes NaN so).
+pub fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+/// The Gaussian-baseline test NLL, NaN where the training split has no Gaussian fit
+/// (singular covariance); other errors pass through.
+pub fn baseline_or_nan(train: &[Vec<f64>], test: &[Vec<f64>]) -> Result<f64> {
+    match crate::metrics::gaussian_baseline_nll(train, test) {
+        Ok(v) => Ok(v),
+        Err(e) if e.to_string().contains("singular") => Ok(f64::NAN),
+        Err(e) => Err(e),
+    }
+}
+
 /// `−mean log_prob_iw(x, K)` over the rows of `x` (with their context rows), batched
 /// so that at most [`ROWS_PER_PASS`] rows go through the flow at once; `None` for an
 /// exact flow (its `nll` is already exact).
