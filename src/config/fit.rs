@@ -32,6 +32,11 @@
 //! seed = 0                    # initialisation seed
 //! zero_init = false           # conditioners' output layers start at zero (identity blocks)
 //!
+//! [[flow.surjective]]         # surjective layers (docs/SURJECTIVE.md; any number)
+//! type = "abs"                # any layer type: abs, augment, slice, sort, max_pool2d, …
+//! learned = true              # the layer's own keys (dim and seed default from the place)
+//! at = "data"                 # "data": before the standardisation | k: before block k
+//!
 //! [train]                     # see train::TrainerConfig
 //! epochs = 200
 //! batch_size = 128
@@ -45,6 +50,7 @@
 //! [eval]
 //! c2st = true                 # classifier two-sample test (costs a few seconds)
 //! plots = true
+//! iw_samples = 100            # K of the importance-weighted test NLL of a bound flow
 //! ```
 
 use crate::config::JobConfig;
@@ -101,6 +107,9 @@ pub struct EvalConfig {
     pub c2st: bool,
     /// Draw plots.
     pub plots: bool,
+    /// Importance samples K of the test NLL of a flow whose likelihood is a bound
+    /// (`nll_iw` in the report; docs/SURJECTIVE.md).
+    pub iw_samples: usize,
 }
 
 impl Default for EvalConfig {
@@ -108,6 +117,7 @@ impl Default for EvalConfig {
         Self {
             c2st: true,
             plots: true,
+            iw_samples: crate::pipeline::iw::DEFAULT_IW_SAMPLES,
         }
     }
 }
@@ -158,6 +168,11 @@ impl JobConfig for FitConfig {
         }
         for (column, d) in &self.data.domains {
             d.validate(column)?;
+        }
+        if self.eval.iw_samples == 0 {
+            return Err(Error::config(
+                "[eval] iw_samples must be at least 1 (importance samples per test event)",
+            ));
         }
         crate::pipeline::condition::validate_condition(self)?;
         self.flow.validate()?;

@@ -40,6 +40,7 @@ pub fn evaluate_conditional(
     c: &Table,
     with_c2st: bool,
     seed: u64,
+    k: usize,
 ) -> Result<Evaluation> {
     let xt = x.to_tensor(flow.dtype(), flow.device())?;
     let ct = map.context(c, "evaluation conditions", flow.dtype(), flow.device())?;
@@ -47,6 +48,8 @@ pub fn evaluate_conditional(
     let gen = generate_at(flow, map, c, 1, seed)?;
     let conds = c.select_columns(&map.columns)?.to_rows();
     let mut e = evaluation_of(&gen, &x.to_rows(), nll, false, seed)?;
+    e.likelihood = flow.likelihood();
+    e.nll_iw = crate::pipeline::iw::iw_nll(flow, &xt, Some(&ct), k)?;
     if with_c2st {
         e.c2st = evaluation_of(
             &join(&gen, &conds),
@@ -135,6 +138,7 @@ pub fn fit_conditional(
         &cond.test,
         cfg.eval.c2st,
         seed,
+        cfg.eval.iw_samples,
     )?;
     let bins = condition_bins(
         &flow,
@@ -264,6 +268,7 @@ pub fn eval_conditional(
     data: &DataSource,
     with_c2st: bool,
     seed: u64,
+    k: usize,
     device: &Device,
 ) -> Result<Evaluation> {
     let (info, flow) = load_run_on(dir, device)?;
@@ -275,5 +280,5 @@ pub fn eval_conditional(
     let table = data.load(Some(cols), false)?.table;
     let x = table.select_columns(&info.columns)?;
     let c = table.select_columns(&map.columns)?;
-    evaluate_conditional(&flow, &map, &x, &c, with_c2st, seed)
+    evaluate_conditional(&flow, &map, &x, &c, with_c2st, seed, k)
 }

@@ -12,9 +12,8 @@ use crate::config::{FitConfig, JobConfig};
 use crate::data::Table;
 use crate::error::{Error, Result};
 use crate::flow::Flow;
-use crate::metrics::gaussian_baseline_nll;
 use crate::pipeline::{
-    evaluate_against, generate, kde_ceiling, load_run_on, prepare, write_history, DataSource,
+    evaluate_against_k, generate, kde_ceiling, load_run_on, prepare, write_history, DataSource,
     Evaluation, FitReport, Fitted, Output, Prepared, RunInfo,
 };
 use crate::train::{Batches, EpochRecord, Trainer};
@@ -109,11 +108,12 @@ pub fn fit(
         write_history(&dir.join("history.csv"), &rep.history)?;
     }
 
-    let test = evaluate_against(
+    let test = evaluate_against_k(
         &flow,
         &data.test,
         cfg.eval.c2st,
         cfg.train.seed.wrapping_add(17),
+        cfg.eval.iw_samples,
     )?;
     let report = FitReport {
         rows_read: data.loaded.report.rows_read,
@@ -125,7 +125,10 @@ pub fn fit(
         stopped_early: rep.stopped_early,
         rollbacks: rep.rollbacks,
         train_seconds,
-        gaussian_test_nll: gaussian_baseline_nll(&data.train.to_rows(), &data.test.to_rows())?,
+        gaussian_test_nll: crate::pipeline::iw::baseline_or_nan(
+            &data.train.to_rows(),
+            &data.test.to_rows(),
+        )?,
         test,
         kde_overlap_ceiling: kde_ceiling(&data.train, &data.test, cfg.data.seed)?,
         conditional: None,
@@ -194,7 +197,8 @@ pub fn sample_run(dir: &Path, n: usize, seed: u64, device: &Device) -> Result<Ta
     Table::new(info.columns, rows.into_iter().flatten().collect())
 }
 
-/// Evaluate a run against the events in `data` (the run's columns are selected by name).
+/// Evaluate a run against the events in `data` (the run's columns are selected by name;
+/// a bound flow's importance-weighted NLL with the run's `[eval] iw_samples`).
 pub fn eval_run(
     dir: &Path,
     data: &DataSource,
@@ -202,10 +206,37 @@ pub fn eval_run(
     seed: u64,
     device: &Device,
 ) -> Result<Evaluation> {
+    let (info, _) = load_run_on(dir, device)?;
+    eval_run_k(
+        dir,
+        data,
+        with_c2st,
+        seed,
+        info.spec.eval.iw_samples,
+        device,
+    )
+}
+
+/// [`eval_run`] with `k` importance samples per event for a bound flow's `nll_iw`.
+pub fn eval_run_k(
+    dir: &Path,
+    data: &DataSource,
+    with_c2st: bool,
+    seed: u64,
+    k: usize,
+    device: &Device,
+) -> Result<Evaluation> {
+    if k == 0 {
+        return Err(Error::config(
+            "eval: the number of importance samples K must be at least 1",
+        ));
+    }
     let (info, flow) = load_run_on(dir, device)?;
     if info.condition.is_some() {
-        return crate::density::conditional::eval_conditional(dir, data, with_c2st, seed, device);
+        return crate::density::conditional::eval_conditional(
+            dir, data, with_c2st, seed, k, device,
+        );
     }
     let table = data.load(Some(info.columns.clone()), false)?.table;
-    evaluate_against(&flow, &table, with_c2st, seed)
+    evaluate_against_k(&flow, &table, with_c2st, seed, k)
 }

@@ -7,4 +7,4 @@ pub mod fit;
 
 pub use crate::pipeline::{DataSource, Fitted, Output};
 pub use conditional::{eval_conditional, fit_conditional, sample_run_conditional};
-pub use fit::{eval_run, fit, sample_run};
+pub use fit::{eval_run, eval_run_k, fit, sample_run};

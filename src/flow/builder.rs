@@ -179,21 +179,67 @@ impl FlowBuilder {
         }
     }
 
-    /// The flow description.
+    /// The `[flow] surjective` layers placed `at = "data"`, resolved in order from the
+    /// data width, and the width they output (the standardisation's width).
+    ///
+    /// ```
+    /// use flowinfer::flow::{FlowBuilder, FlowConfig, Place, PlacedLayer};
+    /// let mut cfg = FlowConfig::default();
+    /// cfg.surjective.push(PlacedLayer::new(Place::Data, serde_json::json!({"type": "max_pool2d",
+    ///     "height": 4, "width": 4, "block": 2}))?);
+    /// let (layers, width) = FlowBuilder::new(16, cfg).data_layers()?;
+    /// assert_eq!((layers.len(), width), (1, 4));
+    /// # Ok::<(), flowinfer::Error>(())
+    /// ```
+    pub fn data_layers(&self) -> Result<(Vec<TransformSpec>, usize)> {
+        self.placed(crate::flow::Place::Data, self.dim)
+    }
+
+    /// The placed layers at `at`, resolved in order starting from `width`.
+    fn placed(&self, at: crate::flow::Place, width: usize) -> Result<(Vec<TransformSpec>, usize)> {
+        let mut w = width;
+        let mut out = Vec::new();
+        for (i, l) in self.flow.surjective.iter().enumerate() {
+            if l.at == at {
+                let t = l.resolve(w, i, self.flow.seed)?;
+                w = t.output_dim();
+                out.push(t);
+            }
+        }
+        Ok((out, w))
+    }
+
+    /// The flow description: the `at = "data"` layers, the standardisation, then the
+    /// blocks with the layers placed before each (and after the last) — see
+    /// [`crate::flow::placed`].
     pub fn build_spec(&self) -> Result<FlowSpec> {
-        let d = self.dim;
         if self.flow.blocks == 0 {
             return Err(Error::config("a flow needs at least one block"));
         }
-        let coupling = matches!(self.flow.kind, FlowKind::RealNvp | FlowKind::Nsf);
-        if coupling && d < 2 {
+        if let Some((i, l)) = self
+            .flow
+            .surjective
+            .iter()
+            .enumerate()
+            .find(|(_, l)| matches!(l.at, crate::flow::Place::Block(k) if k > self.flow.blocks))
+        {
             return Err(Error::config(format!(
-                "coupling flows need at least 2 dimensions (got {d}); use a MAF for 1-D data"
+                "[flow] surjective[{i}] (type = \"{}\"): {} is past the last block (blocks = {})",
+                l.kind(),
+                l.at,
+                self.flow.blocks
             )));
         }
+        let coupling = matches!(self.flow.kind, FlowKind::RealNvp | FlowKind::Nsf);
         let mut rng = rand::rngs::StdRng::seed_from_u64(self.flow.seed);
-        let mut ts = Vec::new();
+        let (mut ts, mut d) = self.data_layers()?;
         if let Some((mean, std)) = &self.standardize {
+            if mean.len() != d {
+                return Err(Error::config(format!(
+                    "the standardisation has {} features but the data-side layers (at = \"data\") output {d}; fit it on their output",
+                    mean.len()
+                )));
+            }
             ts.push(TransformSpec::Standardize {
                 mean: mean.clone(),
                 std: std.clone(),
@@ -201,8 +247,16 @@ impl FlowBuilder {
         }
         let map = self.map();
         let cond = self.conditioner();
-        let natural: Vec<usize> = (0..d).collect();
         for i in 0..self.flow.blocks {
+            let (placed, w) = self.placed(crate::flow::Place::Block(i), d)?;
+            ts.extend(placed);
+            d = w;
+            if coupling && d < 2 {
+                return Err(Error::config(format!(
+                    "coupling flows need at least 2 dimensions (got {d} at block {i}); use a MAF for 1-D data"
+                )));
+            }
+            let natural: Vec<usize> = (0..d).collect();
             if i > 0 && !self.flow.kind.is_classic() {
                 ts.push(match self.flow.mixing {
                     Mixing::Reverse => TransformSpec::Permutation {
@@ -249,6 +303,9 @@ impl FlowBuilder {
                 },
             });
         }
+        let (placed, w) = self.placed(crate::flow::Place::Block(self.flow.blocks), d)?;
+        ts.extend(placed);
+        d = w;
         let base = if self.trainable_base {
             BaseSpec::DiagGaussian { dim: d }
         } else {
@@ -259,7 +316,7 @@ impl FlowBuilder {
             _ => None,
         };
         let spec = FlowSpec {
-            dim: d,
+            dim: self.dim,
             context_dim: self.context_dim,
             embedding,
             base,

@@ -51,6 +51,10 @@ pub struct FlowConfig {
     /// Zero-initialise the conditioners' output layers, so every block starts at the
     /// identity (helps conditional flows generalise).
     pub zero_init: bool,
+    /// Surjective (or other) layers placed into the stack (`[[flow.surjective]]`;
+    /// placement rule in [`crate::flow::placed`], docs/SURJECTIVE.md).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub surjective: Vec<crate::flow::PlacedLayer>,
 }
 
 impl Default for FlowConfig {
@@ -71,6 +75,7 @@ impl Default for FlowConfig {
             dtype: "f32".into(),
             seed: 0,
             zero_init: false,
+            surjective: Vec::new(),
         }
     }
 }
@@ -160,6 +165,23 @@ impl FlowConfig {
             return Err(Error::config(format!(
                 "[flow] blocks and hidden must be at least 1, got {} and {}",
                 self.blocks, self.hidden
+            )));
+        }
+        if let Some((i, l)) = self
+            .surjective
+            .iter()
+            .enumerate()
+            .find(|(_, l)| match l.at {
+                crate::flow::Place::Block(k) => k > self.blocks,
+                crate::flow::Place::Data => false,
+            })
+        {
+            return Err(Error::config(format!(
+                "[flow] surjective[{i}] (type = \"{}\"): {} is past the last block (blocks = {}; at = {} places it after the last block)",
+                l.kind(),
+                l.at,
+                self.blocks,
+                self.blocks
             )));
         }
         Ok(())

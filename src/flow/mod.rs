@@ -5,10 +5,12 @@ mod bound;
 pub mod builder;
 pub mod config;
 pub mod io;
+pub mod placed;
 pub mod spec;
 
 pub use builder::{FlowBuilder, FlowKind, Mixing};
 pub use config::FlowConfig;
+pub use placed::{Place, PlacedLayer};
 pub use spec::{EmbeddingSpec, FlowSpec};
 
 use crate::checks::{expect_context, expect_finite, expect_matrix};

@@ -25,6 +25,13 @@ pub struct Evaluation {
     pub kde_overlap: KdeOverlap,
     /// Classifier two-sample test, generated vs real (when enabled).
     pub c2st: Option<C2stResult>,
+    /// Whether `nll` is exact or minus a one-sample stochastic lower bound (a flow with
+    /// augmentation or dequantization; docs/SURJECTIVE.md).
+    #[serde(default = "crate::pipeline::iw::exact")]
+    pub likelihood: crate::transforms::Contribution,
+    /// For a bound: the NLL from the importance-weighted estimate with K samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nll_iw: Option<crate::pipeline::iw::IwNll>,
 }
 
 /// The report of a fit (`report.json`).
@@ -48,7 +55,10 @@ pub struct FitReport {
     pub rollbacks: usize,
     /// Wall time of training in seconds.
     pub train_seconds: f64,
-    /// Test-split NLL of the best-fitting Gaussian (baseline).
+    /// Test-split NLL of the best-fitting Gaussian (baseline); NaN (`null` in JSON) where
+    /// no Gaussian fits (a constant column, e.g. an always-dark pixel of images that
+    /// data-side layers dequantize).
+    #[serde(deserialize_with = "crate::pipeline::iw::nan_if_null")]
     pub gaussian_test_nll: f64,
     /// Evaluation on the held-out test split.
     pub test: Evaluation,
@@ -96,6 +106,8 @@ pub fn evaluation_of(
     Ok(Evaluation {
         events: real.len(),
         nll,
+        likelihood: crate::transforms::Contribution::Exact,
+        nll_iw: None,
         kde_overlap: kde_overlap(gen, real)?,
         c2st: if with_c2st {
             Some(c2st(
@@ -112,18 +124,39 @@ pub fn evaluation_of(
     })
 }
 
-/// Evaluate `flow` against the real events `real`.
+/// Evaluate `flow` against the real events `real` (a bound flow's importance-weighted
+/// NLL with [`DEFAULT_IW_SAMPLES`](crate::pipeline::iw::DEFAULT_IW_SAMPLES) samples).
 pub fn evaluate_against(
     flow: &Flow,
     real: &Table,
     with_c2st: bool,
     seed: u64,
 ) -> Result<Evaluation> {
+    evaluate_against_k(
+        flow,
+        real,
+        with_c2st,
+        seed,
+        crate::pipeline::iw::DEFAULT_IW_SAMPLES,
+    )
+}
+
+/// [`evaluate_against`] with `k` importance samples for a bound flow's `nll_iw`.
+pub fn evaluate_against_k(
+    flow: &Flow,
+    real: &Table,
+    with_c2st: bool,
+    seed: u64,
+    k: usize,
+) -> Result<Evaluation> {
     let x = real.to_tensor(flow.dtype(), flow.device())?;
     let nll = crate::train::mean_nll(flow, &x, None, 4096)?;
     let rows = real.to_rows();
     let gen = generate(flow, rows.len(), seed)?;
-    evaluation_of(&gen, &rows, nll, with_c2st, seed)
+    let mut e = evaluation_of(&gen, &rows, nll, with_c2st, seed)?;
+    e.likelihood = flow.likelihood();
+    e.nll_iw = crate::pipeline::iw::iw_nll(flow, &x, None, k)?;
+    Ok(e)
 }
 
 /// The KDE overlap between a training subsample (as many events as the test split,

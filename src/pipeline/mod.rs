@@ -4,16 +4,19 @@
 //!
 //! `density::fit` and `bayes::fit` both build on this module; neither calls the other.
 
+pub mod builtin;
 pub mod condition;
 pub mod domains;
 pub mod evaluate;
+pub mod iw;
 pub mod output;
 pub mod prepare;
 pub mod run_info;
 pub mod source;
 
 pub use evaluate::{
-    evaluate_against, evaluation_of, generate, kde_ceiling, write_history, Evaluation, FitReport,
+    evaluate_against, evaluate_against_k, evaluation_of, generate, kde_ceiling, write_history,
+    Evaluation, FitReport,
 };
 pub use output::{Fitted, Output};
 pub use prepare::{prepare, Prepared};

@@ -5,13 +5,15 @@
 
 use crate::config::{ColumnDomain, DataConfig, FitConfig};
 use crate::data::{split_indices, Scaler, Table};
+use crate::distributions::BaseSpec;
 use crate::error::{Error, Result};
-use crate::flow::{FlowBuilder, FlowConfig, FlowSpec};
+use crate::flow::{Flow, FlowBuilder, FlowConfig, FlowSpec};
 use crate::pipeline::condition::ContextMap;
 use crate::pipeline::domains::{check_domains, domain_maps};
 use crate::pipeline::source::{DataSource, Loaded};
 use crate::transforms::domain::forward_rows;
 use crate::transforms::TransformSpec;
+use candle_core::{DType, Device};
 
 /// Events loaded, split and scaled.
 #[derive(Debug, Clone)]
@@ -31,6 +33,10 @@ pub struct Prepared {
     /// The condition columns of a conditional fit (`[data] condition`); the splits
     /// above then hold the other (modelled) columns only.
     pub conditioning: Option<Conditioning>,
+    /// Why `scaler` could not be fitted on the columns themselves (a constant column);
+    /// [`Prepared::standardize`] then fails with it, while a `[flow]` stack whose
+    /// data-side layers are standardised on their output still builds.
+    pub scaler_error: Option<String>,
 }
 
 /// The condition columns of a conditional fit, split like the events.
@@ -93,15 +99,28 @@ pub fn prepare(source: &DataSource, data: &DataConfig) -> Result<Prepared> {
         maps,
         seed: data.seed,
     });
-    let scaler = match &domain {
+    let fitted = match &domain {
         Some(TransformSpec::Domain { maps, seed }) => {
             let mapped = forward_rows(maps, *seed, &train.to_rows())?;
             Scaler::fit(&Table::new(
                 train.columns().to_vec(),
                 mapped.into_iter().flatten().collect(),
-            )?)?
+            )?)
         }
-        _ => Scaler::fit(&train)?,
+        _ => Scaler::fit(&train),
+    };
+    // A constant column (e.g. an always-dark pixel) is an error only for a flow that
+    // standardises the columns themselves; data-side layers are standardised on their
+    // output instead (`stack_spec`).
+    let (scaler, scaler_error) = match fitted {
+        Ok(s) => (s, None),
+        Err(e) => (
+            Scaler {
+                mean: vec![0.0; train.cols()],
+                std: vec![1.0; train.cols()],
+            },
+            Some(e.to_string()),
+        ),
     };
     Ok(Prepared {
         loaded,
@@ -111,6 +130,7 @@ pub fn prepare(source: &DataSource, data: &DataConfig) -> Result<Prepared> {
         scaler,
         domain,
         conditioning,
+        scaler_error,
     })
 }
 
@@ -169,9 +189,13 @@ impl Prepared {
             .map_or(0, |c| c.map.columns.len())
     }
 
-    /// The standardisation as `(mean, std)`.
-    pub fn standardize(&self) -> (Vec<f64>, Vec<f64>) {
-        (self.scaler.mean.clone(), self.scaler.std.clone())
+    /// The standardisation as `(mean, std)` (an error naming a constant column when
+    /// the columns cannot be standardised).
+    pub fn standardize(&self) -> Result<(Vec<f64>, Vec<f64>)> {
+        match &self.scaler_error {
+            Some(e) => Err(Error::config(e.clone())),
+            None => Ok((self.scaler.mean.clone(), self.scaler.std.clone())),
+        }
     }
 
     /// The unconditional flow of `cfg` for these events: the CNF when `cfg.cnf` is set,
@@ -181,7 +205,7 @@ impl Prepared {
             Some(c) => c.flow_spec(
                 self.train.cols(),
                 0,
-                Some(self.standardize()),
+                Some(self.standardize()?),
                 None,
                 cfg.flow.seed,
             )?,
@@ -190,11 +214,42 @@ impl Prepared {
         self.with_domain(spec)
     }
 
-    /// The `[flow]` stack `flow` for these events, the standardisation its first layer.
+    /// The `[flow]` stack `flow` for these events: the domain layer, the `at = "data"`
+    /// layers of `[flow] surjective`, the standardisation (fitted on the training split
+    /// as those layers output it), then the blocks.
     pub fn stack_spec(&self, flow: &FlowConfig) -> Result<FlowSpec> {
         let mut b = FlowBuilder::new(self.train.cols(), flow.clone()).context(self.context_dim());
-        b.standardize = Some(self.standardize());
+        b.standardize = Some(self.standardize_after(&b)?);
         self.with_domain(b.build_spec()?)
+    }
+
+    /// The standardisation of the training split as the builder's data-side layers
+    /// output it (the plain one when there are none). The layers run once, in `f64` on
+    /// the CPU, with their initial parameters and without a context.
+    fn standardize_after(&self, b: &FlowBuilder) -> Result<(Vec<f64>, Vec<f64>)> {
+        let (layers, width) = b.data_layers()?;
+        if layers.is_empty() {
+            return self.standardize();
+        }
+        let mut transforms: Vec<TransformSpec> = self.domain.iter().cloned().collect();
+        transforms.extend(layers);
+        let spec = FlowSpec {
+            dim: self.train.cols(),
+            context_dim: 0,
+            embedding: None,
+            base: BaseSpec::StandardNormal { dim: width },
+            transforms,
+        };
+        spec.validate()?;
+        let flow = Flow::new(spec, DType::F64, &Device::Cpu, b.flow.seed)?;
+        let x = self.train.to_tensor(DType::F64, &Device::Cpu)?;
+        let (z, _) = flow.to_latent(&x, None)?;
+        let names = (0..width).map(|j| format!("output {j} of the data-side layers"));
+        let s = Scaler::fit(&Table::new(
+            names.collect(),
+            z.flatten_all()?.to_vec1::<f64>()?,
+        )?)?;
+        Ok((s.mean, s.std))
     }
 
     /// `spec` with the domain layer (if any) put first, on the data side.

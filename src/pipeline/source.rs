@@ -23,6 +23,16 @@ pub enum DataSource {
         /// Generator seed.
         seed: u64,
     },
+    /// A built-in set of the SurVAE study ([`crate::pipeline::builtin`]): `n-gon`,
+    /// `gradient`, skewed and labelled 2-D sets, the 8×8 digits.
+    Builtin {
+        /// Which set.
+        set: crate::pipeline::builtin::BuiltinSet,
+        /// Number of events.
+        n: usize,
+        /// Generator seed.
+        seed: u64,
+    },
 }
 
 impl DataSource {
@@ -51,17 +61,23 @@ impl DataSource {
         )?))
     }
 
-    /// A built-in toy set by name (`two-moons`, `spiral`, …), `n` events from `seed`.
+    /// A built-in toy set by name (`two-moons`, `spiral`, …, and the SurVAE sets of
+    /// [`crate::pipeline::builtin`]: `n-gon`, `skewed:corners:0.8`, `digits`, …), `n`
+    /// events from `seed`.
     pub fn toy(name: &str, n: usize, seed: u64) -> Result<Self> {
-        let set: ToyDataset = name
-            .parse()
-            .map_err(|e| Error::config(format!("toy data set: {e}")))?;
         if n < 20 {
             return Err(Error::config(format!(
                 "toy data set {name}: need at least 20 events, got {n}"
             )));
         }
-        Ok(Self::Toy { set, n, seed })
+        match name.parse::<ToyDataset>() {
+            Ok(set) => Ok(Self::Toy { set, n, seed }),
+            Err(_) => Ok(Self::Builtin {
+                set: crate::pipeline::builtin::BuiltinSet::parse(name)?,
+                n,
+                seed,
+            }),
+        }
     }
 
     /// Read or generate the table (with `columns`/`drop_invalid` applied to files) and
@@ -92,6 +108,14 @@ impl DataSource {
                 };
                 (Table::new(vec!["x1".into(), "x2".into()], values)?, origin)
             }
+            DataSource::Builtin { set, n, seed } => {
+                let origin = DataOrigin::Toy {
+                    toy: set.name(),
+                    n: *n,
+                    seed: *seed,
+                };
+                (set.generate(*n, *seed)?, origin)
+            }
         };
         let table = match &columns {
             Some(c) => table.select_columns(c)?,
@@ -114,6 +138,7 @@ impl DataSource {
             DataSource::File(p) => p.display().to_string(),
             DataSource::Table(t) => format!("in-memory table ({} rows)", t.rows()),
             DataSource::Toy { set, n, .. } => format!("toy {} ({n} events)", set.name()),
+            DataSource::Builtin { set, n, .. } => format!("toy {} ({n} events)", set.name()),
         }
     }
 }

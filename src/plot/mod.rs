@@ -24,6 +24,7 @@
 //!   gives [`Error::File`] naming the path. Nothing panics.
 
 pub mod bands;
+pub mod grid;
 pub(crate) mod render;
 mod sbi;
 pub(crate) mod stats;

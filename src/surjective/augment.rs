@@ -89,7 +89,8 @@ impl Transform for Augment {
         let x = z.narrow(1, 0, self.dim)?;
         let a = z.narrow(1, self.dim, self.extra)?;
         let lq = self.model.log_prob(&a, &x, ctx)?;
-        Ok((x, lq))
+        // contiguous: the layer before may index its columns (a permutation does)
+        Ok((x.contiguous()?, lq))
     }
     fn spec(&self) -> TransformSpec {
         TransformSpec::Augment {

@@ -83,7 +83,8 @@ impl Transform for Slice {
         let kept = x.narrow(1, 0, self.keep)?;
         let dropped = x.narrow(1, self.keep, self.dim - self.keep)?;
         let lp = self.model.log_prob(&dropped, &kept, ctx)?;
-        Ok((kept, lp))
+        // contiguous: the next layer may index its columns (a permutation does)
+        Ok((kept.contiguous()?, lp))
     }
     fn inverse(&self, z: &Tensor, ctx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         let b = expect_width(z, self.keep, "slice layer inverse input")?;
