@@ -24,7 +24,8 @@ pub const BUDGET_FLOOR: f64 = 0.25;
 /// // Three channels with weights 0.05, 0.65, 0.30, floor a quarter of an equal share.
 /// let n = allocate(1000, &[0.05, 0.65, 0.30], 0.25);
 /// assert_eq!(n.iter().sum::<usize>(), 1000);
-/// assert_eq!(n, vec![84 + 37, 84 + 481, 84 + 230]);
+/// // 84 each (a quarter of 1000/3), the other 748 by weight: 37.4, 486.2, 224.4 (in floating point 224.4 > 37.4 by a hair) → 37, 486, 225.
+/// assert_eq!(n, vec![84 + 37, 84 + 486, 84 + 225]);
 /// // Equal weights: equal parts.
 /// assert_eq!(allocate(900, &[1.0, 1.0, 1.0], 0.25), vec![300, 300, 300]);
 /// ```
