@@ -940,7 +940,10 @@ fn annealing_schedule_rises_to_one() {
     // over half of the steps left after β first reached 1.
     let full = betas.iter().position(|b| *b >= 1.0).unwrap();
     let alphas: Vec<f64> = h.records.iter().map(|r| r.defensive).collect();
-    assert!(alphas[..=full].iter().all(|a| *a == short.defensive), "{alphas:?}");
+    assert!(
+        alphas[..=full].iter().all(|a| *a == short.defensive),
+        "{alphas:?}"
+    );
     assert!(alphas.windows(2).all(|w| w[1] <= w[0]), "{alphas:?}");
     assert_eq!(alphas[9], 0.0, "{alphas:?}");
     for (s, a) in alphas.iter().enumerate() {
@@ -950,7 +953,11 @@ fn annealing_schedule_rises_to_one() {
         defensive_decay: 1.5,
         ..short.clone()
     };
-    assert!(bad.validate().unwrap_err().to_string().contains("defensive_decay"));
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("defensive_decay"));
     // defensive_decay = 0 keeps the fraction constant.
     let kept = TrainConfig {
         defensive_decay: 0.0,

@@ -419,7 +419,8 @@ impl IntegrationReport {
 
 /// Write `history.csv` (one row per training step) atomically.
 pub fn write_history_csv(path: &Path, h: &TrainHistory) -> Result<()> {
-    let mut s = String::from("step,calls,loss,lr,beta,estimate,rel_std,entropy,skipped,defensive\n");
+    let mut s =
+        String::from("step,calls,loss,lr,beta,estimate,rel_std,entropy,skipped,defensive\n");
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     for r in &h.records {
         let _ = writeln!(

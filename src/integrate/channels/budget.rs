@@ -69,7 +69,11 @@ mod tests {
     #[test]
     fn parts_add_up_and_follow_the_weights() {
         for total in [1usize, 2, 7, 100, 1001, 4000] {
-            for w in [vec![0.0, 1.0], vec![0.1, 0.6, 0.3], vec![0.0, 0.0, 0.0, 1e-9]] {
+            for w in [
+                vec![0.0, 1.0],
+                vec![0.1, 0.6, 0.3],
+                vec![0.0, 0.0, 0.0, 1e-9],
+            ] {
                 let n = allocate(total, &w, 0.25);
                 let floor = ((0.25 * total as f64 / w.len() as f64).ceil() as usize).max(1);
                 assert!(n.iter().all(|k| *k >= floor), "{total} {w:?} {n:?}");
