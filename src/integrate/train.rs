@@ -45,10 +45,10 @@
 //! batch while the flow is still finding the mass (the annealing, `β < 1`); once `β`
 //! has reached 1 it decays linearly to 0 over the fraction
 //! [`TrainConfig::defensive_decay`] of the remaining steps, so the flow that is
-//! evaluated was last trained on its own draws — the uniform points' job (exploration,
-//! bounded weights while the flow is wrong) is done by then, and a flow trained beside
-//! a uniform floor leaves its tails to that floor, which the evaluation (with its much
-//! smaller fraction) and unweighting then pay for ([`TrainConfig::defensive_at`]).
+//! evaluated was last trained on its own draws: the uniform points' job (exploration,
+//! bounded weights while the flow is wrong) is done by then
+//! ([`TrainConfig::defensive_at`]). Measured, this neither costs nor restores the
+//! unweighting efficiency the constant fraction cost e⁺e⁻ → q q̄ g (docs/INTEGRATION.md).
 //! Every fresh batch is watched for collapse ([`super::guard`]).
 //!
 //! Steps are skipped (no update) when a batch has `f = 0` everywhere or the gradient
