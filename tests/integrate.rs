@@ -936,6 +936,34 @@ fn annealing_schedule_rises_to_one() {
     assert_eq!(betas[0], 0.2);
     assert_eq!(betas[9], 1.0);
     assert_eq!(h.skipped_steps, 0);
+    // The defensive fraction stays at its value while annealing, then decays to 0
+    // over half of the steps left after β first reached 1.
+    let full = betas.iter().position(|b| *b >= 1.0).unwrap();
+    let alphas: Vec<f64> = h.records.iter().map(|r| r.defensive).collect();
+    assert!(
+        alphas[..=full].iter().all(|a| *a == short.defensive),
+        "{alphas:?}"
+    );
+    assert!(alphas.windows(2).all(|w| w[1] <= w[0]), "{alphas:?}");
+    assert_eq!(alphas[9], 0.0, "{alphas:?}");
+    for (s, a) in alphas.iter().enumerate() {
+        assert_eq!(*a, short.defensive_at(s, (s > full).then_some(full)));
+    }
+    let bad = TrainConfig {
+        defensive_decay: 1.5,
+        ..short.clone()
+    };
+    assert!(bad
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("defensive_decay"));
+    // defensive_decay = 0 keeps the fraction constant.
+    let kept = TrainConfig {
+        defensive_decay: 0.0,
+        ..short
+    };
+    assert_eq!(kept.defensive_at(9, Some(2)), kept.defensive);
 }
 
 fn train_betas(name: &str, cfg: &TrainConfig) -> Vec<f64> {

@@ -223,7 +223,7 @@ impl IntegrateConfig {
         }
         self.flow.validate(dim.max(2))?;
         if self.channels.is_active() {
-            self.channels.maps(dim)?;
+            self.channels.validate(dim)?;
         }
         JobConfig::validate(self)
     }

@@ -327,6 +327,7 @@ pub fn integrate(
         beta_start: cfg.train.beta_start,
         beta_initial: history.beta_initial,
         defensive: cfg.train.defensive,
+        defensive_decay: cfg.train.defensive_decay,
         pilot: history.pilot.clone(),
         collapses: history.collapses.clone(),
         skipped_steps: history.skipped_steps,

@@ -70,8 +70,10 @@ pub struct TrainingSummary {
     /// The exponent the annealing actually started from (lower than `beta_start` when
     /// the untrained proposal could not sample `f^beta_start`).
     pub beta_initial: f64,
-    /// Uniform fraction of the training proposal (defensive mixture).
+    /// Uniform fraction of the training proposal (defensive mixture) while annealing.
     pub defensive: f64,
+    /// Fraction of the steps after `β` reached 1 over which it decayed to 0 (0 = kept).
+    pub defensive_decay: f64,
     /// The pilot: the first batch, drawn before any update ([`super::guard`]).
     pub pilot: Option<super::BatchEstimate>,
     /// Collapses of the batch estimate during training ([`super::guard`]).
@@ -339,9 +341,14 @@ impl IntegrationReport {
         }
         let _ = writeln!(
             o,
-            "proposal:              flow + {} % uniform (defensive; training {} %); annealing from β = {:.3e}",
+            "proposal:              flow + {} % uniform (defensive; training {} %{}); annealing from β = {:.3e}",
             100.0 * self.flow.defensive,
             100.0 * t.defensive,
+            if t.defensive_decay > 0.0 && t.defensive > 0.0 {
+                ", decaying to 0 after β = 1"
+            } else {
+                ""
+            },
             t.beta_initial
         );
         if self.invalid.total() > 0 {
@@ -412,12 +419,13 @@ impl IntegrationReport {
 
 /// Write `history.csv` (one row per training step) atomically.
 pub fn write_history_csv(path: &Path, h: &TrainHistory) -> Result<()> {
-    let mut s = String::from("step,calls,loss,lr,beta,estimate,rel_std,entropy,skipped\n");
+    let mut s =
+        String::from("step,calls,loss,lr,beta,estimate,rel_std,entropy,skipped,defensive\n");
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
     for r in &h.records {
         let _ = writeln!(
             s,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{}",
             r.step,
             r.calls,
             r.loss,
@@ -426,7 +434,8 @@ pub fn write_history_csv(path: &Path, h: &TrainHistory) -> Result<()> {
             opt(r.estimate),
             opt(r.rel_std),
             opt(r.entropy),
-            r.skipped
+            r.skipped,
+            r.defensive
         );
     }
     crate::atomic::write_atomic(path, s.as_bytes())

@@ -42,7 +42,14 @@
 //! that it can sample and rises geometrically ([`TrainConfig::beta_from`]).
 //!
 //! The defensive fraction [`TrainConfig::defensive`] mixes uniform points into every
-//! batch, and every fresh batch is watched for collapse ([`super::guard`]).
+//! batch while the flow is still finding the mass (the annealing, `β < 1`); once `β`
+//! has reached 1 it decays linearly to 0 over the fraction
+//! [`TrainConfig::defensive_decay`] of the remaining steps, so the flow that is
+//! evaluated was last trained on its own draws: the uniform points' job (exploration,
+//! bounded weights while the flow is wrong) is done by then
+//! ([`TrainConfig::defensive_at`]). Measured, this neither costs nor restores the
+//! unweighting efficiency the constant fraction cost e⁺e⁻ → q q̄ g (docs/INTEGRATION.md).
+//! Every fresh batch is watched for collapse ([`super::guard`]).
 //!
 //! Steps are skipped (no update) when a batch has `f = 0` everywhere or the gradient
 //! is not finite; the count is reported. The learning rate follows a cosine decay from
@@ -129,7 +136,15 @@ pub struct TrainConfig {
     /// mixture, so the loss stays unbiased); 0 = the flow alone. Default
     /// [`DEFENSIVE_TRAIN`](super::proposal::DEFENSIVE_TRAIN).
     pub defensive: f64,
+    /// Fraction of the steps left after `β` first reaches 1 over which the defensive
+    /// fraction decays linearly to 0 (in [0, 1]; 0 = it stays at `defensive`
+    /// throughout; module docs). Default [`DEFENSIVE_DECAY`].
+    pub defensive_decay: f64,
 }
+
+/// The default [`TrainConfig::defensive_decay`]: the training defensive fraction
+/// reaches 0 halfway through the steps after the annealing ends.
+pub const DEFENSIVE_DECAY: f64 = 0.5;
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -146,6 +161,7 @@ impl Default for TrainConfig {
             beta_start: 0.2,
             anneal_ess: 0.5,
             defensive: super::proposal::DEFENSIVE_TRAIN,
+            defensive_decay: DEFENSIVE_DECAY,
         }
     }
 }
@@ -189,6 +205,13 @@ impl TrainConfig {
         }
         super::proposal::check_fraction(self.defensive)
             .map_err(|e| Error::config(format!("[train] {e}")))?;
+        if !(self.defensive_decay.is_finite() && (0.0..=1.0).contains(&self.defensive_decay)) {
+            return Err(Error::config(format!(
+                "defensive_decay must be a fraction of the steps after the annealing in [0, 1] \
+                 (0 = a constant defensive fraction), got {}",
+                self.defensive_decay
+            )));
+        }
         if !pos(self.clip) {
             return Err(Error::config(format!(
                 "gradient clip must be positive, got {}",
@@ -218,6 +241,31 @@ impl TrainConfig {
         } else {
             (start + (1.0 - start) * t).min(1.0)
         }
+    }
+
+    /// The training defensive fraction at `step`, given the step at which `β` first
+    /// reached 1 (`None`: not yet): [`defensive`](Self::defensive) until then, then
+    /// linearly down to 0 over [`defensive_decay`](Self::defensive_decay) of the steps
+    /// left (module docs).
+    ///
+    /// ```
+    /// use flowinfer::integrate::TrainConfig;
+    /// let cfg = TrainConfig { steps: 1000, defensive: 0.05, defensive_decay: 0.5, ..TrainConfig::default() };
+    /// assert_eq!(cfg.defensive_at(10, None), 0.05); // still annealing
+    /// assert_eq!(cfg.defensive_at(200, Some(200)), 0.05); // β = 1 from step 200 on
+    /// assert!((cfg.defensive_at(400, Some(200)) - 0.025).abs() < 1e-12); // 400 steps of decay
+    /// assert_eq!(cfg.defensive_at(600, Some(200)), 0.0);
+    /// ```
+    pub fn defensive_at(&self, step: usize, full_from: Option<usize>) -> f64 {
+        let Some(s1) = full_from.filter(|_| self.defensive_decay > 0.0) else {
+            return self.defensive;
+        };
+        let span = self.defensive_decay * self.steps.saturating_sub(s1) as f64;
+        if span <= 0.0 {
+            return 0.0;
+        }
+        let t = step.saturating_sub(s1) as f64 / span;
+        (self.defensive * (1.0 - t)).max(0.0)
     }
 
     /// Integrand calls `steps` steps use.
@@ -254,6 +302,9 @@ pub struct StepRecord {
     /// The proposal's entropy `−mean(ln q)` over a fresh batch (nats; see
     /// [`super::guard`]).
     pub entropy: Option<f64>,
+    /// The defensive fraction of the proposal this step's batch was drawn from
+    /// ([`TrainConfig::defensive_at`]).
+    pub defensive: f64,
     /// Whether the update was skipped.
     pub skipped: bool,
 }
@@ -480,7 +531,8 @@ pub fn train_flow(
         TrainMode::Online => 1,
         TrainMode::Buffered => cfg.reuse,
     };
-    let proposal = Proposal::new(flow, cfg.defensive)?;
+    // The step at which β first reached 1 (the defensive fraction decays from there).
+    let mut full_from: Option<usize> = None;
     let mut hist = TrainHistory::default();
     let mut stored: Option<Stored> = None;
     let mut guard = CollapseGuard::default();
@@ -502,9 +554,11 @@ pub fn train_flow(
             estimate: None,
             rel_std: None,
             entropy: None,
+            defensive: cfg.defensive_at(step, full_from),
             skipped: true,
         };
         if step % reuse == 0 {
+            let proposal = Proposal::new(flow, record.defensive)?;
             let b = draw_weighted(
                 &proposal, integrand, cfg.batch, rng, opts, invalid, "training",
             )?;
@@ -551,6 +605,9 @@ pub fn train_flow(
                 beta = adaptive_beta(&b.f, &b.log_q, beta, cfg.anneal_ess);
             }
             record.beta = beta;
+            if beta >= 1.0 && full_from.is_none() {
+                full_from = Some(step);
+            }
             // A batch of a collapsed flow is not learnt from: the flow was restored.
             stored = if mean > 0.0 && !restored {
                 let (a, bb) = loss_weights(&b.f, &b.log_q, record.beta);

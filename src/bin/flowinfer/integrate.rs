@@ -138,6 +138,11 @@ pub struct IntegrateArgs {
     /// alone).
     #[arg(long)]
     defensive: Option<f64>,
+    /// Fraction of the training steps left after the annealing reaches β = 1 over which
+    /// the training defensive fraction decays to 0 (default 0.5; 0 = constant; spec
+    /// [train] defensive_decay).
+    #[arg(long)]
+    defensive_decay: Option<f64>,
     /// Spline bins (default 8).
     #[arg(long)]
     bins: Option<usize>,
@@ -265,6 +270,7 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     set(&mut t.anneal_ess, &a.anneal_ess);
     set(&mut t.beta_start, &a.beta_start);
     set(&mut t.defensive, &a.defensive);
+    set(&mut t.defensive_decay, &a.defensive_decay);
     set(&mut s.eval.defensive, &a.defensive);
     set(&mut s.flow.bins, &a.bins);
     set(&mut s.flow.hidden, &a.hidden);

@@ -10,7 +10,8 @@
 //!
 //! 1. The channel weights `α_k` are adapted on the maps alone ([`channel_set`]), with
 //!    [`ChannelsConfig::adapt_calls`] integrand calls.
-//! 2. Each channel gets `1/C` of the training steps and of the evaluation samples.
+//! 2. The training steps and the evaluation samples are split among the channels by
+//!    their weights, each keeping a floor ([`budget`]).
 //! 3. The result is trusted only when every channel is; a channel's reasons are
 //!    named with the channel.
 //!
@@ -34,6 +35,7 @@
 //! # Ok::<(), flowinfer::Error>(())
 //! ```
 
+pub mod budget;
 pub mod channel_integrand;
 pub mod channel_set;
 pub mod peak_map;
@@ -68,6 +70,10 @@ pub struct ChannelsConfig {
     pub uniform: bool,
     /// Integrand calls of the channel-weight adaptation (default 20 000, in 5 rounds).
     pub adapt_calls: usize,
+    /// The least part of the training steps and evaluation samples a channel gets, as
+    /// a fraction of an equal share (in [0, 1]; 1 = equal shares; the rest goes by
+    /// channel weight; [`budget`]). Default [`budget::BUDGET_FLOOR`].
+    pub budget_floor: f64,
 }
 
 impl Default for ChannelsConfig {
@@ -77,6 +83,7 @@ impl Default for ChannelsConfig {
             width: 0.05,
             uniform: true,
             adapt_calls: 20_000,
+            budget_floor: budget::BUDGET_FLOOR,
         }
     }
 }
@@ -88,6 +95,18 @@ impl ChannelsConfig {
     /// Whether channels are asked for.
     pub fn is_active(&self) -> bool {
         !self.peaks.is_empty()
+    }
+
+    /// Check the settings for dimension `dim`: the maps ([`maps`](Self::maps)) and the
+    /// budget floor.
+    pub fn validate(&self, dim: usize) -> Result<()> {
+        if !(self.budget_floor.is_finite() && (0.0..=1.0).contains(&self.budget_floor)) {
+            return Err(Error::config(format!(
+                "[channels] budget_floor must be a fraction of an equal share in [0, 1], got {}",
+                self.budget_floor
+            )));
+        }
+        self.maps(dim).map(|_| ())
     }
 
     /// The channel maps for dimension `dim` (errors name the peak that is wrong).
@@ -146,9 +165,10 @@ pub fn integrate_channels(
         channels: ChannelsConfig::default(),
         ..cfg.clone()
     };
-    per_channel.train.steps = (cfg.train.steps / c).max(1);
-    per_channel.eval.samples = (cfg.eval.samples / c).max(2);
     per_channel.eval.vegas = false;
+    let floor = cfg.channels.budget_floor;
+    let steps = budget::allocate(cfg.train.steps, set.alpha(), floor);
+    let samples = budget::allocate(cfg.eval.samples, set.alpha(), floor);
     let mut outcomes = Vec::with_capacity(c);
     for k in 0..c {
         progress(Stage::Channel {
@@ -158,6 +178,8 @@ pub fn integrate_channels(
         });
         let integrand = ChannelIntegrand::new(user, &set, k);
         let mut ck = per_channel.clone();
+        ck.train.steps = steps[k];
+        ck.eval.samples = samples[k].max(2);
         ck.seed = row_seed(cfg.seed, 100 + k);
         let o = integrate(&integrand, &ck, device, progress)?;
         outcomes.push(o);
