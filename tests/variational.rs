@@ -368,3 +368,28 @@ fn cli_end_to_end_on_a_tiny_run() {
     assert!(!dir.join("bad").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_variational_family_with_a_bound_layer_is_refused_and_exact_layers_are_kept() {
+    let with = |layer: &str| {
+        let cfg: VariationalConfig = from_toml(
+            &format!(
+                "[target]\nname = \"banana\"\n[flow]\nkind = \"realnvp\"\nblocks = 2\nhidden = 8\n\
+                 [[flow.surjective]]\n{layer}\nat = 0\n"
+            ),
+            "vi.toml",
+        )
+        .unwrap();
+        build_family(&cfg, 2, 0, &Device::Cpu)
+    };
+    let e = with("type = \"augment\"\nextra = 1\nmodel = { kind = \"standard_normal\" }")
+        .err()
+        .expect("augment gives only a bound on log q: refused")
+        .to_string();
+    assert!(e.contains("exact log q") && e.contains("bound"), "{e}");
+    let flow = with("type = \"abs\"\nlearned = false").expect("abs is exact: accepted");
+    assert_eq!(
+        flow.likelihood(),
+        flowinfer::transforms::Contribution::Exact
+    );
+}

@@ -60,7 +60,7 @@ pub use values::{check_values, InvalidCounts};
 use crate::distributions::BaseSpec;
 use crate::error::{Error, Result};
 use crate::flow::{Flow, FlowBuilder, FlowSpec};
-use crate::transforms::TransformSpec;
+use crate::transforms::{Contribution, TransformSpec};
 use candle_core::Device;
 use defensive::{BroadGaussian, PILOT_DRAWS};
 use evaluate::{figures, moments, MomentErrors};
@@ -197,7 +197,18 @@ pub fn build_family(
             .context(context_dim)
             .build_spec()?
     };
-    Flow::new(spec, dtype, device, row_seed(cfg.seed, 0))
+    let flow = Flow::new(spec, dtype, device, row_seed(cfg.seed, 0))?;
+    // The ELBO and the importance weights need the exact log q of q's own draws; a
+    // layer whose contribution is a bound (augment, dequantization, set permutation)
+    // would make both wrong without any sign of it.
+    if flow.likelihood() != Contribution::Exact {
+        return Err(Error::config(
+            "[flow] surjective: a variational posterior needs an exact log q, but a layer of \
+             this stack gives only a bound (augment, dequantization or set permutation); \
+             use exact layers only (e.g. abs, slice, sort) or none",
+        ));
+    }
+    Ok(flow)
 }
 
 fn device_name(d: &Device) -> String {
