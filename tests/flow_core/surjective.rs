@@ -3,6 +3,7 @@
 //! tightening, save/reload, bad input.
 
 use crate::common::{device, gaussian, uniform};
+use crate::surjective_layers::{flow, mean_gaps, vec1, EXTREMES};
 use candle_core::{DType, Tensor};
 use flowinfer::distributions::BaseSpec;
 use flowinfer::flow::{Flow, FlowBuilder, FlowSpec};
@@ -20,27 +21,6 @@ const COND: GaussianSpec = GaussianSpec::Conditional {
     hidden: 8,
     depth: 1,
 };
-const EXTREMES: [f64; 5] = [-1e6, -30.0, 0.0, 30.0, 1e6];
-
-fn flow(dim: usize, base: usize, transforms: Vec<TransformSpec>) -> Flow {
-    let spec = FlowSpec {
-        dim,
-        context_dim: 0,
-        embedding: None,
-        base: BaseSpec::StandardNormal { dim: base },
-        transforms,
-    };
-    Flow::new(spec, DType::F64, &device(), 3).unwrap()
-}
-
-fn vec1(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64).unwrap().to_vec1::<f64>().unwrap()
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
 /// Shapes, the round trip in the deterministic direction, cancelling contributions,
 /// reproducible draws, finite values and gradients at extreme inputs.
 fn assert_surjection(name: &str, t: &dyn Transform, params: &Params, x: &Tensor, z: &Tensor) {
@@ -116,7 +96,7 @@ fn absolute_value_gives_the_exact_symmetric_density() {
     let x = gaussian(64, 2, 2.0, 4);
     let rows = x.to_vec2::<f64>().unwrap();
     for learned in [false, true] {
-        let f = flow(2, 2, spec(learned));
+        let f = flow(2, 0, 2, spec(learned));
         assert_eq!(f.likelihood(), Contribution::Exact);
         let logit = [1.3f64, -0.4];
         if learned {
@@ -159,6 +139,7 @@ fn slice_with_a_conditional_gaussian_is_a_normalised_density() {
     // Exactness: exp(log p) of a 2 → 1 slice (MLP conditional, perturbed) integrates to 1.
     let f = flow(
         2,
+        0,
         1,
         vec![TransformSpec::Slice {
             dim: 2,
@@ -195,7 +176,7 @@ fn slice_with_a_conditional_gaussian_is_a_normalised_density() {
 
 #[test]
 fn sort_divides_by_the_number_of_orderings() {
-    let f = flow(3, 3, vec![TransformSpec::Sort { dim: 3, seed: 1 }]);
+    let f = flow(3, 0, 3, vec![TransformSpec::Sort { dim: 3, seed: 1 }]);
     let x = gaussian(16, 3, 1.0, 6);
     let lp = vec1(&f.log_prob(&x, None).unwrap());
     for (r, row) in x.to_vec2::<f64>().unwrap().iter().enumerate() {
@@ -212,22 +193,13 @@ fn sort_divides_by_the_number_of_orderings() {
     assert_eq!(lp, vec1(&f.log_prob(&xp, None).unwrap()));
 }
 
-/// Mean over rows of (exact − importance-weighted estimate with K draws).
-fn mean_gaps(f: &Flow, x: &Tensor, exact: &[f64], ks: &[usize]) -> Vec<f64> {
-    ks.iter()
-        .map(|&k| {
-            let lp = vec1(&f.log_prob_iw(x, None, k).unwrap());
-            mean(&exact.iter().zip(lp).map(|(e, l)| e - l).collect::<Vec<_>>())
-        })
-        .collect()
-}
-
 #[test]
 fn augment_bound_tightens_with_importance_samples() {
     // (x, a) ~ N((0.3, 1), diag(1.5², 0.5²)) through standardisation; q(a | x) = N(0, 1).
     // Exact marginal: log N(x; 0.3, 1.5); the K = 1 gap is KL(q ‖ p(a)) = 2.807 nats.
     let f = flow(
         1,
+        0,
         2,
         vec![
             TransformSpec::Augment {
@@ -267,6 +239,7 @@ fn dequantization_bounds_the_discrete_probability() {
     // Base N(0, 1) on x + u: P(k) = Φ(k + 1) − Φ(k) exactly.
     let f = flow(
         1,
+        0,
         1,
         vec![TransformSpec::UniformDequantize { dim: 1, seed: 5 }],
     );
@@ -314,7 +287,7 @@ fn flows_with_surjections_reload_bit_identically() {
         learned: true,
         seed: 13,
     });
-    let f = flow(2, 2, transforms);
+    let f = flow(2, 0, 2, transforms);
     perturb_params(f.params(), 0.2, 1).unwrap();
     let dir = std::env::temp_dir().join(format!("flowinfer-surjective-{}", std::process::id()));
     f.save(&dir).unwrap();
@@ -380,6 +353,7 @@ fn surjective_bad_input_gives_clear_errors() {
     );
     let f = flow(
         1,
+        0,
         2,
         vec![TransformSpec::Augment {
             dim: 1,
@@ -413,6 +387,7 @@ fn max_pooling_is_exact_and_checked() {
     // log HalfNormal(max − x_i).
     let f = flow(
         4,
+        0,
         1,
         vec![TransformSpec::MaxPool2d {
             height: 2,
@@ -552,6 +527,7 @@ fn learned_sign_probabilities_train_to_the_data_fraction() {
     let x = Tensor::from_vec(rows, (n, 2), &device()).unwrap();
     let f = flow(
         2,
+        0,
         2,
         vec![TransformSpec::Abs {
             dim: 2,

@@ -276,7 +276,7 @@ fn conditioned_sign_probabilities_follow_the_context() {
 }
 
 /// Mean over rows of (exact − `log_prob_iw` with K draws) for each K.
-fn mean_gaps(f: &Flow, x: &Tensor, exact: &[f64], ks: &[usize]) -> Vec<f64> {
+pub(crate) fn mean_gaps(f: &Flow, x: &Tensor, exact: &[f64], ks: &[usize]) -> Vec<f64> {
     ks.iter()
         .map(|&k| {
             let lp = vec1(&f.log_prob_iw(x, None, k).unwrap());
