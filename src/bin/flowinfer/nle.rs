@@ -171,14 +171,7 @@ pub fn run_diagnose_nle(
             r.sbc.p_values[j], m.median_rhat[j], m.max_rhat[j], m.median_ess[j], m.min_ess[j]
         );
     }
-    println!(
-        "expected coverage:     max |coverage − level| = {:.3}",
-        r.sbc.max_coverage_gap
-    );
-    println!(
-        "TARP:                  max |ECP − α| = {:.3}, ATC {:.3}, KS p = {:.3}",
-        r.sbc.tarp.max_gap, r.sbc.tarp.atc, r.sbc.tarp.ks_p_value
-    );
+    crate::sbi::print_coverage_and_tarp(&r.sbc);
     println!(
         "MCMC:                  {} chains per data set × {} draws, {} of {} data sets unmixed, {:.1} s",
         m.chains_per_set, m.draws_per_chain, m.unmixed_sets, m.data_sets, m.seconds

@@ -5,7 +5,7 @@ use crate::progress;
 use clap::builder::PossibleValuesParser;
 use flowinfer::config::JobConfig;
 use flowinfer::pipeline::DataSource;
-use flowinfer::sbi::diagnostics::{diagnose, DiagnoseOptions};
+use flowinfer::sbi::diagnostics::{diagnose, DiagnoseOptions, SbcResult};
 use flowinfer::sbi::spec::BUILTIN_SIMULATORS;
 use flowinfer::sbi::{load_sbi_run, run_sbi_with_rounds, SbiConfig};
 use std::path::PathBuf;
@@ -329,14 +329,7 @@ pub fn run_diagnose(a: DiagnoseArgs) -> anyhow::Result<()> {
     for (n, p) in r.sbc.names.iter().zip(&r.sbc.p_values) {
         println!("  {n:>12}: p = {p:.3}");
     }
-    println!(
-        "expected coverage:     max |coverage − level| = {:.3}",
-        r.sbc.max_coverage_gap
-    );
-    println!(
-        "TARP:                  max |ECP − α| = {:.3}, ATC {:.3}, KS p = {:.3}",
-        r.sbc.tarp.max_gap, r.sbc.tarp.atc, r.sbc.tarp.ks_p_value
-    );
+    print_coverage_and_tarp(&r.sbc);
     println!(
         "predictive check:      {:.1} % of observation entries inside the 90 % band",
         100.0 * r.predictive.inside_90
@@ -362,4 +355,16 @@ pub fn run_diagnose(a: DiagnoseArgs) -> anyhow::Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// The coverage and TARP lines of an SBC summary, shared by the NPE and NLE `diagnose`.
+pub(crate) fn print_coverage_and_tarp(sbc: &SbcResult) {
+    println!(
+        "expected coverage:     max |coverage − level| = {:.3}",
+        sbc.max_coverage_gap
+    );
+    println!(
+        "TARP:                  max |ECP − α| = {:.3}, ATC {:.3}, KS p = {:.3}",
+        sbc.tarp.max_gap, sbc.tarp.atc, sbc.tarp.ks_p_value
+    );
 }
