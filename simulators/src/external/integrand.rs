@@ -6,7 +6,7 @@ use super::framed::Rows;
 use super::mode::{default_retries, is_oneshot, ProgramMode};
 use super::pool::SharedPool;
 use super::process::{chunked_settings_problem, describe_command, run_chunked};
-use super::program::{CallError, ProgramCall};
+use super::program::{pipeline_parts, CallError, ProgramCall};
 use super::wire::parse_value;
 use crate::integrands::{check_batch, Integrand, IntegrandError};
 use serde::{Deserialize, Serialize};
@@ -94,6 +94,7 @@ impl ExternalIntegrand {
             pool: &self.pool,
             timeout: self.timeout_s.map(Duration::from_secs_f64),
             retries: self.retries,
+            parts: pipeline_parts(n),
         };
         let cmd = describe_command(&self.command);
         let context = format!("`{cmd}` on points {first}..{}", first + n);

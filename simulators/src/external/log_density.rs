@@ -7,7 +7,7 @@ use super::framed::Rows;
 use super::mode::{default_retries, is_oneshot, ProgramMode};
 use super::pool::SharedPool;
 use super::process::{chunked_settings_problem, describe_command, run_chunked};
-use super::program::{CallError, ProgramCall};
+use super::program::{pipeline_parts, CallError, ProgramCall};
 use super::wire::parse_value;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -148,6 +148,7 @@ impl ExternalLogDensity {
             pool: &self.pool,
             timeout: self.timeout_s.map(Duration::from_secs_f64),
             retries: self.retries,
+            parts: pipeline_parts(n),
         };
         let cmd = describe_command(&self.command);
         let context = format!("`{cmd}` on points {first}..{}", first + n);

@@ -159,6 +159,8 @@ mod worker;
 #[cfg(test)]
 mod persistent_tests;
 #[cfg(test)]
+mod pipeline_tests;
+#[cfg(test)]
 mod test_util;
 #[cfg(test)]
 mod tests;

@@ -32,7 +32,7 @@ fn have_python() -> bool {
 /// A persistent awk worker answering `x1 + x2` per row. `on_batch` is awk code run
 /// on each header line (after `n` = rows, `b` = batch index are set). `-W
 /// interactive` stops mawk from waiting for a full input block (gawk ignores it).
-fn sum_worker(dir: &ScriptDir, name: &str, on_batch: &str) -> Vec<String> {
+pub(super) fn sum_worker(dir: &ScriptDir, name: &str, on_batch: &str) -> Vec<String> {
     let body = format!(
         r#"echo started >> "{log}"
 exec awk -W interactive -v dir="{dir}" '
@@ -46,23 +46,23 @@ exec awk -W interactive -v dir="{dir}" '
     dir.script(name, &body, &[])
 }
 
-fn integrand(command: Vec<String>, mode: ProgramMode) -> ExternalIntegrand {
+pub(super) fn integrand(command: Vec<String>, mode: ProgramMode) -> ExternalIntegrand {
     let mut f = ExternalIntegrand::new(command, 2);
     (f.batch_size, f.parallel, f.mode) = (7, 2, mode);
     f
 }
 
-fn points(n: usize) -> Vec<f64> {
+pub(super) fn points(n: usize) -> Vec<f64> {
     (0..n)
         .flat_map(|i| [(i as f64 * 0.37) % 1.0, (i as f64 * 0.61) % 1.0])
         .collect()
 }
 
-fn starts(dir: &ScriptDir) -> usize {
+pub(super) fn starts(dir: &ScriptDir) -> usize {
     std::fs::read_to_string(dir.path().join("starts.log")).map_or(0, |s| s.lines().count())
 }
 
-fn external_error(r: Result<(), IntegrandError>) -> String {
+pub(super) fn external_error(r: Result<(), IntegrandError>) -> String {
     match r {
         Err(e @ IntegrandError::External { .. }) => e.to_string(),
         other => panic!("expected an External error, got {other:?}"),

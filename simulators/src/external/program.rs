@@ -6,7 +6,7 @@
 
 use super::framed::Rows;
 use super::mode::ProgramMode;
-use super::pool::{PoolError, SharedPool};
+use super::pool::{PoolCall, PoolError, SharedPool};
 use super::process::run_program;
 use super::wire::{format_rows, output_lines};
 use std::time::Duration;
@@ -23,6 +23,24 @@ pub(crate) struct ProgramCall<'a> {
     pub timeout: Option<Duration>,
     /// Retries of a batch whose persistent worker was lost.
     pub retries: usize,
+    /// Persistent modes: framed requests the batch is split into, so that one is
+    /// written while the worker computes another (see [`pipeline_parts`]); 1 for
+    /// programs whose rows share a seed (simulators).
+    pub parts: usize,
+}
+
+/// Fewest rows per pipelined part: smaller batches go as one request.
+pub(crate) const MIN_PART_ROWS: usize = 512;
+
+/// Parts a batch of `rows` rows is split into in the persistent modes when each
+/// row's answer depends on that row alone (integrands, log densities): 2 when
+/// both halves have at least [`MIN_PART_ROWS`] rows, else 1.
+pub(crate) fn pipeline_parts(rows: usize) -> usize {
+    if rows >= 2 * MIN_PART_ROWS {
+        2
+    } else {
+        1
+    }
 }
 
 /// Why a batch produced no output lines.
@@ -77,15 +95,18 @@ impl ProgramCall<'_> {
             ProgramMode::Persistent | ProgramMode::PersistentF64 => self
                 .pool
                 .call(
-                    self.command,
+                    &PoolCall {
+                        command: self.command,
+                        cols,
+                        out_cols,
+                        seed,
+                        batch,
+                        timeout: self.timeout,
+                        retries: self.retries,
+                        binary: self.mode == ProgramMode::PersistentF64,
+                        parts: self.parts,
+                    },
                     points,
-                    cols,
-                    out_cols,
-                    seed,
-                    batch,
-                    self.timeout,
-                    self.retries,
-                    self.mode == ProgramMode::PersistentF64,
                 )
                 .map(|rows| Answer {
                     rows,

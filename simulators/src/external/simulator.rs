@@ -210,6 +210,7 @@ impl ExternalSimulator {
             pool: &self.pool,
             timeout: self.config.timeout_s.map(Duration::from_secs_f64),
             retries: self.config.retries,
+            parts: 1,
         };
         let batch_failure = |reason: String| {
             let reason = format!("batch {batch}: {reason}");

@@ -53,6 +53,17 @@ pub(crate) struct Worker {
 impl Worker {
     /// Starts `command` with `FLOWINFER_MODE=persistent`; `Err` names the command and
     /// the operating-system error.
+    ///
+    /// Several requests may be in flight (sent, not yet answered). This cannot
+    /// deadlock: [`Worker::send`] only queues the bytes on an unbounded channel, so
+    /// the caller never blocks on the pipe; the writer thread alone may block on a
+    /// full stdin pipe, and it blocks only until the worker reads; the worker can
+    /// always make progress to that read because its stdout is drained by the reader
+    /// thread at all times (into an unbounded channel, whether or not anyone is
+    /// waiting for the reply yet), so the worker is never stuck writing a reply
+    /// nobody reads. A worker that stops reading or answering is caught by the
+    /// caller's timeout in [`Worker::receive`], which kills it, and the killed
+    /// process's pipes close, which ends both threads.
     pub fn start(command: &[String]) -> Result<Worker, String> {
         let Some((program, args)) = command.split_first() else {
             return Err("empty command".to_string());
@@ -113,21 +124,25 @@ impl Worker {
         stderr_tail(&self.stderr.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Sends one encoded request of `rows` rows and waits (at most `timeout`) for the
-    /// answer: `rows` lines of `cols` values. A lost worker is killed before this
-    /// returns.
-    pub fn call(
+    /// Queues one encoded request for the stdin writer thread; false when the
+    /// worker's stdin is already closed (it was killed or its writer stopped).
+    /// Never blocks: see the deadlock note on [`Worker::start`].
+    pub fn send(&mut self, request: Arc<Vec<u8>>) -> bool {
+        self.requests
+            .as_ref()
+            .is_some_and(|s| s.send(request).is_ok())
+    }
+
+    /// Waits (at most `timeout`) for the answer to the oldest request not yet
+    /// answered: `rows` lines of `cols` values. Answers come in the order the
+    /// requests were sent. A lost worker is killed before this returns.
+    pub fn receive(
         &mut self,
-        request: Arc<Vec<u8>>,
         rows: usize,
         cols: usize,
         timeout: Option<Duration>,
     ) -> Result<Rows, WorkerFailure> {
-        let sent = self
-            .requests
-            .as_ref()
-            .is_some_and(|s| s.send(request).is_ok());
-        let reply = if !sent {
+        let reply = if self.requests.is_none() {
             Reply::Closed("its stdin is closed".into())
         } else {
             let received = match timeout {
