@@ -77,7 +77,8 @@ pub struct ExternalLogDensity {
     /// One program run per chunk (`oneshot`, the default) or persistent workers.
     #[serde(default, skip_serializing_if = "is_oneshot")]
     pub mode: ProgramMode,
-    /// Persistent mode: retries of a chunk whose worker crashed or hung (default 2).
+    /// Retries of a chunk whose program run (one-shot) or worker (persistent) crashed
+    /// or hung (default 2).
     #[serde(default = "default_retries")]
     pub retries: usize,
     /// The persistent workers (runtime state, shared by clones).

@@ -64,7 +64,8 @@
 //! [`ExternalIntegrand`] writes points to stdin as CSV rows (`dim` columns, no
 //! header, same formatting) in chunks of `batch_size` points, at most
 //! `parallel` programs at once, and reads exactly one number per line from
-//! stdout. A non-zero exit, a timeout, a wrong line count or an unparsable
+//! stdout. A non-zero exit or a timeout runs the chunk again, at most `retries`
+//! times (default 2); that failing every time, a wrong line count or an unparsable
 //! line fails the whole evaluation with
 //! [`IntegrandError::External`](crate::IntegrandError::External), naming the
 //! command, the chunk's point range and the stderr tail. Values that parse,
@@ -95,7 +96,11 @@
 //!
 //! `seed` is the batch seed (the one-shot `FLOWINFER_SEED`; 0 for integrands and
 //! log densities) and `batch` the batch index (`FLOWINFER_BATCH`), so a program that
-//! seeds from them gives the same numbers in both modes. The worker answers on stdout
+//! seeds from them gives the same numbers in both modes. An integrand's or log
+//! density's chunk of at least 1024 rows is sent as two requests (each with the
+//! chunk's seed and batch index), both in flight at once: the worker reads the
+//! second while flowinfer reads its answer to the first. A simulator batch is always
+//! one request (its rows share the batch seed). The worker answers on stdout
 //! with either
 //!
 //! ```text
@@ -160,6 +165,8 @@ mod worker;
 mod persistent_tests;
 #[cfg(test)]
 mod pipeline_tests;
+#[cfg(test)]
+mod retry_tests;
 #[cfg(test)]
 mod test_util;
 #[cfg(test)]

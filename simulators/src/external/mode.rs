@@ -62,7 +62,8 @@ impl std::fmt::Display for ProgramMode {
     }
 }
 
-/// Default number of retries of a batch whose persistent worker crashed or hung: 2.
+/// Default number of retries of a batch whose program run or persistent worker
+/// crashed or hung: 2.
 pub(crate) fn default_retries() -> usize {
     2
 }

@@ -21,7 +21,8 @@ pub(crate) struct ProgramCall<'a> {
     pub pool: &'a SharedPool,
     /// Longest wait for one batch.
     pub timeout: Option<Duration>,
-    /// Retries of a batch whose persistent worker was lost.
+    /// Retries of a batch whose program run crashed or timed out (one-shot) or whose
+    /// persistent worker was lost.
     pub retries: usize,
     /// Persistent modes: framed requests the batch is split into, so that one is
     /// written while the worker computes another (see [`pipeline_parts`]); 1 for
@@ -82,15 +83,31 @@ impl ProgramCall<'_> {
                     ("FLOWINFER_BATCH", batch.to_string()),
                     ("FLOWINFER_MODE", "oneshot".to_string()),
                 ];
-                let finished = run_program(self.command, &env, input, self.timeout)
-                    .map_err(CallError::CannotStart)?;
-                if let Some(reason) = finished.failure() {
-                    return Err(CallError::Failed(reason));
+                // A run that crashed (non-zero status, signal) or timed out is run
+                // again, at most `retries` times, as a lost persistent worker is.
+                let attempts = self.retries + 1;
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let finished = run_program(self.command, &env, input.clone(), self.timeout)
+                        .map_err(CallError::CannotStart)?;
+                    match finished.failure() {
+                        None => {
+                            return Ok(Answer {
+                                rows: Rows::Lines(output_lines(&finished.stdout)),
+                                stderr_tail: finished.stderr_tail(),
+                            })
+                        }
+                        Some(reason) if attempt >= attempts => {
+                            return Err(CallError::Failed(if attempts > 1 {
+                                format!("attempt {attempt} of {attempts}: {reason}")
+                            } else {
+                                reason
+                            }))
+                        }
+                        Some(_) => {}
+                    }
                 }
-                Ok(Answer {
-                    rows: Rows::Lines(output_lines(&finished.stdout)),
-                    stderr_tail: finished.stderr_tail(),
-                })
             }
             ProgramMode::Persistent | ProgramMode::PersistentF64 => self
                 .pool

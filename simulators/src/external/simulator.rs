@@ -32,7 +32,7 @@ use std::time::Duration;
 /// timeout_s = 60.0        # default: none
 /// max_failure_fraction = 0.1  # default 0.5
 /// mode = "persistent"     # default "oneshot"
-/// retries = 2             # persistent: retries of a crashed/hung worker's batch
+/// retries = 2             # retries of a batch whose run or worker crashed or hung
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,7 +63,8 @@ pub struct ExternalSimulatorConfig {
     /// One program run per batch (`oneshot`, the default) or persistent workers.
     #[serde(default, skip_serializing_if = "is_oneshot")]
     pub mode: ProgramMode,
-    /// Persistent mode: retries of a batch whose worker crashed or hung (default 2).
+    /// Retries of a batch whose program run (one-shot) or worker (persistent) crashed
+    /// or hung (default 2).
     #[serde(default = "default_retries")]
     pub retries: usize,
 }

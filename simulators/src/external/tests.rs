@@ -122,7 +122,8 @@ fn non_zero_exit_fails_the_batch_with_stderr() {
     for f in &data.failures {
         assert!(
             f.reason.contains("batch 1")
-                && f.reason.contains("sim.sh` failed: exit status 3")
+                && f.reason
+                    .contains("sim.sh` failed: attempt 3 of 3: exit status 3")
                 && f.reason
                     .contains("loading model | model diverged in batch 1"),
             "{f}"
@@ -151,7 +152,7 @@ fn a_program_failing_on_every_batch_fails_the_run_naming_it() {
     );
     let msg = err.to_string();
     assert!(
-        msg.contains("boom.sh` failed: exit status 3; stderr: boom"),
+        msg.contains("boom.sh` failed: attempt 3 of 3: exit status 3; stderr: boom"),
         "{msg}"
     );
 }
