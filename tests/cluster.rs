@@ -10,6 +10,8 @@ mod common;
 mod integrate;
 #[path = "cluster/integrate_executor.rs"]
 mod integrate_executor;
+#[path = "cluster/integrate_modes.rs"]
+mod integrate_modes;
 #[path = "cluster/local.rs"]
 mod local;
 #[path = "cluster/slurm.rs"]

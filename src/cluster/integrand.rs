@@ -118,6 +118,54 @@ impl ClusterIntegrand {
         &self.root
     }
 
+    /// Whether the batch files are to be kept after a finished run (`[executor]
+    /// keep`, `--keep-work-dir`).
+    pub fn keep(&self) -> bool {
+        self.executor.keep
+    }
+
+    /// Removes every call's `batches/` and `logs/` (the points, values and task
+    /// logs), keeping `integrand.json` and each call's `plan.json` and
+    /// `manifest.json`; returns the number of calls. For a finished run: a later
+    /// `--resume` evaluates such calls again.
+    ///
+    /// ```
+    /// use flowinfer::cluster::{ClusterIntegrand, ExecutorConfig};
+    /// use flowinfer::integrate::IntegrandConfig;
+    /// use flowinfer_simulators::Integrand;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("flowinfer-doc-clean-{}", std::process::id()));
+    /// let spec = IntegrandConfig { name: Some("camel".into()), dim: Some(2), ..Default::default() };
+    /// let f = ClusterIntegrand::new(spec, ExecutorConfig::default(), dir.clone())?;
+    /// let mut out = [0.0; 2];
+    /// f.evaluate(&[0.1, 0.2, 0.3, 0.4], &mut out)?;
+    /// assert_eq!(f.remove_batch_files()?, 1);
+    /// let call = std::fs::read_dir(dir.join("calls"))?.next().unwrap()?.path();
+    /// assert!(call.join("manifest.json").exists() && !call.join("batches").exists());
+    /// # std::fs::remove_dir_all(&dir).ok();
+    /// # Ok::<(), flowinfer::Error>(())
+    /// ```
+    pub fn remove_batch_files(&self) -> Result<usize> {
+        let calls = self.root.join("calls");
+        let io =
+            |p: &Path, what: &str, e: std::io::Error| Error::file(p, format!("cannot {what}: {e}"));
+        let mut n = 0;
+        for entry in std::fs::read_dir(&calls).map_err(|e| io(&calls, "read", e))? {
+            let call = entry.map_err(|e| io(&calls, "read", e))?.path();
+            if !call.is_dir() {
+                continue;
+            }
+            for sub in ["batches", "logs"] {
+                let dir = call.join(sub);
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, "remove", e))?;
+                }
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Evaluates `points` through the executor (module docs).
     fn run(&self, points: &[f64], out: &mut [f64]) -> Result<()> {
         let d = self.inner.dim();

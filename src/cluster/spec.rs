@@ -19,6 +19,7 @@
 //! array_width = 50            # slurm: most array tasks (or srun steps) running at once
 //! sbatch_args = ["--account=myproj"]  # slurm: anything else for sbatch
 //! poll_s = 1.0                # slurm: seconds between squeue polls
+//! keep = false                # integrate: keep the batch files after a finished run
 //! ```
 
 use super::executor::ProgressHook;
@@ -86,6 +87,11 @@ pub struct ExecutorConfig {
     pub sbatch_args: Vec<String>,
     /// Slurm: seconds between polls of `squeue`.
     pub poll_s: f64,
+    /// `flowinfer integrate`: keep every call's batch files after the run finished
+    /// (default: they are removed then, keeping each call's `plan.json` and
+    /// `manifest.json`; `--keep-work-dir`). `flowinfer sbi` always keeps them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub keep: bool,
     /// Keep the batches already done in the work directory and run only the missing
     /// ones (`flowinfer sbi --resume`; not part of a spec file).
     #[serde(skip)]
@@ -110,6 +116,7 @@ impl Default for ExecutorConfig {
             array_width: None,
             sbatch_args: Vec::new(),
             poll_s: 1.0,
+            keep: false,
             resume: false,
             progress: None,
         }

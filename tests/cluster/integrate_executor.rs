@@ -96,7 +96,8 @@ fn integrate_through_the_local_executor_is_identical_and_resumes_only_missing_ba
         .unwrap()
         .count();
     assert_eq!(calls, 3, "one work directory per evaluate call");
-    // Killed by its integrand at the 6th program run: 5 batches done, then resumed.
+    // Killed by its integrand at the 6th program run: 5 batches done, then resumed
+    // (the killed run did not finish, so its batch files are there to resume from).
     let out = t.0.join("killed");
     let log = t.0.join("killed.log");
     let mut c = integrate(&script, &out, &log, &exec);
@@ -104,22 +105,13 @@ fn integrate_through_the_local_executor_is_identical_and_resumes_only_missing_ba
     let o = c.output().unwrap();
     assert!(!o.status.success() && !out.join("result.json").exists());
     assert_eq!(runs(&log), 6);
-    let o = ok(integrate(
-        &script,
-        &out,
-        &log,
-        &[&exec[..], &["--resume"]].concat(),
-    ));
+    let resume = [&exec[..], &["--resume", "--keep-work-dir"]].concat();
+    let o = ok(integrate(&script, &out, &log, &resume));
     assert_eq!(batch_counts(&o.stderr), (total - 5, 5));
     assert_eq!(runs(&log), 6 + total - 5, "only the missing batches ran");
     assert_eq!(estimate(&out), estimate(&t.0.join("memory")));
-    // Resuming a finished run evaluates nothing.
-    let o = ok(integrate(
-        &script,
-        &out,
-        &log,
-        &[&exec[..], &["--resume"]].concat(),
-    ));
+    // Resuming a finished run whose batch files were kept evaluates nothing.
+    let o = ok(integrate(&script, &out, &log, &resume));
     assert_eq!(batch_counts(&o.stderr), (0, total));
 }
 

@@ -42,6 +42,11 @@ pub struct ExecutorArgs {
     /// Slurm: most array tasks (or srun steps) running at once (sbatch --array=…%N).
     #[arg(long)]
     array_width: Option<usize>,
+    /// integrate: keep the integrand's batch files in the work directory after the
+    /// run finished (default: removed, keeping each call's plan.json and
+    /// manifest.json; spec: [executor] keep = true).
+    #[arg(long)]
+    keep_work_dir: bool,
 }
 
 impl ExecutorArgs {
@@ -61,7 +66,8 @@ impl ExecutorArgs {
             || self.partition.is_some()
             || self.time.is_some()
             || self.mem.is_some()
-            || self.array_width.is_some();
+            || self.array_width.is_some()
+            || self.keep_work_dir;
         if any && executor.is_none() {
             *executor = Some(ExecutorConfig::default());
         }
@@ -93,6 +99,7 @@ impl ExecutorArgs {
             e.array_width = self.array_width;
         }
         e.resume = self.resume;
+        e.keep |= self.keep_work_dir;
         e.validate()?;
         let bar = progress::bar("batch", 0, quiet)?;
         let b = bar.clone();

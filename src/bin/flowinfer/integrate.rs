@@ -335,6 +335,22 @@ fn check_csv_output(flag: &str, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// After a finished run: removes the integrand's batch files from the work directory
+/// unless they are to be kept (`--keep-work-dir`), saying so.
+fn clean_work_dir(cluster: Option<&ClusterIntegrand>) -> anyhow::Result<()> {
+    let Some(c) = cluster else { return Ok(()) };
+    if c.keep() {
+        return Ok(());
+    }
+    let calls = c.remove_batch_files()?;
+    eprintln!(
+        "integrand work directory: batch files of {calls} calls removed, manifests kept in {} \
+         (--keep-work-dir keeps them)",
+        c.work_dir().display()
+    );
+    Ok(())
+}
+
 /// `flowinfer integrate`: train the proposal, estimate, write the run.
 pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     let mut spec = build_spec(&a)?;
@@ -444,6 +460,7 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
         report_batches();
         let outcome = outcome?;
         write_channels_run(&outcome, &spec, &a.out)?;
+        clean_work_dir(cluster.as_ref())?;
         let r = &outcome.report;
         print!("{}", r.summary());
         println!(
@@ -465,6 +482,7 @@ pub fn run_integrate(a: IntegrateArgs) -> anyhow::Result<()> {
     report_batches();
     let outcome = outcome?;
     write_run(&outcome, &spec, &a.out, a.events_out.as_deref())?;
+    clean_work_dir(cluster.as_ref())?;
     print!("{}", outcome.report.summary());
     if outcome.events.is_some() {
         let p = a
