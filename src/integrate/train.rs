@@ -39,7 +39,9 @@
 //!
 //! *Narrow integrands*: when the untrained proposal cannot sample `f^beta_start` (its
 //! tempered ESS fraction is below τ), the annealing starts at the largest lower `β`
-//! that it can sample and rises geometrically ([`TrainConfig::beta_from`]).
+//! that it can sample and rises geometrically ([`TrainConfig::beta_from`]). The start
+//! is chosen at the first batch in which `f > 0` somewhere (batches with `f = 0`
+//! everywhere teach nothing, so the flow is still the untrained one there).
 //!
 //! The defensive fraction [`TrainConfig::defensive`] mixes uniform points into every
 //! batch while the flow is still finding the mass (the annealing, `β < 1`); once `β`
@@ -542,6 +544,9 @@ pub fn train_flow(
     // start of the linear schedule (lowered at the first batch when needed).
     let mut beta_start = cfg.beta_start;
     let mut beta = cfg.beta(0);
+    // Whether a batch with f > 0 somewhere has been seen (the annealing start is
+    // chosen there).
+    let mut started = false;
     for step in 0..cfg.steps {
         let lr = lr_factor * schedule.rate(cfg.lr, step, cfg.steps);
         adam.set_learning_rate(lr);
@@ -578,7 +583,15 @@ pub fn train_flow(
             record.entropy = Some(summary.entropy);
             if step == 0 {
                 hist.pilot = Some(summary.clone());
-                if cfg.anneal > 0.0 && cfg.anneal_ess > 0.0 && mean > 0.0 {
+                hist.beta_initial = beta;
+            }
+            // The start is chosen at the first batch with f > 0 somewhere: until then
+            // nothing was learnt (no batch to learn from), so that batch still comes
+            // from the untrained proposal. A needle in 16 dimensions can give a first
+            // batch of 4096 uniform points whose f all underflow to 0.
+            if !started && mean > 0.0 {
+                started = true;
+                if cfg.anneal > 0.0 && cfg.anneal_ess > 0.0 {
                     beta_start = initial_beta(&b.f, &b.log_q, cfg.beta_start, cfg.anneal_ess);
                     beta = beta_start;
                 }
@@ -673,5 +686,50 @@ mod tests {
         assert!((cfg.beta_from(1e-4, 25) - 1e-2).abs() < 1e-12);
         assert!((cfg.beta_from(0.2, 25) - 0.6).abs() < 1e-12);
         assert_eq!(cfg.beta_from(1e-4, 50), 1.0);
+    }
+
+    #[test]
+    fn the_annealing_start_is_chosen_at_the_first_batch_with_mass() {
+        use super::super::flow_proposal::UnitFlowConfig;
+        use flowinfer_simulators::FnIntegrand;
+        use rand::SeedableRng;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // A narrow bump whose first three batches (all f underflowing, as a needle in
+        // 16-d gives) are 0: the start must still be lowered, at the fourth batch.
+        let calls = AtomicUsize::new(0);
+        let f = FnIntegrand::new("late bump", 2, move |x: &[f64]| {
+            if calls.fetch_add(1, Ordering::Relaxed) < 3 * 256 {
+                return 0.0;
+            }
+            let r2 = (x[0] - 0.3).powi(2) + (x[1] - 0.6).powi(2);
+            (-r2 / (2.0 * 0.01f64.powi(2))).exp()
+        });
+        let flow_cfg = UnitFlowConfig {
+            bins: 8,
+            hidden: 16,
+            layers: 2,
+            ..UnitFlowConfig::default()
+        };
+        let dev = candle_core::Device::Cpu;
+        let flow = UnitFlow::new(2, &flow_cfg, candle_core::DType::F32, &dev, 1).unwrap();
+        let cfg = TrainConfig {
+            steps: 6,
+            batch: 256,
+            ..TrainConfig::default()
+        };
+        let h = train_flow(
+            &flow,
+            &f,
+            &cfg,
+            &mut rand::rngs::StdRng::seed_from_u64(2),
+            &EvalOptions::default(),
+            &mut InvalidCounts::default(),
+            &mut |_, _| {},
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(h.records[..3].iter().all(|r| r.estimate == Some(0.0)));
+        assert!(h.records[..3].iter().all(|r| r.beta == cfg.beta_start));
+        assert!(h.beta_initial < cfg.beta_start, "{}", h.beta_initial);
     }
 }
