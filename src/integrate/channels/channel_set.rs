@@ -3,8 +3,9 @@
 //! `α_k` on the maps alone (Kleiss & Pittau 1994).
 //!
 //! **Weights.** Drawing `x ~ G` (channel `k` with probability `α_k`, then its map),
-//! every round estimates each channel's share of the integral `Î_k/Î` and its variance
-//! moment `W_k = mean(g_k f²/G³)`; by default the new weights are the shares (the
+//! every round estimates each channel's share of the integral `Î_k/Î` (from the points
+//! of all rounds so far) and its variance moment `W_k = mean(g_k f²/G³)` (from the
+//! round's points); by default the new weights are the shares (the
 //! weights follow where the integral is), or, as Kleiss & Pittau, `α_k √W_k`
 //! (normalised), which equalises the `W_k` at the variance optimum
 //! ([`WeightUpdate`]). The new weights are mixed with a [`MIN_WEIGHT`] share of equal
@@ -73,7 +74,8 @@ pub struct AdaptRound {
     pub estimate: f64,
     /// Its relative standard deviation per event.
     pub rel_std: f64,
-    /// The round's estimate of every channel's share of the integral, `Î_k/Î`.
+    /// Every channel's share of the integral, `Î_k/Î`, estimated from the points of
+    /// this and all earlier rounds.
     pub shares: Vec<f64>,
     /// The weights after the round.
     pub alpha: Vec<f64>,
@@ -154,6 +156,11 @@ impl ChannelSet {
         }
         let mut out = Vec::with_capacity(rounds);
         let mut y = vec![0.0; d];
+        // Σ w·α_k g_k/G and Σ w over all rounds so far: the shares are estimated from
+        // every point drawn (a round alone rests on a handful of effective points when
+        // the maps fit the peaks poorly).
+        let mut cum_share = vec![0.0; c];
+        let mut cum_w = 0.0;
         for _ in 0..rounds {
             let mut x = vec![0.0; n * d];
             for row in x.chunks_exact_mut(d) {
@@ -202,11 +209,15 @@ impl ChannelSet {
             let nf = n as f64;
             let mean = w_sum / nf;
             let var = (w2_sum / nf - mean * mean).max(0.0) * nf / (nf - 1.0);
-            let shares: Vec<f64> = share_sums
+            for (t, v) in cum_share.iter_mut().zip(&share_sums) {
+                *t += v;
+            }
+            cum_w += w_sum;
+            let shares: Vec<f64> = cum_share
                 .iter()
-                .map(|v| if w_sum > 0.0 { v / w_sum } else { f64::NAN })
+                .map(|v| if cum_w > 0.0 { v / cum_w } else { f64::NAN })
                 .collect();
-            let a = update.raw(&self.alpha, &share_sums, &big_w, nf);
+            let a = update.raw(&self.alpha, &cum_share, &big_w, nf);
             let s: f64 = a.iter().sum();
             if w_sum > 0.0 && s > 0.0 && s.is_finite() {
                 // Mixed with a MIN_WEIGHT share of equal weights: every α ≥ MIN_WEIGHT/C.

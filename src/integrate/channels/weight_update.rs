@@ -4,8 +4,9 @@
 //! With points `x ~ G = Σ α_k g_k` and weights `w = f/G`, a round estimates for every
 //! channel
 //!
-//! * its **share** of the integral, `S_k = Î_k/Î = Σ w·α_k g_k/G / Σ w` — each term's
-//!   factor `α_k g_k/G` lies in `[0, 1]`, so the estimate is as stable as `Î` itself;
+//! * its **share** of the integral, `S_k = Î_k/Î = Σ w·α_k g_k/G / Σ w` over the points
+//!   of all rounds so far — each term's factor `α_k g_k/G` lies in `[0, 1]`, so the
+//!   estimate is as stable as `Î` itself;
 //! * its **variance moment** `W_k = mean(g_k f²/G³)`, a mean of *squared* weights and
 //!   so as heavy-tailed as the weights' variance.
 //!
@@ -53,9 +54,9 @@ impl WeightUpdate {
         }
     }
 
-    /// The unnormalised new weights from the old ones `alpha`, the round's per-channel
-    /// sums `Σ w·α_k g_k/G` (`share_sums`) and `Σ w²·g_k/G` (`moment_sums`) over `n`
-    /// points.
+    /// The unnormalised new weights from the old ones `alpha`, the per-channel sums
+    /// `Σ w·α_k g_k/G` (`share_sums`, over all rounds so far) and the round's
+    /// `Σ w²·g_k/G` (`moment_sums`, over its `n` points).
     pub fn raw(&self, alpha: &[f64], share_sums: &[f64], moment_sums: &[f64], n: f64) -> Vec<f64> {
         match self {
             Self::Shares => share_sums.to_vec(),
