@@ -49,8 +49,12 @@
 //! [`TrainConfig::defensive_decay`] of the remaining steps, so the flow that is
 //! evaluated was last trained on its own draws: the uniform points' job (exploration,
 //! bounded weights while the flow is wrong) is done by then
-//! ([`TrainConfig::defensive_at`]). Measured, this neither costs nor restores the
+//! ([`TrainConfig::defensive_at`]). Measured, the decay neither costs nor restores the
 //! unweighting efficiency the constant fraction cost e⁺e⁻ → q q̄ g (docs/INTEGRATION.md).
+//! So where there is no mass to find — the pilot, the untrained proposal, already
+//! samples `f^beta_start` with a tempered ESS fraction of at least [`GATE_ESS`]
+//! ([`TrainHistory::mass_found`]) — the fraction only covers the annealing and is 0
+//! from the step after `β` reaches 1 ([`TrainConfig::defensive_gate`], default on).
 //! Every fresh batch is watched for collapse ([`super::guard`]).
 //!
 //! Steps are skipped (no update) when a batch has `f = 0` everywhere or the gradient
@@ -142,7 +146,16 @@ pub struct TrainConfig {
     /// fraction decays linearly to 0 (in [0, 1]; 0 = it stays at `defensive`
     /// throughout; module docs). Default [`DEFENSIVE_DECAY`].
     pub defensive_decay: f64,
+    /// When the untrained proposal already samples `f^beta_start` (the pilot's tempered
+    /// weights at `beta_start` keep an ESS fraction of at least [`GATE_ESS`]: the mass
+    /// is found from the start), the training defensive fraction is 0 from the step
+    /// `β` reaches 1 instead of decaying (module docs). Default true.
+    pub defensive_gate: bool,
 }
+
+/// The pilot's tempered ESS fraction at `beta_start` from which
+/// [`TrainConfig::defensive_gate`] counts the mass as found.
+pub const GATE_ESS: f64 = 0.5;
 
 /// The default [`TrainConfig::defensive_decay`]: the training defensive fraction
 /// reaches 0 halfway through the steps after the annealing ends.
@@ -164,6 +177,7 @@ impl Default for TrainConfig {
             anneal_ess: 0.5,
             defensive: super::proposal::DEFENSIVE_TRAIN,
             defensive_decay: DEFENSIVE_DECAY,
+            defensive_gate: true,
         }
     }
 }
@@ -369,6 +383,9 @@ pub struct TrainHistory {
     /// The exponent the annealing started from (below `beta_start` when the untrained
     /// proposal could not sample `f^beta_start`; module docs).
     pub beta_initial: f64,
+    /// Whether the pilot already sampled `f^beta_start`, so that the training
+    /// defensive fraction stopped when `β` reached 1 ([`TrainConfig::defensive_gate`]).
+    pub mass_found: bool,
 }
 
 /// A stored batch in the loss's normalisation (see [`super::loss`]).
@@ -559,7 +576,11 @@ pub fn train_flow(
             estimate: None,
             rel_std: None,
             entropy: None,
-            defensive: cfg.defensive_at(step, full_from),
+            defensive: if hist.mass_found && full_from.is_some_and(|s| step > s) {
+                0.0
+            } else {
+                cfg.defensive_at(step, full_from)
+            },
             skipped: true,
         };
         if step % reuse == 0 {
@@ -591,6 +612,10 @@ pub fn train_flow(
             // batch of 4096 uniform points whose f all underflow to 0.
             if !started && mean > 0.0 {
                 started = true;
+                hist.mass_found = cfg.defensive_gate && {
+                    let log_f: Vec<f64> = b.f.iter().map(|v| v.ln()).collect();
+                    tempered_ess_fraction(&log_f, &b.log_q, cfg.beta_start) >= GATE_ESS
+                };
                 if cfg.anneal > 0.0 && cfg.anneal_ess > 0.0 {
                     beta_start = initial_beta(&b.f, &b.log_q, cfg.beta_start, cfg.anneal_ess);
                     beta = beta_start;
@@ -731,5 +756,57 @@ mod tests {
         assert!(h.records[..3].iter().all(|r| r.estimate == Some(0.0)));
         assert!(h.records[..3].iter().all(|r| r.beta == cfg.beta_start));
         assert!(h.beta_initial < cfg.beta_start, "{}", h.beta_initial);
+        // The narrow bump is not found by the pilot: the fraction is not gated off.
+        assert!(!h.mass_found);
+        assert!(h.records.iter().all(|r| r.defensive == cfg.defensive));
+    }
+
+    const DEFENSIVE_TRAIN_DEFAULT: f64 = super::super::proposal::DEFENSIVE_TRAIN;
+
+    #[test]
+    fn the_defensive_fraction_stops_at_beta_one_when_the_pilot_found_the_mass() {
+        use super::super::flow_proposal::UnitFlowConfig;
+        use flowinfer_simulators::FnIntegrand;
+        use rand::SeedableRng;
+        // A broad integrand: the uniform pilot samples f (and f^β) with ESS ≈ 1, so β
+        // is 1 from the first batch and the fraction is 0 from the next step on.
+        let f = FnIntegrand::new("slope", 2, |x: &[f64]| 1.0 + x[0] + 0.5 * x[1]);
+        let flow_cfg = UnitFlowConfig {
+            bins: 8,
+            hidden: 16,
+            layers: 2,
+            ..UnitFlowConfig::default()
+        };
+        let dev = candle_core::Device::Cpu;
+        let run = |gate: bool| {
+            let flow = UnitFlow::new(2, &flow_cfg, candle_core::DType::F32, &dev, 1).unwrap();
+            let cfg = TrainConfig {
+                steps: 8,
+                batch: 256,
+                defensive_gate: gate,
+                ..TrainConfig::default()
+            };
+            train_flow(
+                &flow,
+                &f,
+                &cfg,
+                &mut rand::rngs::StdRng::seed_from_u64(2),
+                &EvalOptions::default(),
+                &mut InvalidCounts::default(),
+                &mut |_, _| {},
+                &mut |_| {},
+            )
+            .unwrap()
+        };
+        let gated = run(true);
+        assert!(gated.mass_found);
+        assert_eq!(gated.records[0].beta, 1.0);
+        let alphas: Vec<f64> = gated.records.iter().map(|r| r.defensive).collect();
+        assert_eq!(alphas[0], DEFENSIVE_TRAIN_DEFAULT);
+        assert!(alphas[1..].iter().all(|a| *a == 0.0), "{alphas:?}");
+        // Without the gate the same run decays over half of the steps left.
+        let kept = run(false);
+        assert!(!kept.mass_found);
+        assert!(kept.records[1].defensive > 0.0, "{:?}", kept.records[1]);
     }
 }
