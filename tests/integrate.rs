@@ -896,7 +896,7 @@ fn annealing_schedule_rises_to_one() {
         anneal: 0.5,
         beta_start: 0.2,
         anneal_ess: 0.0,
-        // The camel's pilot samples f^0.2 well; keep the decay this test checks.
+        // Keep the decay this test checks (the gate is off by default too).
         defensive_gate: false,
         ..TrainConfig::default()
     };
