@@ -328,6 +328,7 @@ pub fn integrate(
         beta_initial: history.beta_initial,
         defensive: cfg.train.defensive,
         defensive_decay: cfg.train.defensive_decay,
+        mass_found: history.mass_found,
         pilot: history.pilot.clone(),
         collapses: history.collapses.clone(),
         skipped_steps: history.skipped_steps,

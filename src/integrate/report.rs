@@ -74,6 +74,9 @@ pub struct TrainingSummary {
     pub defensive: f64,
     /// Fraction of the steps after `β` reached 1 over which it decayed to 0 (0 = kept).
     pub defensive_decay: f64,
+    /// Whether the pilot already sampled `f^beta_start`, so the training fraction was
+    /// 0 after the pilot (`[train] defensive_gate`).
+    pub mass_found: bool,
     /// The pilot: the first batch, drawn before any update ([`super::guard`]).
     pub pilot: Option<super::BatchEstimate>,
     /// Collapses of the batch estimate during training ([`super::guard`]).
@@ -344,7 +347,9 @@ impl IntegrationReport {
             "proposal:              flow + {} % uniform (defensive; training {} %{}); annealing from β = {:.3e}",
             100.0 * self.flow.defensive,
             100.0 * t.defensive,
-            if t.defensive_decay > 0.0 && t.defensive > 0.0 {
+            if t.mass_found && t.defensive > 0.0 {
+                ", 0 after the pilot: it already sampled the tempered target"
+            } else if t.defensive_decay > 0.0 && t.defensive > 0.0 {
                 ", decaying to 0 after β = 1"
             } else {
                 ""

@@ -39,7 +39,9 @@
 //!
 //! *Narrow integrands*: when the untrained proposal cannot sample `f^beta_start` (its
 //! tempered ESS fraction is below τ), the annealing starts at the largest lower `β`
-//! that it can sample and rises geometrically ([`TrainConfig::beta_from`]).
+//! that it can sample and rises geometrically ([`TrainConfig::beta_from`]). The start
+//! is chosen at the first batch in which `f > 0` somewhere (batches with `f = 0`
+//! everywhere teach nothing, so the flow is still the untrained one there).
 //!
 //! The defensive fraction [`TrainConfig::defensive`] mixes uniform points into every
 //! batch while the flow is still finding the mass (the annealing, `β < 1`); once `β`
@@ -47,8 +49,13 @@
 //! [`TrainConfig::defensive_decay`] of the remaining steps, so the flow that is
 //! evaluated was last trained on its own draws: the uniform points' job (exploration,
 //! bounded weights while the flow is wrong) is done by then
-//! ([`TrainConfig::defensive_at`]). Measured, this neither costs nor restores the
-//! unweighting efficiency the constant fraction cost e⁺e⁻ → q q̄ g (docs/INTEGRATION.md).
+//! ([`TrainConfig::defensive_at`]). Optionally ([`TrainConfig::defensive_gate`],
+//! default off) the fraction is 0 from the step after the pilot on where there is no
+//! mass to find — the pilot, the untrained proposal, already samples `f^beta_start`
+//! with a tempered ESS fraction of at least [`GATE_ESS`] ([`TrainHistory::mass_found`]).
+//! Measured (docs/INTEGRATION.md, "The pilot gate"), neither the decay nor the gate
+//! changes the unweighting efficiency of e⁺e⁻ → q q̄ g or the Breit–Wigner by more than
+//! its seed-to-seed spread, so the default stays the decaying fraction.
 //! Every fresh batch is watched for collapse ([`super::guard`]).
 //!
 //! Steps are skipped (no update) when a batch has `f = 0` everywhere or the gradient
@@ -140,7 +147,17 @@ pub struct TrainConfig {
     /// fraction decays linearly to 0 (in [0, 1]; 0 = it stays at `defensive`
     /// throughout; module docs). Default [`DEFENSIVE_DECAY`].
     pub defensive_decay: f64,
+    /// When the untrained proposal already samples `f^beta_start` (the pilot's tempered
+    /// weights at `beta_start` keep an ESS fraction of at least [`GATE_ESS`]: the mass
+    /// is found from the start), the training defensive fraction is 0 from the step
+    /// after the pilot on instead of decaying (module docs). Default false: measured,
+    /// it did not change the unweighting efficiency beyond the seed-to-seed spread.
+    pub defensive_gate: bool,
 }
+
+/// The pilot's tempered ESS fraction at `beta_start` from which
+/// [`TrainConfig::defensive_gate`] counts the mass as found.
+pub const GATE_ESS: f64 = 0.5;
 
 /// The default [`TrainConfig::defensive_decay`]: the training defensive fraction
 /// reaches 0 halfway through the steps after the annealing ends.
@@ -162,6 +179,7 @@ impl Default for TrainConfig {
             anneal_ess: 0.5,
             defensive: super::proposal::DEFENSIVE_TRAIN,
             defensive_decay: DEFENSIVE_DECAY,
+            defensive_gate: false,
         }
     }
 }
@@ -367,6 +385,9 @@ pub struct TrainHistory {
     /// The exponent the annealing started from (below `beta_start` when the untrained
     /// proposal could not sample `f^beta_start`; module docs).
     pub beta_initial: f64,
+    /// Whether the pilot already sampled `f^beta_start`, so that the training
+    /// defensive fraction stopped after the pilot ([`TrainConfig::defensive_gate`]).
+    pub mass_found: bool,
 }
 
 /// A stored batch in the loss's normalisation (see [`super::loss`]).
@@ -542,6 +563,9 @@ pub fn train_flow(
     // start of the linear schedule (lowered at the first batch when needed).
     let mut beta_start = cfg.beta_start;
     let mut beta = cfg.beta(0);
+    // Whether a batch with f > 0 somewhere has been seen (the annealing start is
+    // chosen there).
+    let mut started = false;
     for step in 0..cfg.steps {
         let lr = lr_factor * schedule.rate(cfg.lr, step, cfg.steps);
         adam.set_learning_rate(lr);
@@ -554,7 +578,11 @@ pub fn train_flow(
             estimate: None,
             rel_std: None,
             entropy: None,
-            defensive: cfg.defensive_at(step, full_from),
+            defensive: if hist.mass_found {
+                0.0
+            } else {
+                cfg.defensive_at(step, full_from)
+            },
             skipped: true,
         };
         if step % reuse == 0 {
@@ -578,7 +606,19 @@ pub fn train_flow(
             record.entropy = Some(summary.entropy);
             if step == 0 {
                 hist.pilot = Some(summary.clone());
-                if cfg.anneal > 0.0 && cfg.anneal_ess > 0.0 && mean > 0.0 {
+                hist.beta_initial = beta;
+            }
+            // The start is chosen at the first batch with f > 0 somewhere: until then
+            // nothing was learnt (no batch to learn from), so that batch still comes
+            // from the untrained proposal. A needle in 16 dimensions can give a first
+            // batch of 4096 uniform points whose f all underflow to 0.
+            if !started && mean > 0.0 {
+                started = true;
+                hist.mass_found = cfg.defensive_gate && {
+                    let log_f: Vec<f64> = b.f.iter().map(|v| v.ln()).collect();
+                    tempered_ess_fraction(&log_f, &b.log_q, cfg.beta_start) >= GATE_ESS
+                };
+                if cfg.anneal > 0.0 && cfg.anneal_ess > 0.0 {
                     beta_start = initial_beta(&b.f, &b.log_q, cfg.beta_start, cfg.anneal_ess);
                     beta = beta_start;
                 }
@@ -673,5 +713,106 @@ mod tests {
         assert!((cfg.beta_from(1e-4, 25) - 1e-2).abs() < 1e-12);
         assert!((cfg.beta_from(0.2, 25) - 0.6).abs() < 1e-12);
         assert_eq!(cfg.beta_from(1e-4, 50), 1.0);
+    }
+
+    #[test]
+    fn the_annealing_start_is_chosen_at_the_first_batch_with_mass() {
+        use super::super::flow_proposal::UnitFlowConfig;
+        use flowinfer_simulators::FnIntegrand;
+        use rand::SeedableRng;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // A narrow bump whose first three batches (all f underflowing, as a needle in
+        // 16-d gives) are 0: the start must still be lowered, at the fourth batch.
+        let calls = AtomicUsize::new(0);
+        let f = FnIntegrand::new("late bump", 2, move |x: &[f64]| {
+            if calls.fetch_add(1, Ordering::Relaxed) < 3 * 256 {
+                return 0.0;
+            }
+            let r2 = (x[0] - 0.3).powi(2) + (x[1] - 0.6).powi(2);
+            (-r2 / (2.0 * 0.01f64.powi(2))).exp()
+        });
+        let flow_cfg = UnitFlowConfig {
+            bins: 8,
+            hidden: 16,
+            layers: 2,
+            ..UnitFlowConfig::default()
+        };
+        let dev = candle_core::Device::Cpu;
+        let flow = UnitFlow::new(2, &flow_cfg, candle_core::DType::F32, &dev, 1).unwrap();
+        let cfg = TrainConfig {
+            steps: 6,
+            batch: 256,
+            defensive_gate: true,
+            ..TrainConfig::default()
+        };
+        let h = train_flow(
+            &flow,
+            &f,
+            &cfg,
+            &mut rand::rngs::StdRng::seed_from_u64(2),
+            &EvalOptions::default(),
+            &mut InvalidCounts::default(),
+            &mut |_, _| {},
+            &mut |_| {},
+        )
+        .unwrap();
+        assert!(h.records[..3].iter().all(|r| r.estimate == Some(0.0)));
+        assert!(h.records[..3].iter().all(|r| r.beta == cfg.beta_start));
+        assert!(h.beta_initial < cfg.beta_start, "{}", h.beta_initial);
+        // The narrow bump is not found by the pilot: the fraction is not gated off.
+        assert!(!h.mass_found);
+        assert!(h.records.iter().all(|r| r.defensive == cfg.defensive));
+    }
+
+    const DEFENSIVE_TRAIN_DEFAULT: f64 = super::super::proposal::DEFENSIVE_TRAIN;
+
+    #[test]
+    fn the_defensive_fraction_stops_after_the_pilot_when_it_found_the_mass() {
+        use super::super::flow_proposal::UnitFlowConfig;
+        use flowinfer_simulators::FnIntegrand;
+        use rand::SeedableRng;
+        // A bump of σ = 0.1: the uniform pilot samples f^0.2 (ESS fraction ≈ 0.6) but
+        // not f (≈ 0.13), so the annealing runs, and the fraction is 0 from the step
+        // after the pilot on, while β is still below 1.
+        let f = FnIntegrand::new("bump", 2, |x: &[f64]| {
+            (-((x[0] - 0.5).powi(2) + (x[1] - 0.5).powi(2)) / (2.0 * 0.1f64.powi(2))).exp()
+        });
+        let flow_cfg = UnitFlowConfig {
+            bins: 8,
+            hidden: 16,
+            layers: 2,
+            ..UnitFlowConfig::default()
+        };
+        let dev = candle_core::Device::Cpu;
+        let run = |gate: bool| {
+            let flow = UnitFlow::new(2, &flow_cfg, candle_core::DType::F32, &dev, 1).unwrap();
+            let cfg = TrainConfig {
+                steps: 8,
+                batch: 256,
+                defensive_gate: gate,
+                ..TrainConfig::default()
+            };
+            train_flow(
+                &flow,
+                &f,
+                &cfg,
+                &mut rand::rngs::StdRng::seed_from_u64(2),
+                &EvalOptions::default(),
+                &mut InvalidCounts::default(),
+                &mut |_, _| {},
+                &mut |_| {},
+            )
+            .unwrap()
+        };
+        let gated = run(true);
+        assert!(gated.mass_found);
+        assert!(gated.records[1].beta < 1.0, "{:?}", gated.records[1]);
+        let alphas: Vec<f64> = gated.records.iter().map(|r| r.defensive).collect();
+        assert_eq!(alphas[0], DEFENSIVE_TRAIN_DEFAULT);
+        assert!(alphas[1..].iter().all(|a| *a == 0.0), "{alphas:?}");
+        // Without the gate the fraction is kept while the annealing runs.
+        let kept = run(false);
+        assert!(!kept.mass_found);
+        assert!(kept.records[1].defensive > 0.0, "{:?}", kept.records[1]);
     }
 }

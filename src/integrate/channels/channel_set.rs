@@ -2,14 +2,17 @@
 //! `G(x) = Σ_k α_k g_k(x)` of the maps, and the adaptation of the channel weights
 //! `α_k` on the maps alone (Kleiss & Pittau 1994).
 //!
-//! **Weights.** Drawing `x ~ G` (channel `k` with probability `α_k`, then its map), the
-//! variance of the estimate `mean(f/G)` is smallest when every `W_k = ∫ g_k f²/G²`
-//! is the same; the iteration `α_k ← α_k √W_k` (normalised) moves towards it. `W_k`
-//! is estimated on each round's points as `mean(g_k f²/G³)`. The new weights are
-//! mixed with a [`MIN_WEIGHT`] share of equal weights, so every channel keeps at least
-//! `MIN_WEIGHT/C` and stays alive.
+//! **Weights.** Drawing `x ~ G` (channel `k` with probability `α_k`, then its map),
+//! every round estimates each channel's share of the integral `Î_k/Î` (from the points
+//! of all rounds so far) and its variance moment `W_k = mean(g_k f²/G³)` (from the
+//! round's points); by default the new weights are the shares (the
+//! weights follow where the integral is), or, as Kleiss & Pittau, `α_k √W_k`
+//! (normalised), which equalises the `W_k` at the variance optimum
+//! ([`WeightUpdate`]). The new weights are mixed with a [`MIN_WEIGHT`] share of equal
+//! weights, so every channel keeps at least `MIN_WEIGHT/C` and stays alive.
 
 use super::peak_map::PeakMap;
+use super::weight_update::WeightUpdate;
 use crate::error::{Error, Result};
 use crate::integrate::batch::{evaluate, EvalOptions, InvalidCounts};
 use flowinfer_simulators::Integrand;
@@ -71,6 +74,9 @@ pub struct AdaptRound {
     pub estimate: f64,
     /// Its relative standard deviation per event.
     pub rel_std: f64,
+    /// Every channel's share of the integral, `Î_k/Î`, estimated from the points of
+    /// this and all earlier rounds.
+    pub shares: Vec<f64>,
     /// The weights after the round.
     pub alpha: Vec<f64>,
 }
@@ -129,10 +135,13 @@ impl ChannelSet {
         m + terms.map(|t| (t - m).exp()).sum::<f64>().ln()
     }
 
-    /// Adapt the weights in `rounds` rounds of `calls / rounds` points (module docs).
+    /// Adapt the weights in `rounds` rounds of `calls / rounds` points by `update`
+    /// (module docs).
+    #[allow(clippy::too_many_arguments)]
     pub fn adapt(
         &mut self,
         f: &dyn Integrand,
+        update: WeightUpdate,
         calls: usize,
         rounds: usize,
         rng: &mut dyn RngCore,
@@ -147,6 +156,11 @@ impl ChannelSet {
         }
         let mut out = Vec::with_capacity(rounds);
         let mut y = vec![0.0; d];
+        // Σ w·α_k g_k/G and Σ w over all rounds so far: the shares are estimated from
+        // every point drawn (a round alone rests on a handful of effective points when
+        // the maps fit the peaks poorly).
+        let mut cum_share = vec![0.0; c];
+        let mut cum_w = 0.0;
         for _ in 0..rounds {
             let mut x = vec![0.0; n * d];
             for row in x.chunks_exact_mut(d) {
@@ -175,6 +189,7 @@ impl ChannelSet {
             let mut w_sum = 0.0;
             let mut w2_sum = 0.0;
             let mut big_w = vec![0.0; c];
+            let mut share_sums = vec![0.0; c];
             for (row, fv) in x.chunks_exact(d).zip(&fx) {
                 if *fv == 0.0 {
                     continue;
@@ -184,22 +199,27 @@ impl ChannelSet {
                 let w = fv * (-lg).exp();
                 w_sum += w;
                 w2_sum += w * w;
-                for (b, l) in big_w.iter_mut().zip(&log_g) {
-                    // g_k f²/G³ = w² · g_k/G
-                    *b += w * w * (l - lg).exp();
+                for (k, l) in log_g.iter().enumerate() {
+                    // g_k f²/G³ = w² · g_k/G; the share term w · α_k g_k/G.
+                    let r = (l - lg).exp();
+                    big_w[k] += w * w * r;
+                    share_sums[k] += w * self.alpha[k] * r;
                 }
             }
             let nf = n as f64;
             let mean = w_sum / nf;
             let var = (w2_sum / nf - mean * mean).max(0.0) * nf / (nf - 1.0);
-            if w_sum > 0.0 {
-                let a: Vec<f64> = self
-                    .alpha
-                    .iter()
-                    .zip(&big_w)
-                    .map(|(a, b)| a * (b / nf).sqrt())
-                    .collect();
-                let s: f64 = a.iter().sum();
+            for (t, v) in cum_share.iter_mut().zip(&share_sums) {
+                *t += v;
+            }
+            cum_w += w_sum;
+            let shares: Vec<f64> = cum_share
+                .iter()
+                .map(|v| if cum_w > 0.0 { v / cum_w } else { f64::NAN })
+                .collect();
+            let a = update.raw(&self.alpha, &cum_share, &big_w, nf);
+            let s: f64 = a.iter().sum();
+            if w_sum > 0.0 && s > 0.0 && s.is_finite() {
                 // Mixed with a MIN_WEIGHT share of equal weights: every α ≥ MIN_WEIGHT/C.
                 let floor = MIN_WEIGHT / c as f64;
                 self.alpha = a
@@ -215,6 +235,7 @@ impl ChannelSet {
                 } else {
                     f64::NAN
                 },
+                shares,
                 alpha: self.alpha.clone(),
             });
         }
@@ -246,6 +267,7 @@ mod tests {
         let rounds = set
             .adapt(
                 &f,
+                WeightUpdate::Variance,
                 20_000,
                 5,
                 &mut rng,
@@ -268,6 +290,57 @@ mod tests {
         );
         // The later rounds are better than the first (equal weights).
         assert!(last.rel_std < rounds[0].rel_std, "{rounds:?}");
+    }
+
+    #[test]
+    fn weights_follow_the_shares_of_two_bumps() {
+        // Two bumps carrying 0.7 and 0.3 of the integral, a channel on each (and the
+        // uniform one): the share update puts the weights at the shares (up to the
+        // MIN_WEIGHT mixing), whichever way they start.
+        let bump = |x: &[f64], c: f64| {
+            let r2 = (x[0] - c).powi(2) + (x[1] - c).powi(2);
+            (-r2 / (2.0 * 0.03f64.powi(2))).exp()
+        };
+        let f = FnIntegrand::new("two bumps", 2, move |x: &[f64]| {
+            0.7 * bump(x, 0.2) + 0.3 * bump(x, 0.8)
+        });
+        let maps = vec![
+            ChannelMap::Uniform,
+            ChannelMap::Peak(PeakMap::new(vec![0.2, 0.2], 0.03).unwrap()),
+            ChannelMap::Peak(PeakMap::new(vec![0.8, 0.8], 0.03).unwrap()),
+        ];
+        let mut set = ChannelSet::new(maps).unwrap();
+        let mut rng = StdRng::seed_from_u64(3);
+        let rounds = set
+            .adapt(
+                &f,
+                WeightUpdate::Shares,
+                20_000,
+                5,
+                &mut rng,
+                &EvalOptions::default(),
+                &mut InvalidCounts::default(),
+            )
+            .unwrap();
+        let a = set.alpha();
+        let last = rounds.last().unwrap();
+        // The last round's shares: 0.7 and 0.3 of the integral, up to the little the
+        // uniform channel takes.
+        assert!((last.shares[1] - 0.7).abs() < 0.05, "{last:?}");
+        assert!((last.shares[2] - 0.3).abs() < 0.05, "{last:?}");
+        assert!((last.shares.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        // The weights are the shares mixed with MIN_WEIGHT of equal weights.
+        let mixed = |s: f64| MIN_WEIGHT / 3.0 + (1.0 - MIN_WEIGHT) * s;
+        for k in 0..3 {
+            assert!(
+                (a[k] - mixed(last.shares[k])).abs() < 1e-12,
+                "{a:?} {last:?}"
+            );
+        }
+        assert!(
+            a[1] / a[2] > 1.9 && a[1] / a[2] < 2.8 && a[0] < 0.05,
+            "{a:?}"
+        );
     }
 
     #[test]
