@@ -22,7 +22,7 @@
 mod sbibm_out;
 
 use flowinfer::data::{read_table, ReadOptions};
-use flowinfer::sbi::diagnostics::reference::{c2st_samples, reference_observation};
+use flowinfer::sbi::diagnostics::reference::reference_observation;
 use flowinfer::sbi::mcmc::{sample_mcmc, McmcConfig, McmcResult};
 use flowinfer::sbi::nle::{train_nle, train_snle, NleConfig};
 use flowinfer::sbi::{train_npe, SbiConfig};
@@ -134,7 +134,7 @@ fn main() -> anyhow::Result<()> {
                 .posterior
                 .sample(sim.as_ref(), &x_o, ref_rows.len(), 1 ^ k as u64, 100)?;
             let (w, cpu) = (t.elapsed().as_secs_f64(), sbibm_out::cpu_seconds() - c0);
-            c_npe = c2st_samples(&d.samples, &ref_rows, epochs, 1 + k as u64)?.accuracy;
+            c_npe = sbibm_out::c2st(&d.samples, &ref_rows, epochs, 1 + k as u64)?;
             sbibm_out::record(&names, "npe", k, &d.samples, c_npe, w, cpu)?;
         }
         let (mut c_nle, mut r1, mut e1) = (f64::NAN, f64::NAN, f64::NAN);
@@ -147,7 +147,7 @@ fn main() -> anyhow::Result<()> {
             nle_secs.push(w);
             let mut d = r_nle.pooled();
             d.truncate(ref_rows.len());
-            c_nle = c2st_samples(&d, &ref_rows, epochs, 1 + k as u64)?.accuracy;
+            c_nle = sbibm_out::c2st(&d, &ref_rows, epochs, 1 + k as u64)?;
             sbibm_out::record(&names, "nle", k, &d, c_nle, w, cpu)?;
             (r1, e1) = mixing(&r_nle);
         }
@@ -157,7 +157,7 @@ fn main() -> anyhow::Result<()> {
         snle_secs.push(w);
         let mut d = snle.posterior.pooled();
         d.truncate(ref_rows.len());
-        let c_snle = c2st_samples(&d, &ref_rows, epochs, 1 + k as u64)?.accuracy;
+        let c_snle = sbibm_out::c2st(&d, &ref_rows, epochs, 1 + k as u64)?;
         sbibm_out::record(&names, "snle", k, &d, c_snle, w, cpu)?;
         let (r2, e2) = mixing(&snle.posterior);
         println!(

@@ -18,7 +18,7 @@
 mod sbibm_out;
 
 use flowinfer::data::{read_table, ReadOptions};
-use flowinfer::sbi::diagnostics::reference::{c2st_samples, reference_observation};
+use flowinfer::sbi::diagnostics::reference::reference_observation;
 use flowinfer::sbi::rounds::{train_tsnpe, RoundsConfig};
 use flowinfer::sbi::{train_npe, SbiConfig};
 use std::path::{Path, PathBuf};
@@ -91,7 +91,7 @@ fn main() -> anyhow::Result<()> {
                     .posterior
                     .sample(sim.as_ref(), &x_o, n, 1 ^ k as u64, 100)?;
                 let (w, c) = (t.elapsed().as_secs_f64(), sbibm_out::cpu_seconds() - c0);
-                let acc = c2st_samples(&d.samples, &ref_rows, epochs, 1 + k as u64)?.accuracy;
+                let acc = sbibm_out::c2st(&d.samples, &ref_rows, epochs, 1 + k as u64)?;
                 sbibm_out::record(&names, "npe", k, &d.samples, acc, w, c)?;
                 a.push(acc);
                 format!("{acc:.3}")
@@ -105,7 +105,7 @@ fn main() -> anyhow::Result<()> {
             .posterior
             .sample(sim.as_ref(), &x_o, n, 1 ^ k as u64, 100)?;
         let (s, cpu) = (t.elapsed().as_secs_f64(), sbibm_out::cpu_seconds() - c0);
-        let c_ts = c2st_samples(&d.samples, &ref_rows, epochs, 1 + k as u64)?.accuracy;
+        let c_ts = sbibm_out::c2st(&d.samples, &ref_rows, epochs, 1 + k as u64)?;
         sbibm_out::record(&names, "tsnpe", k, &d.samples, c_ts, s, cpu)?;
         let fractions: Vec<String> = ts
             .rounds

@@ -60,3 +60,21 @@ pub fn record(
     writeln!(f, "{k},{method},{c2st},{wall_s:.2},{cpu_s:.2}")?;
     Ok(())
 }
+
+/// Our sbibm-protocol C2ST accuracy of `draws` against `reference`, or NaN when
+/// `epochs` is 0 (`C2ST_EPOCHS=0`: leave the scoring to `scripts/sbibm_c2st.py`, which
+/// halves a loaded run's CPU time).
+pub fn c2st(
+    draws: &[Vec<f64>],
+    reference: &[Vec<f64>],
+    epochs: usize,
+    seed: u64,
+) -> anyhow::Result<f64> {
+    if epochs == 0 {
+        return Ok(f64::NAN);
+    }
+    Ok(
+        flowinfer::sbi::diagnostics::reference::c2st_samples(draws, reference, epochs, seed)?
+            .accuracy,
+    )
+}
