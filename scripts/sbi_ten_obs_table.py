@@ -44,7 +44,9 @@ def mean(s):
     if not s:
         return "–"
     m = sum(s.values()) / len(s)
-    return f"**{m:.3f}**" if len(s) == 10 else f"{m:.3f} ({len(s)} obs.)"
+    if len(s) == 10:
+        return f"**{m:.3f}**"
+    return f"{m:.3f} ({len(s)} of 10: obs. {','.join(str(k) for k in sorted(s))})"
 
 
 def amortised(run, fi):
