@@ -13,10 +13,16 @@
 //! started by likelihood-resampling 10,000 prior draws, 100 warm-up sweeps, thin 2, as
 //! many draws as reference samples. Prints one row per observation (C2ST, the largest
 //! split R-hat, the smallest bulk ESS) and the means, with wall times. Environment:
-//! `C2ST_EPOCHS` (100), `NLE_CHAINS` (100), `NLE_WARMUP` (100), `NLE_THIN` (2).
+//! `C2ST_EPOCHS` (100), `NLE_CHAINS` (100), `NLE_WARMUP` (100), `NLE_THIN` (2);
+//! `SKIP_NPE=1` / `SKIP_NLE=1` skip the amortised NPE / NLE; `SBIBM_OUT=DIR` saves each
+//! method's draws per observation as `DIR/{npe,nle,snle}/samples_<k>.csv` and appends a
+//! row per observation to `DIR/rows.csv` (`examples/sbibm_out`), for
+//! `scripts/sbibm_c2st.py`.
+
+mod sbibm_out;
 
 use flowinfer::data::{read_table, ReadOptions};
-use flowinfer::sbi::diagnostics::reference::{c2st_samples, reference_observation};
+use flowinfer::sbi::diagnostics::reference::reference_observation;
 use flowinfer::sbi::mcmc::{sample_mcmc, McmcConfig, McmcResult};
 use flowinfer::sbi::nle::{train_nle, train_snle, NleConfig};
 use flowinfer::sbi::{train_npe, SbiConfig};
@@ -67,20 +73,30 @@ fn main() -> anyhow::Result<()> {
     let budget = spec.npe.simulations;
     let chains = env("NLE_CHAINS", 100);
 
+    let skip = |name: &str| std::env::var(name).is_ok_and(|v| v == "1");
+    let names = sim.param_names();
     let t = Instant::now();
-    let npe = train_npe(sim.as_ref(), &spec, |_| {})?;
+    let npe = if skip("SKIP_NPE") {
+        None
+    } else {
+        Some(train_npe(sim.as_ref(), &spec, |_| {})?)
+    };
     let npe_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut nle_spec = spec.clone();
     nle_spec.embedding = None;
     let spec_for_nle = &nle_spec;
-    let nle = train_nle(sim.as_ref(), spec_for_nle, |_| {})?;
+    let nle = if skip("SKIP_NLE") {
+        None
+    } else {
+        Some(train_nle(sim.as_ref(), spec_for_nle, |_| {})?)
+    };
     let nle_s = t.elapsed().as_secs_f64();
     println!(
         "{}: on {budget} simulations, amortised NPE {} epochs {npe_s:.1} s, amortised NLE {} epochs {nle_s:.1} s; SNLE {rounds} rounds of {}",
         sim.name(),
-        npe.report.history.len(),
-        nle.report.history.len(),
+        npe.as_ref().map_or(0, |n| n.report.history.len()),
+        nle.as_ref().map_or(0, |n| n.report.history.len()),
         budget / rounds
     );
     println!("| obs | NPE C2ST | NLE C2ST | NLE R̂ max / ESS min | NLE MCMC s | SNLE C2ST | SNLE R̂ max / ESS min | SNLE s |");
@@ -111,25 +127,38 @@ fn main() -> anyhow::Result<()> {
             mcmc: mcmc.clone(),
             ..NleConfig::default()
         };
-        let npe_draws =
-            npe.posterior
+        let mut c_npe = f64::NAN;
+        if let Some(npe) = &npe {
+            let (t, c0) = (Instant::now(), sbibm_out::cpu_seconds());
+            let d = npe
+                .posterior
                 .sample(sim.as_ref(), &x_o, ref_rows.len(), 1 ^ k as u64, 100)?;
-        let c_npe = c2st_samples(&npe_draws.samples, &ref_rows, epochs, 1 + k as u64)?.accuracy;
-        let t = Instant::now();
-        let r_nle =
-            nle.likelihood
-                .sample_posterior(sim.as_ref(), &x_o, &mcmc, nle_cfg.candidates)?;
-        nle_secs.push(t.elapsed().as_secs_f64());
-        let mut d = r_nle.pooled();
-        d.truncate(ref_rows.len());
-        let c_nle = c2st_samples(&d, &ref_rows, epochs, 1 + k as u64)?.accuracy;
-        let t = Instant::now();
+            let (w, cpu) = (t.elapsed().as_secs_f64(), sbibm_out::cpu_seconds() - c0);
+            c_npe = sbibm_out::c2st(&d.samples, &ref_rows, epochs, 1 + k as u64)?;
+            sbibm_out::record(&names, "npe", k, &d.samples, c_npe, w, cpu)?;
+        }
+        let (mut c_nle, mut r1, mut e1) = (f64::NAN, f64::NAN, f64::NAN);
+        if let Some(nle) = &nle {
+            let (t, c0) = (Instant::now(), sbibm_out::cpu_seconds());
+            let r_nle =
+                nle.likelihood
+                    .sample_posterior(sim.as_ref(), &x_o, &mcmc, nle_cfg.candidates)?;
+            let (w, cpu) = (t.elapsed().as_secs_f64(), sbibm_out::cpu_seconds() - c0);
+            nle_secs.push(w);
+            let mut d = r_nle.pooled();
+            d.truncate(ref_rows.len());
+            c_nle = sbibm_out::c2st(&d, &ref_rows, epochs, 1 + k as u64)?;
+            sbibm_out::record(&names, "nle", k, &d, c_nle, w, cpu)?;
+            (r1, e1) = mixing(&r_nle);
+        }
+        let (t, c0) = (Instant::now(), sbibm_out::cpu_seconds());
         let snle = train_snle(sim.as_ref(), spec_for_nle, &nle_cfg, &x_o, |_| {}, |_| {})?;
-        snle_secs.push(t.elapsed().as_secs_f64());
+        let (w, cpu) = (t.elapsed().as_secs_f64(), sbibm_out::cpu_seconds() - c0);
+        snle_secs.push(w);
         let mut d = snle.posterior.pooled();
         d.truncate(ref_rows.len());
-        let c_snle = c2st_samples(&d, &ref_rows, epochs, 1 + k as u64)?.accuracy;
-        let (r1, e1) = mixing(&r_nle);
+        let c_snle = sbibm_out::c2st(&d, &ref_rows, epochs, 1 + k as u64)?;
+        sbibm_out::record(&names, "snle", k, &d, c_snle, w, cpu)?;
         let (r2, e2) = mixing(&snle.posterior);
         println!(
             "| {k} | {:.3} | {c_nle:.3} | {r1:.3} / {e1:.0} | {:.1} | {c_snle:.3} | {r2:.3} / {e2:.0} | {:.1} |",
@@ -137,8 +166,8 @@ fn main() -> anyhow::Result<()> {
             nle_secs.last().unwrap_or(&0.0),
             snle_secs.last().unwrap_or(&0.0),
         );
-        a.push(c_npe);
-        b.push(c_nle);
+        a.extend(Some(c_npe).filter(|v| v.is_finite()));
+        b.extend(Some(c_nle).filter(|v| v.is_finite()));
         c.push(c_snle);
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;

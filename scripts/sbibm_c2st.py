@@ -66,6 +66,7 @@ def main():
         ks = [k for k in ks if k in {int(v) for v in a.obs.split(",")}]
     if not ks:
         raise SystemExit(f"no samples_<k>.csv in {a.samples_dir}")
+    name = "c2st_sklearn.csv" if not a.obs else f"c2st_sklearn_{a.obs.replace(',', '_')}.csv"
     out, accs = [], []
     for k in ks:
         ref = read(os.path.join(a.task_dir, f"num_observation_{k}", "reference_posterior_samples.csv"))
@@ -74,12 +75,18 @@ def main():
         print(f"observation {k:2}: C2ST {acc:.4f} (iterations {iters})", flush=True)
         out.append((k, acc, " ".join(map(str, iters))))
         accs.append(acc)
+        write(a.samples_dir, name, out)  # after every observation: a stopped run keeps its rows
     print(f"mean C2ST over {len(accs)} observations: {np.mean(accs):.4f}")
-    name = "c2st_sklearn.csv" if not a.obs else f"c2st_sklearn_{a.obs.replace(',', '_')}.csv"
-    with open(os.path.join(a.samples_dir, name), "w", newline="") as f:
+
+
+def write(samples_dir, name, rows):
+    """Write the rows so far through a temporary file and a rename (never half-written)."""
+    path = os.path.join(samples_dir, name)
+    with open(path + ".tmp", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["observation", "accuracy", "iterations"])
-        w.writerows(out)
+        w.writerows(rows)
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

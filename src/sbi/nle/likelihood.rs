@@ -258,6 +258,36 @@ mod tests {
     }
 
     #[test]
+    fn resampling_starts_chains_in_both_modes_in_proportion_to_their_mass() {
+        use super::resample_by_weight;
+        use rand::{Rng, SeedableRng};
+        // A bimodal target on [-3, 3]: modes at -1.5 (mass 0.3) and +1.5 (mass 0.7),
+        // each N(·, 0.2²); 20,000 uniform candidates, log weights = log target.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let cands: Vec<f64> = (0..20_000).map(|_| rng.random_range(-3.0..3.0)).collect();
+        let bump = |x: f64, m: f64| (-(x - m) * (x - m) / (2.0 * 0.04)).exp();
+        let lw: Vec<f64> = cands
+            .iter()
+            .map(|&x| (0.3 * bump(x, -1.5) + 0.7 * bump(x, 1.5)).ln())
+            .collect();
+        let picked = resample_by_weight(&lw, 2000, &mut rng).unwrap();
+        let xs: Vec<f64> = picked.iter().map(|&i| cands[i]).collect();
+        let right = xs.iter().filter(|&&x| x > 0.0).count() as f64 / xs.len() as f64;
+        // Binomial sd of the share over 2000 chains is 0.010: 5 sd either side.
+        assert!(
+            (right - 0.7).abs() < 0.05,
+            "share in the right mode {right}"
+        );
+        // Every start sits in a mode (within 5 sd of its centre), none between them.
+        assert!(
+            xs.iter().all(|x| (x.abs() - 1.5).abs() < 1.0),
+            "a start between the modes"
+        );
+        // All weights −∞: no start, and the caller turns that into an error.
+        assert!(resample_by_weight(&[f64::NEG_INFINITY; 3], 2, &mut rng).is_none());
+    }
+
+    #[test]
     fn a_wrong_observation_is_a_shape_error() {
         let nle = tiny();
         let e = nle

@@ -1,0 +1,80 @@
+//! Per-observation output of the sbibm study examples (`tsnpe_sbibm`, `nle_sbibm`), so a
+//! long run leaves usable partial results and its posterior samples can be scored by
+//! scikit-learn's C2ST (`scripts/sbibm_c2st.py`).
+//!
+//! With `SBIBM_OUT=DIR` set, each method's draws for observation `k` go to
+//! `DIR/<method>/samples_<k>.csv` (the layout `sbibm_c2st.py` and `sbibm_compare c2st`
+//! read), and one row per (observation, method) is appended to `DIR/rows.csv`:
+//! observation, method, our C2ST, wall seconds, CPU seconds (this process, all threads).
+//! Without `SBIBM_OUT` nothing is written.
+
+use flowinfer::data::Table;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// The output folder named by `SBIBM_OUT`, if any.
+pub fn out_dir() -> Option<PathBuf> {
+    std::env::var_os("SBIBM_OUT").map(PathBuf::from)
+}
+
+/// CPU seconds (user + system, all threads) this process has used so far, from
+/// `/proc/self/stat` (Linux; 0 elsewhere).
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    rest.split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<f64>().ok())
+        .sum::<f64>()
+        / 100.0
+}
+
+/// Write `draws` (parameter columns `names`) as `DIR/<method>/samples_<k>.csv` and append
+/// the row `k,method,c2st,wall_s,cpu_s` to `DIR/rows.csv` (header on first use).
+pub fn record(
+    names: &[String],
+    method: &str,
+    k: usize,
+    draws: &[Vec<f64>],
+    c2st: f64,
+    wall_s: f64,
+    cpu_s: f64,
+) -> anyhow::Result<()> {
+    let Some(dir) = out_dir() else {
+        return Ok(());
+    };
+    let sub = dir.join(method);
+    std::fs::create_dir_all(&sub)?;
+    let values: Vec<f64> = draws.iter().flatten().copied().collect();
+    Table::new(names.to_vec(), values)?.write_csv(&sub.join(format!("samples_{k}.csv")))?;
+    let rows = dir.join("rows.csv");
+    let fresh = !rows.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&rows)?;
+    if fresh {
+        writeln!(f, "observation,method,c2st_flowinfer,wall_s,cpu_s")?;
+    }
+    writeln!(f, "{k},{method},{c2st},{wall_s:.2},{cpu_s:.2}")?;
+    Ok(())
+}
+
+/// Our sbibm-protocol C2ST accuracy of `draws` against `reference`, or NaN when
+/// `epochs` is 0 (`C2ST_EPOCHS=0`: leave the scoring to `scripts/sbibm_c2st.py`, which
+/// halves a loaded run's CPU time).
+pub fn c2st(
+    draws: &[Vec<f64>],
+    reference: &[Vec<f64>],
+    epochs: usize,
+    seed: u64,
+) -> anyhow::Result<f64> {
+    if epochs == 0 {
+        return Ok(f64::NAN);
+    }
+    Ok(
+        flowinfer::sbi::diagnostics::reference::c2st_samples(draws, reference, epochs, seed)?
+            .accuracy,
+    )
+}
