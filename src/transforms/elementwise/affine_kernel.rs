@@ -109,7 +109,7 @@ fn run_fwd<T: WithDType + Float>(op: &AffineOp, v: &[T], p: &[T], d: usize) -> V
             } else {
                 x[j] * ls.exp() + shift
             };
-            ld = ld + ls;
+            ld += ls;
         }
         ld_out[0] = if op.inverse { -ld } else { ld };
     });
