@@ -11,8 +11,14 @@
 //! pool of N(0, I) batches, backward, Adam lr 1e-3), `log_prob` and `sample` at batch
 //! 10,000; each figure is the median over `--windows` windows of `--window-s` seconds.
 //!
+//! `--configs npe,integ` times the jobs users run instead (see `jobs/mod.rs`: the NPE
+//! flow of `flowinfer sbi` and the unit-hypercube flow of `flowinfer integrate`; PyTorch
+//! side `scripts/pytorch_jobs_bench.py`).
+//!
 //! Run: `cargo bench --bench throughput -- [--configs a,b,c] [--windows 5]
 //! [--window-s 1.0] [--device cpu] [--json out.json]`
+
+mod jobs;
 
 use candle_core::{DType, Device, Tensor};
 use flowinfer::flow::{Flow, FlowBuilder};
@@ -23,7 +29,8 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const EVAL_BATCH: usize = 10_000;
+/// Batch of the timed `log_prob` and `sample` calls.
+pub const EVAL_BATCH: usize = 10_000;
 
 struct Config {
     name: &'static str,
@@ -76,7 +83,7 @@ fn build(c: &Config, device: &Device) -> flowinfer::Result<Flow> {
 }
 
 /// Median, min and max of calls per second over `windows` windows of ~`window_s` seconds.
-fn rate(mut f: impl FnMut(), windows: usize, window_s: f64) -> (f64, f64, f64) {
+pub fn rate(mut f: impl FnMut(), windows: usize, window_s: f64) -> (f64, f64, f64) {
     // Calibrate the repetitions per window.
     f();
     let t = Instant::now();
@@ -182,15 +189,12 @@ fn main() -> flowinfer::Result<()> {
             windows,
             window_s,
         );
-        let ev = EVAL_BATCH as f64;
-        println!(
-            "{} params {:8}  train {:9.1} steps/s ({:.1}-{:.1})  log_prob {:10.0} ev/s ({:.0}-{:.0})  sample {:10.0} ev/s ({:.0}-{:.0})",
-            c.name, n_params, train.0, train.1, train.2, lp.0 * ev, lp.1 * ev, lp.2 * ev, smp.0 * ev, smp.1 * ev, smp.2 * ev
-        );
-        rows.push(format!(
-            "{{\"config\":\"{}\",\"params\":{},\"train_steps_s\":{},\"logprob_ev_s\":{},\"sample_ev_s\":{}}}",
-            c.name, n_params, train.0, lp.0 * ev, smp.0 * ev
-        ));
+        rows.push(report(c.name, (n_params, train, lp, smp)));
+    }
+    for name in configs.split(',') {
+        if let Some(r) = jobs::run(name, windows, window_s, &device)? {
+            rows.push(report(name, r));
+        }
     }
     if let Some(p) = json_out {
         flowinfer::atomic::write_atomic(
@@ -199,6 +203,19 @@ fn main() -> flowinfer::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Print one configuration's figures and return its JSON row.
+fn report(name: &str, (n_params, train, lp, smp): jobs::Rates) -> String {
+    let ev = EVAL_BATCH as f64;
+    println!(
+        "{} params {:8}  train {:9.1} steps/s ({:.1}-{:.1})  log_prob {:10.0} ev/s ({:.0}-{:.0})  sample {:10.0} ev/s ({:.0}-{:.0})",
+        name, n_params, train.0, train.1, train.2, lp.0 * ev, lp.1 * ev, lp.2 * ev, smp.0 * ev, smp.1 * ev, smp.2 * ev
+    );
+    format!(
+        "{{\"config\":\"{}\",\"params\":{},\"train_steps_s\":{},\"logprob_ev_s\":{},\"sample_ev_s\":{}}}",
+        name, n_params, train.0, lp.0 * ev, smp.0 * ev
+    )
 }
 
 fn env_or(name: &str) -> String {

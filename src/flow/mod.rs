@@ -6,6 +6,7 @@ pub mod builder;
 pub mod config;
 pub mod io;
 pub mod placed;
+pub mod row_chunks;
 pub mod spec;
 
 pub use builder::{FlowBuilder, FlowKind, Mixing};
@@ -146,14 +147,20 @@ impl Flow {
 
     /// Data → latent through every transform with an already embedded context:
     /// `(z, Σ log|det ∂z/∂x|)`. No input validation.
+    /// Large batches run in row chunks on all cores ([`row_chunks`]).
     pub fn to_latent(&self, x: &Tensor, ectx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
-        chain(x, ectx, self.transforms.iter(), |t, h, c| t.forward(h, c))
+        row_chunks::map_rows(x, ectx, |x, e| {
+            chain(x, e, self.transforms.iter(), |t, h, c| t.forward(h, c))
+        })
     }
 
     /// Latent → data with an already embedded context: `(x, Σ log|det ∂x/∂z|)`.
+    /// Large batches run in row chunks on all cores ([`row_chunks`]).
     pub fn to_data(&self, z: &Tensor, ectx: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
-        chain(z, ectx, self.transforms.iter().rev(), |t, h, c| {
-            t.inverse(h, c)
+        row_chunks::map_rows(z, ectx, |z, e| {
+            chain(z, e, self.transforms.iter().rev(), |t, h, c| {
+                t.inverse(h, c)
+            })
         })
     }
 

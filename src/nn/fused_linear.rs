@@ -59,10 +59,11 @@ pub const PARALLEL_MIN_WORK: usize = 12 << 20;
 
 /// The gemm parallelism used for an `(m × k)·(k × n)` product: rayon with all of the
 /// global pool's threads when `m·n·k ≥ PARALLEL_MIN_WORK` and the pool has more than one
-/// thread, the calling thread otherwise.
+/// thread, the calling thread otherwise — and always the calling thread inside a rayon
+/// task (the row chunks of [`crate::flow::row_chunks`] already keep every core busy).
 pub fn gemm_parallelism(m: usize, n: usize, k: usize) -> Parallelism {
     let work = m.saturating_mul(n).saturating_mul(k);
-    if work < PARALLEL_MIN_WORK {
+    if work < PARALLEL_MIN_WORK || rayon::current_thread_index().is_some() {
         return Parallelism::None;
     }
     let threads = rayon::current_num_threads();

@@ -3,6 +3,7 @@
 //! for each transformed feature, laid out feature-major as `(batch, d, params_per_dim)`.
 
 pub mod affine;
+mod affine_kernel;
 mod rq_core;
 mod rq_kernel;
 mod rq_reference;
