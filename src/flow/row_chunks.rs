@@ -20,7 +20,7 @@
 //!
 //! **On by default** (1,024 rows; `FLOWINFER_CHUNK_ROWS=0` switches it off, another
 //! value sets the chunk): in the quiet sitting of docs/PERFORMANCE.md ("Quiet sitting,
-//! 2026-12-07") it made batch-10k evaluation 1.3–1.7× faster in both interleaved runs.
+//! 2026-12-07") it made batch-10k evaluation 1.2–1.8× faster in both interleaved runs.
 //! On a host whose second core is busy it can be slower (the loaded sittings there).
 
 use crate::error::Result;
