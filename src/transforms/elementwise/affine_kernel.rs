@@ -10,6 +10,7 @@
 //! Inverse `x = (y − s)·e^−ℓ`, log-det `−Σ ℓ`: `∂/∂y = g_x·e^−ℓ`, `∂/∂s = −g_x·e^−ℓ`,
 //! `∂/∂r = −(g_x·x + g_ld)(1 − t²)`.
 
+use super::cpu_storage::{by_dtype, slice};
 use crate::error::Result;
 use candle_core::{CpuStorage, DType, Layout, Shape, Tensor, WithDType};
 use num_traits::Float;
@@ -52,14 +53,6 @@ struct AffineOp {
 /// The backward op: `(v, params, upstream (n·d + n, laid out as the forward output))` →
 /// flat `3·n·d` = `[∂/∂v (n, d), ∂/∂params (n, d, 2)]`.
 struct AffineGradOp(AffineOp);
-
-fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    let v = s.as_slice::<T>()?;
-    let (a, b) = l
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg("affine kernel: input must be contiguous".into()))?;
-    Ok(&v[a..b])
-}
 
 /// Split `out` into `a` (rows of `wa`) and `b` (rows of `wb`, the same number of rows)
 /// and fill row `i` of both with `row(i, a_i, b_i)`, in parallel for big batches.
@@ -141,25 +134,6 @@ fn run_bwd<T: WithDType + Float>(op: &AffineOp, v: &[T], p: &[T], up: &[T], d: u
         }
     });
     out
-}
-
-/// Evaluate `$body` with the type alias `$t` set to the storage's float type.
-macro_rules! by_dtype {
-    ($s:expr, $t:ident => $body:expr) => {
-        match $s {
-            CpuStorage::F32(_) => {
-                type $t = f32;
-                $body
-            }
-            CpuStorage::F64(_) => {
-                type $t = f64;
-                $body
-            }
-            _ => Err(candle_core::Error::Msg(
-                "affine kernel supports f32 and f64".into(),
-            )),
-        }
-    };
 }
 
 /// A kernel's flat output as `(storage, shape)`.

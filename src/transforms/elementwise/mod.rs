@@ -4,6 +4,7 @@
 
 pub mod affine;
 mod affine_kernel;
+mod cpu_storage;
 mod rq_core;
 mod rq_kernel;
 mod rq_reference;

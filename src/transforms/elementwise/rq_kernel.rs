@@ -5,6 +5,7 @@
 //! `rq_reference.rs` is the reference and runs on other devices. Arithmetic is in the
 //! tensor's dtype (f32 or f64); the per-element math is in `rq_core.rs`.
 
+use super::cpu_storage::{by_dtype, slice};
 use super::rq_core::{Frame, Knots, RqShape};
 use super::rq_reference;
 use crate::error::Result;
@@ -38,33 +39,6 @@ pub(crate) fn apply<Fr: Frame>(
 
 /// Elements per rayon task.
 const CHUNK: usize = 512;
-
-fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    let v = s.as_slice::<T>()?;
-    let (a, b) = l
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg("spline kernel: input must be contiguous".into()))?;
-    Ok(&v[a..b])
-}
-
-/// Evaluate `$body` with the type alias `$t` set to the storage's float type.
-macro_rules! by_dtype {
-    ($s:expr, $t:ident => $body:expr) => {
-        match $s {
-            CpuStorage::F32(_) => {
-                type $t = f32;
-                $body
-            }
-            CpuStorage::F64(_) => {
-                type $t = f64;
-                $body
-            }
-            _ => Err(candle_core::Error::Msg(
-                "spline kernel supports f32 and f64".into(),
-            )),
-        }
-    };
-}
 
 /// `(storage, (n, width))` from a kernel's `n · width` outputs.
 fn storage<T: WithDType>(out: Vec<T>, width: usize) -> candle_core::Result<(CpuStorage, Shape)> {
