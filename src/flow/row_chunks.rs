@@ -32,9 +32,6 @@ use std::sync::OnceLock;
 /// 0 switches chunking off).
 pub const CHUNK_ROWS: usize = 1024;
 
-/// The chunk length measured against whole batches (`FLOWINFER_CHUNK_ROWS=1024`).
-pub const MEASURED_CHUNK_ROWS: usize = 1024;
-
 /// Smallest batch that is cut into chunks (unless `FLOWINFER_CHUNK_ROWS` says otherwise).
 pub const MIN_ROWS: usize = 8192;
 
@@ -116,7 +113,7 @@ mod tests {
     #[test]
     fn chunks_cover_every_row_once() -> Result<()> {
         let dev = Device::Cpu;
-        let chunk = MEASURED_CHUNK_ROWS;
+        let chunk = CHUNK_ROWS;
         let rows = MIN_ROWS.max(2 * chunk) + 37;
         let x = Tensor::arange(0f32, (rows * 3) as f32, &dev)?.reshape((rows, 3))?;
         let c = Tensor::arange(0f32, rows as f32, &dev)?.reshape((rows, 1))?;

@@ -715,11 +715,42 @@ mod tests {
         assert_eq!(cfg.beta_from(1e-4, 50), 1.0);
     }
 
+    /// `train_flow` of a small 2-d unit flow (8 bins, hidden 16, 2 layers; flow seed 1)
+    /// on `f` for `steps` steps of 256 points (rng seed 2), with or without the gate.
+    fn train_small(f: &dyn Integrand, steps: usize, gate: bool) -> (TrainConfig, TrainHistory) {
+        use super::super::flow_proposal::UnitFlowConfig;
+        use rand::SeedableRng;
+        let flow_cfg = UnitFlowConfig {
+            bins: 8,
+            hidden: 16,
+            layers: 2,
+            ..UnitFlowConfig::default()
+        };
+        let dev = candle_core::Device::Cpu;
+        let flow = UnitFlow::new(2, &flow_cfg, candle_core::DType::F32, &dev, 1).unwrap();
+        let cfg = TrainConfig {
+            steps,
+            batch: 256,
+            defensive_gate: gate,
+            ..TrainConfig::default()
+        };
+        let h = train_flow(
+            &flow,
+            f,
+            &cfg,
+            &mut rand::rngs::StdRng::seed_from_u64(2),
+            &EvalOptions::default(),
+            &mut InvalidCounts::default(),
+            &mut |_, _| {},
+            &mut |_| {},
+        )
+        .unwrap();
+        (cfg, h)
+    }
+
     #[test]
     fn the_annealing_start_is_chosen_at_the_first_batch_with_mass() {
-        use super::super::flow_proposal::UnitFlowConfig;
         use flowinfer_simulators::FnIntegrand;
-        use rand::SeedableRng;
         use std::sync::atomic::{AtomicUsize, Ordering};
         // A narrow bump whose first three batches (all f underflowing, as a needle in
         // 16-d gives) are 0: the start must still be lowered, at the fourth batch.
@@ -731,31 +762,7 @@ mod tests {
             let r2 = (x[0] - 0.3).powi(2) + (x[1] - 0.6).powi(2);
             (-r2 / (2.0 * 0.01f64.powi(2))).exp()
         });
-        let flow_cfg = UnitFlowConfig {
-            bins: 8,
-            hidden: 16,
-            layers: 2,
-            ..UnitFlowConfig::default()
-        };
-        let dev = candle_core::Device::Cpu;
-        let flow = UnitFlow::new(2, &flow_cfg, candle_core::DType::F32, &dev, 1).unwrap();
-        let cfg = TrainConfig {
-            steps: 6,
-            batch: 256,
-            defensive_gate: true,
-            ..TrainConfig::default()
-        };
-        let h = train_flow(
-            &flow,
-            &f,
-            &cfg,
-            &mut rand::rngs::StdRng::seed_from_u64(2),
-            &EvalOptions::default(),
-            &mut InvalidCounts::default(),
-            &mut |_, _| {},
-            &mut |_| {},
-        )
-        .unwrap();
+        let (cfg, h) = train_small(&f, 6, true);
         assert!(h.records[..3].iter().all(|r| r.estimate == Some(0.0)));
         assert!(h.records[..3].iter().all(|r| r.beta == cfg.beta_start));
         assert!(h.beta_initial < cfg.beta_start, "{}", h.beta_initial);
@@ -768,42 +775,14 @@ mod tests {
 
     #[test]
     fn the_defensive_fraction_stops_after_the_pilot_when_it_found_the_mass() {
-        use super::super::flow_proposal::UnitFlowConfig;
         use flowinfer_simulators::FnIntegrand;
-        use rand::SeedableRng;
         // A bump of σ = 0.1: the uniform pilot samples f^0.2 (ESS fraction ≈ 0.6) but
         // not f (≈ 0.13), so the annealing runs, and the fraction is 0 from the step
         // after the pilot on, while β is still below 1.
         let f = FnIntegrand::new("bump", 2, |x: &[f64]| {
             (-((x[0] - 0.5).powi(2) + (x[1] - 0.5).powi(2)) / (2.0 * 0.1f64.powi(2))).exp()
         });
-        let flow_cfg = UnitFlowConfig {
-            bins: 8,
-            hidden: 16,
-            layers: 2,
-            ..UnitFlowConfig::default()
-        };
-        let dev = candle_core::Device::Cpu;
-        let run = |gate: bool| {
-            let flow = UnitFlow::new(2, &flow_cfg, candle_core::DType::F32, &dev, 1).unwrap();
-            let cfg = TrainConfig {
-                steps: 8,
-                batch: 256,
-                defensive_gate: gate,
-                ..TrainConfig::default()
-            };
-            train_flow(
-                &flow,
-                &f,
-                &cfg,
-                &mut rand::rngs::StdRng::seed_from_u64(2),
-                &EvalOptions::default(),
-                &mut InvalidCounts::default(),
-                &mut |_, _| {},
-                &mut |_| {},
-            )
-            .unwrap()
-        };
+        let run = |gate: bool| train_small(&f, 8, gate).1;
         let gated = run(true);
         assert!(gated.mass_found);
         assert!(gated.records[1].beta < 1.0, "{:?}", gated.records[1]);
