@@ -113,7 +113,7 @@ pub(crate) fn describe_command(command: &[String]) -> String {
 pub(crate) fn run_program(
     command: &[String],
     env: &[(&str, String)],
-    input: Vec<u8>,
+    input: Arc<Vec<u8>>,
     timeout: Option<Duration>,
 ) -> Result<Finished, String> {
     let Some((program, args)) = command.split_first() else {

@@ -9,6 +9,7 @@ use super::mode::ProgramMode;
 use super::pool::{PoolCall, PoolError, SharedPool};
 use super::process::run_program;
 use super::wire::{format_rows, output_lines};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How to run the program for one batch.
@@ -77,7 +78,8 @@ impl ProgramCall<'_> {
     ) -> Result<Answer, CallError> {
         match self.mode {
             ProgramMode::Oneshot => {
-                let input = format_rows(points.chunks(cols.max(1)));
+                // Shared by the attempts (the writer thread of each run holds a reference).
+                let input = Arc::new(format_rows(points.chunks(cols.max(1))));
                 let env = [
                     ("FLOWINFER_SEED", seed.to_string()),
                     ("FLOWINFER_BATCH", batch.to_string()),
@@ -89,8 +91,9 @@ impl ProgramCall<'_> {
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
-                    let finished = run_program(self.command, &env, input.clone(), self.timeout)
-                        .map_err(CallError::CannotStart)?;
+                    let finished =
+                        run_program(self.command, &env, Arc::clone(&input), self.timeout)
+                            .map_err(CallError::CannotStart)?;
                     match finished.failure() {
                         None => {
                             return Ok(Answer {
