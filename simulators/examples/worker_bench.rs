@@ -32,6 +32,8 @@ const BATCH: usize = 4096;
 
 /// Interleaved rounds of measurement.
 const ROUNDS: usize = 5;
+// Odd, so that the middle ratio of the rounds is their median.
+const _: () = assert!(ROUNDS % 2 == 1);
 
 /// The seconds of each call of `f` on [`BATCH`] points, calls made for about
 /// `budget` (at least one).
@@ -51,17 +53,6 @@ fn measure(f: &dyn Integrand, points: &[f64], budget: Duration) -> Vec<f64> {
 fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * q).round() as usize]
-}
-
-/// The median of `v` (not empty).
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
 }
 
 fn external(command: Vec<String>, mode: ProgramMode) -> ExternalIntegrand {
@@ -144,7 +135,7 @@ fn main() {
         let (lo, hi) = ratios.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| {
             (lo.min(r), hi.max(r))
         });
-        let ratio = median(ratios);
+        let ratio = quantile(ratios, 0.5); // ROUNDS is odd: the median
         let best = fastest(run) / fastest(&runs[0]);
         let calls = (batches * BATCH) as f64 / seconds;
         println!("| {name} | {calls:.0} | {batches} | {ratio:.2}× slower | {best:.2}× slower |");
