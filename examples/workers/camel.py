@@ -12,10 +12,16 @@ Speaks both protocols (docs/CLUSTER.md):
     until stdin closes. Anything wrong with a batch: one line `ERR <message>`.
 A header ending in " f64" (mode = "persistent-f64") sends the rows as
 rows × cols little-endian doubles; the answer is then "OK <rows> 1 f64" followed by
-rows doubles. Logs go to stderr, never stdout.
+rows doubles. With mode = "persistent-shm" the rows are in the file named by
+FLOWINFER_SHM (mapped with the mmap module): the header is
+    BATCH <rows> <cols> <seed> <batch> shm <slot> <in_offset> <out_offset> <file_bytes>
+with rows × cols doubles at byte in_offset; the answer goes as rows doubles to byte
+out_offset, then "OK <rows> 1 shm <slot>" on stdout (the file is mapped again when
+file_bytes changed). Logs go to stderr, never stdout.
 """
 import array
 import math
+import mmap
 import os
 import sys
 
@@ -35,8 +41,24 @@ def values(lines):
     return [repr(camel([float(v) for v in line.split(",")])) for line in lines]
 
 
+class Shared:
+    """The FLOWINFER_SHM file, mapped at the length the last header gave."""
+
+    def __init__(self):
+        self.map = None
+
+    def at(self, size):
+        if self.map is None or len(self.map) != size:
+            if self.map is not None:
+                self.map.close()
+            with open(os.environ["FLOWINFER_SHM"], "r+b") as f:
+                self.map = mmap.mmap(f.fileno(), size)
+        return self.map
+
+
 def persistent():
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    shared = Shared()
     while True:
         header = stdin.readline().decode()
         if not header:
@@ -47,6 +69,16 @@ def persistent():
             stdout.flush()
             continue
         rows, cols = int(words[1]), int(words[2])
+        if len(words) == 10 and words[5] == "shm":  # rows in the shared file
+            slot, start, out_at, size = (int(w) for w in words[6:])
+            m = shared.at(size)
+            x = array.array("d")
+            x.frombytes(m[start:start + 8 * rows * cols])
+            out = array.array("d", (camel(x[r * cols:(r + 1) * cols]) for r in range(rows)))
+            m[out_at:out_at + 8 * rows] = out.tobytes()
+            stdout.write(b"OK %d 1 shm %d\n" % (rows, slot))
+            stdout.flush()
+            continue
         if words[-1] == "f64":  # binary rows (assumes a little-endian machine)
             x = array.array("d")
             x.frombytes(stdin.read(8 * rows * cols))

@@ -17,8 +17,11 @@
 //! ratios for the compiled program in persistent-f64 mode.
 //!
 //! ```text
-//! cargo run --release -p flowinfer-simulators --example worker_bench [SECONDS_PER_ROW]
+//! cargo run --release -p flowinfer-simulators --example worker_bench [SECONDS_PER_ROW] [ONLY]
 //! ```
+//!
+//! With `ONLY`, just the rows whose name contains it are measured beside the
+//! built-in (e.g. `"C, persistent-f64"`, for `perf stat` of one mode).
 
 use flowinfer_simulators::external::{ExternalIntegrand, ProgramMode};
 use flowinfer_simulators::integrands::{Camel, Integrand};
@@ -65,6 +68,7 @@ fn main() {
     let seconds: f64 = std::env::args().nth(1).map_or(3.0, |s| {
         s.parse().expect("SECONDS_PER_ROW must be a number")
     });
+    let only = std::env::args().nth(2);
     let budget = Duration::from_secs_f64(seconds);
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let points: Vec<f64> = (0..BATCH * DIM).map(|_| rng.random::<f64>()).collect();
@@ -103,6 +107,11 @@ fn main() {
     }
     if !compiled {
         eprintln!("note: `cc` is missing or failed; the C rows are left out");
+    }
+    if let Some(only) = &only {
+        let builtin = rows.remove(0);
+        rows.retain(|(name, _)| name.contains(only.as_str()));
+        rows.insert(0, builtin);
     }
     let mut out = vec![0.0; BATCH];
     for (_, f) in &rows {

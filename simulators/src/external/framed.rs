@@ -3,6 +3,10 @@
 //! `OK <rows> <cols>` followed by `rows` CSV lines, or one line `ERR <message>`.
 //! In the binary variant both headers end in ` f64` and the rows follow as
 //! `rows × cols` little-endian `f64` (8 bytes each, row after row) instead of text.
+//! In the shared-memory variant the rows are in a mapped file and only the headers
+//! travel: `BATCH <rows> <cols> <seed> <batch> shm <slot> <in_offset> <out_offset>
+//! <file_bytes>`, answered by `OK <rows> <cols> shm <slot>` (see
+//! [`shm_region`](super::shm_region)).
 
 use super::wire::format_rows;
 
@@ -32,6 +36,23 @@ pub(crate) fn encode_request(
     out
 }
 
+/// The header line of a shared-memory request: the rows are at byte `in_offset` of
+/// the mapped file (`file_bytes` long), the answer goes to byte `out_offset`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn shm_request_header(
+    rows: usize,
+    cols: usize,
+    seed: u64,
+    batch: usize,
+    slot: usize,
+    in_offset: usize,
+    out_offset: usize,
+    file_bytes: usize,
+) -> Vec<u8> {
+    format!("BATCH {rows} {cols} {seed} {batch} shm {slot} {in_offset} {out_offset} {file_bytes}\n")
+        .into_bytes()
+}
+
 /// The rows of an answer: CSV lines, or `f64` values row after row (binary).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Rows {
@@ -56,15 +77,27 @@ impl Rows {
 pub(crate) enum ReplyHeader {
     /// `OK <rows> <cols>`: that many lines follow.
     Ok {
-        /// Rows that follow.
+        /// Rows answered.
         rows: usize,
         /// Values per row.
         cols: usize,
-        /// Whether the rows follow as little-endian `f64` (` f64` suffix).
-        binary: bool,
+        /// Where the rows are.
+        payload: Payload,
     },
     /// `ERR <message>`: the worker refused the batch (it stays usable).
     Err(String),
+}
+
+/// Where the rows of an `OK` answer are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Payload {
+    /// CSV lines after the header (`OK <rows> <cols>`).
+    Text,
+    /// Little-endian `f64` after the header (`OK <rows> <cols> f64`).
+    F64,
+    /// In the output region of this slot of the mapped file (`OK <rows> <cols> shm
+    /// <slot>`); nothing follows the header.
+    Shm(usize),
 }
 
 /// Parses a reply header, or says what was wrong with the line.
@@ -76,19 +109,28 @@ pub(crate) fn parse_reply_header(line: &str) -> Result<ReplyHeader, String> {
         }
     }
     let words: Vec<&str> = line.split_whitespace().collect();
-    match words.as_slice() {
-        ["OK", rows, cols] | ["OK", rows, cols, "f64"] => match (rows.parse(), cols.parse()) {
+    let malformed = || {
+        format!(
+            "malformed reply header `{}`: expected `OK <rows> <cols>` with integers",
+            shorten(line)
+        )
+    };
+    let payload = match words.as_slice() {
+        ["OK", _, _] => Some(Payload::Text),
+        ["OK", _, _, "f64"] => Some(Payload::F64),
+        ["OK", _, _, "shm", slot] => Some(Payload::Shm(slot.parse().map_err(|_| malformed())?)),
+        _ => None,
+    };
+    match (words.as_slice(), payload) {
+        (["OK", rows, cols, ..], Some(payload)) => match (rows.parse(), cols.parse()) {
             (Ok(rows), Ok(cols)) => Ok(ReplyHeader::Ok {
                 rows,
                 cols,
-                binary: words.len() == 4,
+                payload,
             }),
-            _ => Err(format!(
-                "malformed reply header `{}`: expected `OK <rows> <cols>` with integers",
-                shorten(line)
-            )),
+            _ => Err(malformed()),
         },
-        _ => Err(format!(
+        (_, _) => Err(format!(
             "expected a reply header `OK <rows> <cols>` or `ERR <message>`, got `{}` \
              (only protocol lines may go to stdout; write logs to stderr)",
             shorten(line)
@@ -124,7 +166,7 @@ mod tests {
             Ok(ReplyHeader::Ok {
                 rows: 4096,
                 cols: 1,
-                binary: false
+                payload: Payload::Text
             })
         );
         assert_eq!(
@@ -132,8 +174,22 @@ mod tests {
             Ok(ReplyHeader::Ok {
                 rows: 3,
                 cols: 2,
-                binary: true
+                payload: Payload::F64
             })
+        );
+        assert_eq!(
+            parse_reply_header("OK 3 2 shm 1\n"),
+            Ok(ReplyHeader::Ok {
+                rows: 3,
+                cols: 2,
+                payload: Payload::Shm(1)
+            })
+        );
+        assert!(parse_reply_header("OK 3 2 shm one").is_err());
+        assert!(parse_reply_header("OK 3 2 shm").is_err());
+        assert_eq!(
+            shm_request_header(4, 2, 7, 3, 1, 4096, 4160, 8192),
+            b"BATCH 4 2 7 3 shm 1 4096 4160 8192\n"
         );
         assert_eq!(
             parse_reply_header("ERR license expired"),

@@ -149,6 +149,7 @@
 //! # }
 //! ```
 
+mod child;
 mod framed;
 mod integrand;
 mod log_density;
@@ -157,6 +158,9 @@ mod pool;
 mod prior;
 mod process;
 mod program;
+mod shm_region;
+#[cfg(unix)]
+mod shm_worker;
 mod simulator;
 mod wire;
 mod worker;
@@ -167,6 +171,8 @@ mod persistent_tests;
 mod pipeline_tests;
 #[cfg(test)]
 mod retry_tests;
+#[cfg(all(test, unix))]
+mod shm_tests;
 #[cfg(test)]
 mod test_util;
 #[cfg(test)]

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 /// let m: ProgramMode = "persistent".parse().unwrap();
 /// assert_eq!(m, ProgramMode::Persistent);
 /// assert_eq!(ProgramMode::default(), ProgramMode::Oneshot);
+/// let shm: ProgramMode = "persistent-shm".parse().unwrap();
+/// assert_eq!(shm.to_string(), "persistent-shm");
+/// assert!(shm.is_persistent());
 /// assert!("forever".parse::<ProgramMode>().unwrap_err().contains("oneshot"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -28,6 +31,12 @@ pub enum ProgramMode {
     /// programs whose per-point cost is small.
     #[serde(rename = "persistent-f64")]
     PersistentF64,
+    /// Persistent workers whose rows and answers travel as little-endian `f64`
+    /// through a shared file mapping (`FLOWINFER_SHM`); only the header lines
+    /// (`BATCH … shm <slot> …` / `OK … shm <slot>`) go through the pipes. For
+    /// compiled programs whose per-point cost is small (Unix only).
+    #[serde(rename = "persistent-shm")]
+    PersistentShm,
 }
 
 impl ProgramMode {
@@ -45,8 +54,10 @@ impl std::str::FromStr for ProgramMode {
             "oneshot" | "one-shot" | "one_shot" => Ok(ProgramMode::Oneshot),
             "persistent" => Ok(ProgramMode::Persistent),
             "persistent-f64" | "persistent_f64" => Ok(ProgramMode::PersistentF64),
+            "persistent-shm" | "persistent_shm" => Ok(ProgramMode::PersistentShm),
             other => Err(format!(
-                "unknown program mode `{other}`, expected oneshot, persistent or persistent-f64"
+                "unknown program mode `{other}`, expected oneshot, persistent, persistent-f64 \
+                 or persistent-shm"
             )),
         }
     }
@@ -58,6 +69,7 @@ impl std::fmt::Display for ProgramMode {
             ProgramMode::Oneshot => "oneshot",
             ProgramMode::Persistent => "persistent",
             ProgramMode::PersistentF64 => "persistent-f64",
+            ProgramMode::PersistentShm => "persistent-shm",
         })
     }
 }

@@ -11,14 +11,14 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// `examples/workers/<name>` of the repository.
-fn worker_file(name: &str) -> PathBuf {
+pub(super) fn worker_file(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/workers")
         .join(name)
 }
 
 /// Whether `python3` runs here (tests that need it are skipped with a message).
-fn have_python() -> bool {
+pub(super) fn have_python() -> bool {
     let ok = Command::new("python3")
         .arg("--version")
         .output()
@@ -174,7 +174,7 @@ fn refusals_wrong_shapes_and_stray_stdout_fail_the_batch() {
 }
 
 #[test]
-fn python_and_c_camel_workers_agree_in_both_modes() {
+fn python_and_c_camel_workers_agree_in_every_mode() {
     if !have_python() {
         return;
     }
@@ -207,6 +207,7 @@ fn python_and_c_camel_workers_agree_in_both_modes() {
             ProgramMode::Oneshot,
             ProgramMode::Persistent,
             ProgramMode::PersistentF64,
+            ProgramMode::PersistentShm,
         ] {
             let mut f = integrand(command.clone(), mode);
             f.batch_size = 64;
@@ -219,6 +220,7 @@ fn python_and_c_camel_workers_agree_in_both_modes() {
         }
         assert_eq!(results[0], results[1], "{command:?}: modes differ");
         assert_eq!(results[0], results[2], "{command:?}: f64 mode differs");
+        assert_eq!(results[0], results[3], "{command:?}: shm mode differs");
     }
 }
 

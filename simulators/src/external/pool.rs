@@ -3,6 +3,9 @@
 //! when they crash or hang.
 
 use super::framed::{encode_request, Rows};
+use super::mode::ProgramMode;
+#[cfg(unix)]
+use super::shm_worker::ShmWorker;
 use super::worker::{Worker, WorkerFailure};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,12 +25,115 @@ pub(crate) enum PoolError {
 #[derive(Default)]
 pub struct WorkerPool {
     idle: Mutex<Vec<Worker>>,
+    #[cfg(unix)]
+    idle_shm: Mutex<Vec<ShmWorker>>,
 }
 
 impl std::fmt::Debug for WorkerPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let idle = self.idle.lock().map_or(0, |w| w.len());
-        write!(f, "WorkerPool {{ idle: {idle} }}")
+        write!(f, "WorkerPool {{ idle: {} }}", self.idle())
+    }
+}
+
+impl WorkerPool {
+    /// Idle workers of both transports.
+    fn idle(&self) -> usize {
+        let pipes = self.idle.lock().map_or(0, |w| w.len());
+        #[cfg(unix)]
+        let pipes = pipes + self.idle_shm.lock().map_or(0, |w| w.len());
+        pipes
+    }
+}
+
+/// One part of a call, as handed to a worker.
+pub(crate) struct Part<'a> {
+    /// The part's rows, `cols` values each.
+    pub points: &'a [f64],
+    /// Values per row sent.
+    pub cols: usize,
+    /// Values per row answered.
+    pub out_cols: usize,
+    /// The batch seed of the header.
+    pub seed: u64,
+    /// The batch index of the header.
+    pub batch: usize,
+    /// The transport (a persistent mode).
+    pub mode: ProgramMode,
+}
+
+/// A persistent worker of one transport, as the pool drives it.
+pub(crate) trait PoolWorker: Sized {
+    /// Starts `command`.
+    fn start(command: &[String]) -> Result<Self, String>;
+    /// Sends one part (never blocks for long); `Err` when the worker is lost.
+    fn send(&mut self, part: &Part<'_>) -> Result<(), WorkerFailure>;
+    /// The answer to the oldest part in flight: `rows` rows of `cols` values.
+    fn receive(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Rows, WorkerFailure>;
+    /// The pool's idle workers of this transport.
+    fn idle(pool: &WorkerPool) -> &Mutex<Vec<Self>>;
+}
+
+impl PoolWorker for Worker {
+    fn start(command: &[String]) -> Result<Self, String> {
+        Worker::start(command)
+    }
+
+    /// Encodes the part (text, or `f64` in `persistent-f64` mode) and queues it; a
+    /// closed stdin shows up in [`Worker::receive`].
+    fn send(&mut self, part: &Part<'_>) -> Result<(), WorkerFailure> {
+        let binary = part.mode == ProgramMode::PersistentF64;
+        let bytes = encode_request(part.points, part.cols, part.seed, part.batch, binary);
+        Worker::send(self, Arc::new(bytes));
+        Ok(())
+    }
+
+    fn receive(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Rows, WorkerFailure> {
+        Worker::receive(self, rows, cols, timeout)
+    }
+
+    fn idle(pool: &WorkerPool) -> &Mutex<Vec<Self>> {
+        &pool.idle
+    }
+}
+
+#[cfg(unix)]
+impl PoolWorker for ShmWorker {
+    fn start(command: &[String]) -> Result<Self, String> {
+        ShmWorker::start(command)
+    }
+
+    fn send(&mut self, part: &Part<'_>) -> Result<(), WorkerFailure> {
+        ShmWorker::send(
+            self,
+            part.points,
+            part.cols,
+            part.out_cols,
+            part.seed,
+            part.batch,
+        )
+    }
+
+    fn receive(
+        &mut self,
+        rows: usize,
+        cols: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Rows, WorkerFailure> {
+        ShmWorker::receive(self, rows, cols, timeout)
+    }
+
+    fn idle(pool: &WorkerPool) -> &Mutex<Vec<Self>> {
+        &pool.idle_shm
     }
 }
 
@@ -62,8 +168,9 @@ pub(crate) struct PoolCall<'a> {
     pub timeout: Option<Duration>,
     /// Fresh workers started after lost ones, at most.
     pub retries: usize,
-    /// Rows as little-endian `f64` rather than CSV text.
-    pub binary: bool,
+    /// The persistent mode: CSV text, little-endian `f64` on the pipe, or rows in a
+    /// shared mapping.
+    pub mode: ProgramMode,
     /// Requests the rows are split into (1: one request; more only for programs
     /// whose answer for a row depends on that row alone).
     pub parts: usize,
@@ -71,8 +178,8 @@ pub(crate) struct PoolCall<'a> {
 
 impl SharedPool {
     /// Sends `points` (`cols` values per row) to a worker as `parts` framed
-    /// requests with the call's seed and batch index (text, or little-endian `f64`
-    /// when `binary`), at most [`IN_FLIGHT`] at once, and returns the answer rows
+    /// requests with the call's seed and batch index (text, little-endian `f64`, or
+    /// rows in a shared mapping, by `call.mode`), at most [`IN_FLIGHT`] at once, and returns the answer rows
     /// (`out_cols` values each) of all parts in order.
     ///
     /// A lost worker (crash, no answer within `timeout`, out-of-step output) is
@@ -80,50 +187,67 @@ impl SharedPool {
     /// fresh workers for the whole call; then the last failure is reported. An
     /// `ERR` or an answer of the wrong shape fails the call at once.
     pub(crate) fn call(&self, call: &PoolCall<'_>, points: &[f64]) -> Result<Rows, PoolError> {
+        match call.mode {
+            #[cfg(unix)]
+            ProgramMode::PersistentShm => self.call_with::<ShmWorker>(call, points),
+            #[cfg(not(unix))]
+            ProgramMode::PersistentShm => Err(PoolError::CannotStart(
+                "mode persistent-shm needs a Unix system (shared mappings and poll)".into(),
+            )),
+            _ => self.call_with::<Worker>(call, points),
+        }
+    }
+
+    /// [`SharedPool::call`] with workers of transport `W`.
+    fn call_with<W: PoolWorker>(
+        &self,
+        call: &PoolCall<'_>,
+        points: &[f64],
+    ) -> Result<Rows, PoolError> {
         let cols = call.cols.max(1);
         let rows = points.len() / cols;
         let parts = call.parts.clamp(1, rows.max(1));
         let part_rows = rows.div_ceil(parts).max(1);
-        // (first row, rows) of each part; encoded when first sent, so that a part
-        // is encoded while the worker computes the one before.
+        // (first row, rows) of each part, the first the largest.
         let spans: Vec<(usize, usize)> = (0..rows.div_ceil(part_rows).max(1))
             .map(|k| (k * part_rows, part_rows.min(rows - k * part_rows)))
             .collect();
-        let mut encoded: Vec<Option<Arc<Vec<u8>>>> = vec![None; spans.len()];
         let mut answers: Vec<Rows> = Vec::with_capacity(spans.len());
-        let mut worker: Option<Worker> = None;
+        let mut worker: Option<W> = None;
         let mut sent = 0;
         let mut lost = 0;
         while answers.len() < spans.len() {
             let w = match worker.as_mut() {
                 Some(w) => w,
                 None => {
-                    let taken = self.0.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                    let taken = W::idle(&self.0)
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .pop();
                     let fresh = match taken {
                         Some(w) => w,
-                        None => Worker::start(call.command).map_err(PoolError::CannotStart)?,
+                        None => W::start(call.command).map_err(PoolError::CannotStart)?,
                     };
                     sent = answers.len();
                     worker.insert(fresh)
                 }
             };
-            while sent < spans.len() && sent < answers.len() + IN_FLIGHT {
+            let mut outcome = Ok(());
+            while outcome.is_ok() && sent < spans.len() && sent < answers.len() + IN_FLIGHT {
                 let (first, n) = spans[sent];
-                let bytes = encoded[sent].get_or_insert_with(|| {
-                    let part = &points[first * cols..(first + n) * cols];
-                    Arc::new(encode_request(
-                        part,
-                        cols,
-                        call.seed,
-                        call.batch,
-                        call.binary,
-                    ))
+                outcome = w.send(&Part {
+                    points: &points[first * cols..(first + n) * cols],
+                    cols,
+                    out_cols: call.out_cols,
+                    seed: call.seed,
+                    batch: call.batch,
+                    mode: call.mode,
                 });
-                w.send(Arc::clone(bytes));
                 sent += 1;
             }
             let (first, n) = spans[answers.len()];
-            match w.receive(n, call.out_cols, call.timeout) {
+            let received = outcome.and_then(|()| w.receive(n, call.out_cols, call.timeout));
+            match received {
                 Ok(r) => answers.push(r),
                 Err(WorkerFailure::Refused(message)) => {
                     let message = if spans.len() > 1 {
@@ -162,9 +286,8 @@ impl SharedPool {
     }
 
     /// Puts a worker that answered back among the idle ones.
-    fn give_back(&self, worker: Worker) {
-        self.0
-            .idle
+    fn give_back<W: PoolWorker>(&self, worker: W) {
+        W::idle(&self.0)
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(worker);
@@ -172,7 +295,7 @@ impl SharedPool {
 
     /// Idle workers right now (started and waiting).
     pub fn idle(&self) -> usize {
-        self.0.idle.lock().map_or(0, |w| w.len())
+        self.0.idle()
     }
 }
 

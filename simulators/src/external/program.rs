@@ -58,7 +58,8 @@ pub(crate) enum CallError {
 /// The output rows of one batch and the program's stderr tail (for messages).
 pub(crate) struct Answer {
     /// Output rows (one-shot: whatever lines stdout held; persistent: exactly the
-    /// requested rows, as lines or, in `persistent-f64` mode, values).
+    /// requested rows, as lines or, in `persistent-f64` and `persistent-shm` mode,
+    /// values).
     pub rows: Rows,
     /// `stderr: <last lines>` (one-shot) or empty (persistent workers quote their
     /// stderr in failures only).
@@ -112,30 +113,31 @@ impl ProgramCall<'_> {
                     }
                 }
             }
-            ProgramMode::Persistent | ProgramMode::PersistentF64 => self
-                .pool
-                .call(
-                    &PoolCall {
-                        command: self.command,
-                        cols,
-                        out_cols,
-                        seed,
-                        batch,
-                        timeout: self.timeout,
-                        retries: self.retries,
-                        binary: self.mode == ProgramMode::PersistentF64,
-                        parts: self.parts,
-                    },
-                    points,
-                )
-                .map(|rows| Answer {
-                    rows,
-                    stderr_tail: String::new(),
-                })
-                .map_err(|e| match e {
-                    PoolError::CannotStart(m) => CallError::CannotStart(m),
-                    PoolError::Failed(m) => CallError::Failed(m),
-                }),
+            ProgramMode::Persistent | ProgramMode::PersistentF64 | ProgramMode::PersistentShm => {
+                self.pool
+                    .call(
+                        &PoolCall {
+                            command: self.command,
+                            cols,
+                            out_cols,
+                            seed,
+                            batch,
+                            timeout: self.timeout,
+                            retries: self.retries,
+                            mode: self.mode,
+                            parts: self.parts,
+                        },
+                        points,
+                    )
+                    .map(|rows| Answer {
+                        rows,
+                        stderr_tail: String::new(),
+                    })
+                    .map_err(|e| match e {
+                        PoolError::CannotStart(m) => CallError::CannotStart(m),
+                        PoolError::Failed(m) => CallError::Failed(m),
+                    })
+            }
         }
     }
 }

@@ -3,20 +3,13 @@
 //! stdout read on background threads, so a hung worker can be abandoned after its
 //! timeout and killed.
 
-use super::framed::{parse_reply_header, ReplyHeader, Rows};
-use super::process::{describe_command, stderr_tail};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use super::child::WorkerProcess;
+use super::framed::{parse_reply_header, Payload, ReplyHeader, Rows};
+use std::io::{BufRead, BufReader, Write};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
-
-/// Most stderr bytes kept per worker (the tail quoted in failure messages).
-const STDERR_KEEP: usize = 64 * 1024;
-
-/// How long a closed worker gets to exit before it is killed.
-const EXIT_GRACE: Duration = Duration::from_millis(500);
+use std::time::Duration;
 
 /// What the stdout reader saw for one request.
 enum Reply {
@@ -41,13 +34,14 @@ pub(crate) enum WorkerFailure {
     Refused(String),
 }
 
-/// A running worker process.
+/// A running worker process speaking the pipe protocols (text or `f64` rows on
+/// stdin/stdout). Dropping it closes its stdin (the fields drop in order: the
+/// request channel, whose writer thread then drops stdin, before the process), so a
+/// well-behaved worker exits; what is left is killed.
 pub(crate) struct Worker {
-    child: Child,
     requests: Option<Sender<Arc<Vec<u8>>>>,
     replies: Receiver<Reply>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    stderr_reader: Option<thread::JoinHandle<()>>,
+    process: WorkerProcess,
 }
 
 impl Worker {
@@ -65,63 +59,23 @@ impl Worker {
     /// caller's timeout in [`Worker::receive`], which kills it, and the killed
     /// process's pipes close, which ends both threads.
     pub fn start(command: &[String]) -> Result<Worker, String> {
-        let Some((program, args)) = command.split_first() else {
-            return Err("empty command".to_string());
-        };
-        let described = describe_command(command);
-        let mut child = Command::new(program)
-            .args(args)
-            .env("FLOWINFER_MODE", "persistent")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot start `{described}`: {e}"))?;
+        let (process, mut stdin, stdout) = WorkerProcess::start(command, &[])?;
         let (requests, to_write) = mpsc::channel::<Arc<Vec<u8>>>();
-        if let Some(mut stdin) = child.stdin.take() {
-            widen_pipe(&stdin);
-            thread::spawn(move || {
-                for bytes in to_write {
-                    if stdin.write_all(&bytes).and_then(|_| stdin.flush()).is_err() {
-                        break;
-                    }
+        widen_pipe(&stdin);
+        thread::spawn(move || {
+            for bytes in to_write {
+                if stdin.write_all(&bytes).and_then(|_| stdin.flush()).is_err() {
+                    break;
                 }
-            });
-        }
-        let (send_reply, replies) = mpsc::channel();
-        if let Some(stdout) = child.stdout.take() {
-            thread::spawn(move || read_replies(BufReader::new(stdout), send_reply));
-        }
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let stderr_reader = child.stderr.take().map(|mut pipe| {
-            let stderr = Arc::clone(&stderr);
-            thread::spawn(move || {
-                let mut chunk = [0u8; 8192];
-                while let Ok(k) = pipe.read(&mut chunk) {
-                    if k == 0 {
-                        break;
-                    }
-                    let mut kept = stderr.lock().unwrap_or_else(|p| p.into_inner());
-                    kept.extend_from_slice(&chunk[..k]);
-                    if kept.len() > 2 * STDERR_KEEP {
-                        let cut = kept.len() - STDERR_KEEP;
-                        kept.drain(..cut);
-                    }
-                }
-            })
+            }
         });
+        let (send_reply, replies) = mpsc::channel();
+        thread::spawn(move || read_replies(BufReader::new(stdout), send_reply));
         Ok(Worker {
-            child,
             requests: Some(requests),
             replies,
-            stderr,
-            stderr_reader,
+            process,
         })
-    }
-
-    /// `stderr: <last lines>` of this worker.
-    pub fn stderr_tail(&self) -> String {
-        stderr_tail(&self.stderr.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Queues one encoded request for the stdin writer thread; false when the
@@ -167,18 +121,18 @@ impl Worker {
             Reply::Ok { cols: c, rows: r } => Err(WorkerFailure::Refused(format!(
                 "answered {} rows × {c} columns for {rows} rows × {cols} columns; {}",
                 r.count(c),
-                self.stderr_tail()
+                self.process.stderr_tail()
             ))),
             Reply::Refused(message) => Err(WorkerFailure::Refused(format!(
                 "answered ERR {message}; {}",
-                self.stderr_tail()
+                self.process.stderr_tail()
             ))),
             Reply::Malformed(message) => {
                 self.kill();
                 Err(self.lost(message))
             }
             Reply::Closed(partial) => {
-                let status = self.wait_for_exit();
+                let status = self.process.wait_for_exit();
                 let what = if partial.is_empty() {
                     status
                 } else {
@@ -189,58 +143,15 @@ impl Worker {
         }
     }
 
-    /// A [`WorkerFailure::Lost`] quoting the worker's stderr (read to its end, or for
-    /// at most [`EXIT_GRACE`] when something else still holds the pipe).
+    /// A [`WorkerFailure::Lost`] quoting the worker's stderr.
     fn lost(&self, what: String) -> WorkerFailure {
-        if let Some(reader) = &self.stderr_reader {
-            let start = Instant::now();
-            while !reader.is_finished() && start.elapsed() < EXIT_GRACE {
-                thread::sleep(Duration::from_millis(2));
-            }
-        }
-        WorkerFailure::Lost(format!("worker lost: {what}; {}", self.stderr_tail()))
+        WorkerFailure::Lost(self.process.lost(what))
     }
 
-    /// Waits briefly for the ended worker and describes how it ended.
-    fn wait_for_exit(&mut self) -> String {
-        let start = Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    return match status.code() {
-                        Some(code) => format!("exited with status {code}"),
-                        None => format!("ended ({status})"),
-                    }
-                }
-                Ok(None) if start.elapsed() < EXIT_GRACE => thread::sleep(Duration::from_millis(5)),
-                _ => {
-                    self.kill();
-                    return "closed its stdout".to_string();
-                }
-            }
-        }
-    }
-
-    /// Kills the process and reaps it.
+    /// Closes the request channel, kills the process and reaps it.
     fn kill(&mut self) {
         self.requests = None;
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Worker {
-    /// Closes stdin (a well-behaved worker exits), then kills what is left.
-    fn drop(&mut self) {
-        self.requests = None;
-        let start = Instant::now();
-        while start.elapsed() < EXIT_GRACE {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(2));
-        }
-        self.kill();
+        self.process.kill();
     }
 }
 
@@ -278,7 +189,7 @@ fn read_replies(mut stdout: impl BufRead, send: Sender<Reply>) {
             Ok(ReplyHeader::Ok {
                 rows,
                 cols,
-                binary: true,
+                payload: Payload::F64,
             }) => {
                 let mut bytes = vec![0u8; rows * cols * 8];
                 match stdout.read_exact(&mut bytes) {
@@ -297,6 +208,12 @@ fn read_replies(mut stdout: impl BufRead, send: Sender<Reply>) {
                     )),
                 }
             }
+            Ok(ReplyHeader::Ok {
+                payload: Payload::Shm(slot),
+                ..
+            }) => Reply::Malformed(format!(
+                "answered a shared-memory reply (slot {slot}) to a request sent on stdin"
+            )),
             Ok(ReplyHeader::Ok { rows, cols, .. }) => {
                 let mut lines = Vec::with_capacity(rows);
                 let mut closed = false;
