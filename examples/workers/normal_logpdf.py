@@ -6,11 +6,15 @@ Speaks the three modes of docs/CLUSTER.md, as examples/workers/camel.py does:
 one-shot (read every CSV row from stdin, write one value per line, exit),
 persistent (FLOWINFER_MODE=persistent: answer `BATCH <rows> <cols> <seed> <batch>`
 + rows with `OK <rows> 1` + values until stdin closes) and its binary variant
-(a header ending in " f64": little-endian doubles both ways). Run it with
+(a header ending in " f64": little-endian doubles both ways), and the shared-memory
+variant (mode persistent-shm: the rows and answers in the file named by FLOWINFER_SHM,
+the header `BATCH <rows> <cols> <seed> <batch> shm <slot> <in_offset> <out_offset>
+<file_bytes>` answered by `OK <rows> 1 shm <slot>`). Run it with
     flowinfer variational --target-command "python3 normal_logpdf.py" --dim 2 \
         --command-mode persistent
 """
 import array
+import mmap
 import os
 import sys
 
@@ -21,6 +25,7 @@ def logpdf(row):
 
 def persistent():
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    shared = None  # the FLOWINFER_SHM file, mapped at the length the header gave
     while True:
         header = stdin.readline().decode()
         if not header:
@@ -31,7 +36,17 @@ def persistent():
             stdout.flush()
             continue
         rows, cols = int(words[1]), int(words[2])
-        if words[-1] == "f64":  # binary rows (assumes a little-endian machine)
+        if len(words) == 10 and words[5] == "shm":  # rows in the shared file
+            slot, start, out_at, size = (int(w) for w in words[6:])
+            if shared is None or len(shared) != size:
+                with open(os.environ["FLOWINFER_SHM"], "r+b") as f:
+                    shared = mmap.mmap(f.fileno(), size)
+            x = array.array("d")
+            x.frombytes(shared[start:start + 8 * rows * cols])
+            out = array.array("d", (logpdf(x[r * cols:(r + 1) * cols]) for r in range(rows)))
+            shared[out_at:out_at + 8 * rows] = out.tobytes()
+            stdout.write(b"OK %d 1 shm %d\n" % (rows, slot))
+        elif words[-1] == "f64":  # binary rows (assumes a little-endian machine)
             x = array.array("d")
             x.frombytes(stdin.read(8 * rows * cols))
             out = array.array("d", (logpdf(x[r * cols:(r + 1) * cols]) for r in range(rows)))

@@ -1,5 +1,6 @@
 //! `flowinfer integrate --command-mode`: an external integrand gives the same
-//! estimate, bit for bit, in one-shot, persistent and persistent-f64 mode.
+//! estimate, bit for bit, in one-shot, persistent, persistent-f64 and persistent-shm
+//! mode.
 
 use super::common::*;
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ fn integrate_estimates_are_identical_in_every_command_mode() {
     let t = TempDir::new("integrate-modes");
     let worker = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/workers/camel.py");
     let mut estimates = Vec::new();
-    for mode in ["oneshot", "persistent", "persistent-f64"] {
+    for mode in ["oneshot", "persistent", "persistent-f64", "persistent-shm"] {
         let out = t.0.join(mode);
         let mut c = Command::new(env!("CARGO_BIN_EXE_flowinfer"));
         c.args(["integrate", "--integrand-command"])
@@ -40,6 +41,7 @@ fn integrate_estimates_are_identical_in_every_command_mode() {
     assert!(estimates[0] > 0.5 && estimates[0] < 1.5, "{estimates:?}");
     assert_eq!(estimates[0], estimates[1]);
     assert_eq!(estimates[0], estimates[2]);
+    assert_eq!(estimates[0], estimates[3]);
     // A mode that does not exist is refused by the command line.
     let o = Command::new(env!("CARGO_BIN_EXE_flowinfer"))
         .args(["integrate", "--integrand-command", "true", "--dim", "2"])

@@ -93,8 +93,9 @@ pub struct IntegrateArgs {
     /// External integrand: points per program run (default 1000).
     #[arg(long)]
     command_batch: Option<usize>,
-    /// External integrand: `oneshot` (a program run per batch, default) or `persistent`
-    /// (long-lived workers speaking the framed protocol of docs/CLUSTER.md).
+    /// External integrand: `oneshot` (a program run per batch, default), `persistent`,
+    /// `persistent-f64` or `persistent-shm` (long-lived workers speaking the framed
+    /// protocol of docs/CLUSTER.md; rows as text, as raw doubles, or in shared memory).
     #[arg(long)]
     command_mode: Option<flowinfer_simulators::external::ProgramMode>,
     /// Training loss (default kl).

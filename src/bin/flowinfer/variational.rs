@@ -37,8 +37,9 @@ pub struct VariationalArgs {
     /// CSV rows on stdin, writes one log density per line. Needs --dim.
     #[arg(long)]
     target_command: Option<String>,
-    /// Target command: oneshot (a program run per batch, the default), persistent or
-    /// persistent-f64 (long-lived workers answering framed batches; docs/CLUSTER.md).
+    /// Target command: oneshot (a program run per batch, the default), persistent,
+    /// persistent-f64 or persistent-shm (long-lived workers answering framed batches;
+    /// docs/CLUSTER.md).
     #[arg(long)]
     command_mode: Option<flowinfer_simulators::external::ProgramMode>,
     /// Dimension (target command; funnel and gaussian: default 10).
