@@ -123,6 +123,14 @@
 //!   `` batch 3: `python3 sim.py` failed: attempt 3 of 3: worker lost: exited with status 1; stderr: ... ``;
 //! * the program cannot be started: the whole run fails, as in one-shot mode.
 //!
+//! With `mode = "persistent-f64"` the rows follow the header as little-endian
+//! `f64` (header and answer end in ` f64`). With `mode = "persistent-shm"` (Unix)
+//! they do not travel at all: each worker gets a mapped file (`FLOWINFER_SHM`, in
+//! `/dev/shm`) of two slots; flowinfer writes the rows into a slot and sends
+//! `BATCH <rows> <cols> <seed> <batch> shm <slot> <in_offset> <out_offset> <file_bytes>`,
+//! the worker writes its answer at `out_offset` and replies `OK <rows> <cols> shm
+//! <slot>`. docs/CLUSTER.md has the exact layout and when a slot may be reused.
+//!
 //! Minimal workers that speak both modes: `examples/workers/camel.py`,
 //! `examples/workers/camel.c` (integrands) and `examples/workers/noisy_sim.py` (a
 //! seeded simulator); docs/CLUSTER.md has the measured speed-up.

@@ -140,6 +140,7 @@ impl ShmRegion {
     /// Reads `n` little-endian `f64` from the output area of `span` (`n · 8` at most
     /// `span.out_bytes`).
     pub fn read_values(&self, span: SlotSpan, n: usize) -> Vec<f64> {
+        debug_assert!(n * 8 <= span.out_bytes, "an answer larger than its slot");
         self.map[span.out_offset..span.out_offset + n * 8]
             .chunks_exact(8)
             .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))

@@ -176,13 +176,8 @@ impl ShmWorker {
                         "answered {r} rows × {c} columns for {rows} rows × {cols} columns; {}",
                         self.process.stderr_tail()
                     )))
-                } else if rows * cols * 8 > request.span.out_bytes {
-                    Err(WorkerFailure::Refused(format!(
-                        "an answer of {} bytes does not fit its slot of {} bytes",
-                        rows * cols * 8,
-                        request.span.out_bytes
-                    )))
                 } else {
+                    // It fits: the slot was reserved for `rows × cols` values (send).
                     Ok(Rows::Values(
                         self.region.read_values(request.span, rows * cols),
                     ))
