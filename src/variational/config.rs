@@ -69,8 +69,9 @@ pub struct TargetConfig {
     /// Command: seconds before a run is killed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_s: Option<f64>,
-    /// Command: `oneshot` (a program run per batch, the default), `persistent` or
-    /// `persistent-f64` (long-lived workers, docs/CLUSTER.md) — as the integrand's.
+    /// Command: `oneshot` (a program run per batch, the default), `persistent`,
+    /// `persistent-f64` or `persistent-shm` (long-lived workers, docs/CLUSTER.md) — as
+    /// the integrand's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_mode: Option<flowinfer_simulators::external::ProgramMode>,
 }

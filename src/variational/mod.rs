@@ -95,8 +95,8 @@ pub fn external_target(
 }
 
 /// [`external_target`] in `mode`: one-shot, or long-lived workers answering framed
-/// batches (`persistent`, `persistent-f64`; docs/CLUSTER.md) — the same values in
-/// every mode.
+/// batches (`persistent`, `persistent-f64`, `persistent-shm`; docs/CLUSTER.md) —
+/// the same values in every mode.
 ///
 /// ```no_run
 /// use flowinfer::variational::external_target_in_mode;
