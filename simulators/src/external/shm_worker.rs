@@ -17,11 +17,6 @@ use std::time::{Duration, Instant};
 /// Longest reply header accepted (a longer line is not a header: out of step).
 const MAX_HEADER: usize = 64 * 1024;
 
-/// One request sent and not yet answered.
-struct InFlight {
-    span: SlotSpan,
-}
-
 /// Why no header line was read.
 enum LineError {
     /// Nothing complete within the timeout.
@@ -40,7 +35,8 @@ pub(crate) struct ShmWorker {
     stdout: ChildStdout,
     /// Bytes read from stdout and not yet consumed as a line.
     pending: Vec<u8>,
-    in_flight: VecDeque<InFlight>,
+    /// The slots of the requests sent and not yet answered, oldest first.
+    in_flight: VecDeque<SlotSpan>,
     next_slot: usize,
     process: WorkerProcess,
     region: ShmRegion,
@@ -117,7 +113,7 @@ impl ShmWorker {
                 self.process.lost(format!("{status} (its stdin is closed)")),
             ));
         }
-        self.in_flight.push_back(InFlight { span });
+        self.in_flight.push_back(span);
         Ok(())
     }
 
@@ -130,7 +126,7 @@ impl ShmWorker {
         cols: usize,
         timeout: Option<Duration>,
     ) -> Result<Rows, WorkerFailure> {
-        let Some(request) = self.in_flight.pop_front() else {
+        let Some(span) = self.in_flight.pop_front() else {
             return Err(WorkerFailure::Lost("internal: no request in flight".into()));
         };
         let deadline = timeout.map(|t| Instant::now() + t);
@@ -157,7 +153,7 @@ impl ShmWorker {
                 )));
             }
         };
-        let expected = request.span.slot;
+        let expected = span.slot;
         match parse_reply_header(&line) {
             Ok(ReplyHeader::Ok {
                 rows: r,
@@ -178,9 +174,7 @@ impl ShmWorker {
                     )))
                 } else {
                     // It fits: the slot was reserved for `rows × cols` values (send).
-                    Ok(Rows::Values(
-                        self.region.read_values(request.span, rows * cols),
-                    ))
+                    Ok(Rows::Values(self.region.read_values(span, rows * cols)))
                 }
             }
             Ok(ReplyHeader::Ok { .. }) => {
