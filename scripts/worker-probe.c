@@ -1,6 +1,6 @@
-/* Where the time of one persistent-f64 batch goes (docs/CLUSTER.md, "Where the time of a
- * `persistent-f64` batch went"): a C-only probe, no flowinfer in the loop. For a batch of 4096 8-D points
- * (256 KiB in, 32 KiB out) it times, per batch:
+/* Where the time of one persistent-f64 batch goes (docs/CLUSTER.md, "Where the
+ * time of a `persistent-f64` batch went"): a C-only probe, no flowinfer in the
+ * loop. For a batch of 4096 8-D points (256 KiB in, 32 KiB out) it times, per batch:
  *   compute  the camel of examples/workers/camel.c on the points, in one process;
  *   pipe     a child that reads 256 KiB from a pipe (widened to 1 MiB as flowinfer
  *            does) and writes 32 KiB back, no compute: the transport alone;
