@@ -158,11 +158,31 @@ fn map(file: &File, path: &Path, bytes: usize) -> Result<MmapMut, String> {
         )
     };
     file.set_len(bytes as u64).map_err(what)?;
+    reserve_space(file, bytes).map_err(what)?;
     // SAFETY: the file is created by this process under a fresh name and only its
     // worker writes to it, in an output area that flowinfer reads only after the
     // worker's answer header (see the module docs). A worker that writes elsewhere
     // changes bytes, never the length, so every access stays inside the mapping.
     unsafe { MmapMut::map_mut(file) }.map_err(what)
+}
+
+/// Allocates the file's blocks now, so that a full `/dev/shm` is an error here
+/// rather than a `SIGBUS` when a page of the mapping is first written.
+#[cfg(target_os = "linux")]
+fn reserve_space(file: &File, bytes: usize) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: posix_fallocate on a descriptor this process owns, within i64 range.
+    let code = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, bytes as libc::off_t) };
+    match code {
+        0 => Ok(()),
+        code => Err(std::io::Error::from_raw_os_error(code)),
+    }
+}
+
+/// Other systems allocate the blocks when the pages are first written.
+#[cfg(not(target_os = "linux"))]
+fn reserve_space(_: &File, _: usize) -> std::io::Result<()> {
+    Ok(())
 }
 
 impl Drop for ShmRegion {
@@ -203,6 +223,15 @@ mod tests {
         assert!(r.fits(GRAIN + 8, 8));
         assert_eq!(r.len(), SLOTS * 3 * GRAIN);
         assert_eq!(r.span(1).in_offset, 3 * GRAIN);
+        // No room for the file: an error naming it, not a crash on first write.
+        #[cfg(target_os = "linux")]
+        {
+            let e = r.reserve(1 << 50, 8).unwrap_err();
+            assert!(
+                e.contains("cannot map") && e.contains("flowinfer-shm-"),
+                "{e}"
+            );
+        }
         drop(r);
         assert!(!path.exists(), "{} left behind", path.display());
     }
