@@ -166,6 +166,7 @@ mod pool;
 mod prior;
 mod process;
 mod program;
+#[cfg(unix)]
 mod shm_region;
 #[cfg(unix)]
 mod shm_worker;
