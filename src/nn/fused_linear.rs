@@ -421,6 +421,14 @@ impl CustomOp3 for FusedLinear {
 /// element; this adds whole rows (a vectorised pass), in the same order (row 0 first,
 /// from zero), so the result is bit-identical. It was 13–15 % of config (b)'s training
 /// step in a single-threaded profile (docs/PERFORMANCE.md).
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use flowinfer::nn::fused_linear::column_sums;
+/// let g = Tensor::new(&[[1f32, 2.0], [3.0, 4.0], [5.0, 6.0]], &Device::Cpu)?;
+/// assert_eq!(column_sums(&g)?.to_vec1::<f32>()?, [9.0, 12.0]);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
 pub fn column_sums(g: &Tensor) -> Result<Tensor> {
     let dtype = g.dtype();
     if g.device().is_cpu()
