@@ -16,7 +16,10 @@
 //! side `scripts/pytorch_jobs_bench.py`).
 //!
 //! Run: `cargo bench --bench throughput -- [--configs a,b,c] [--windows 5]
-//! [--window-s 1.0] [--device cpu] [--json out.json]`
+//! [--window-s 1.0] [--device cpu] [--json out.json] [--phases train,logprob,sample]`
+//!
+//! `--phases` times only the named phases (the others report 0), for profiling one
+//! phase with `perf record` on the bench binary.
 
 mod jobs;
 
@@ -82,6 +85,27 @@ fn build(c: &Config, device: &Device) -> flowinfer::Result<Flow> {
     Flow::new(spec, DType::F32, device, 0)
 }
 
+/// The phases `--phases` asks for, and the timing settings.
+pub struct Timing {
+    /// Comma-separated phase names (`train`, `logprob`, `sample`).
+    pub phases: String,
+    /// Number of windows.
+    pub windows: usize,
+    /// Seconds per window.
+    pub window_s: f64,
+}
+
+impl Timing {
+    /// [`rate`] of `f` when `phase` was asked for, zeros otherwise.
+    pub fn rate(&self, phase: &str, f: impl FnMut()) -> (f64, f64, f64) {
+        if self.phases.split(',').any(|p| p == phase) {
+            rate(f, self.windows, self.window_s)
+        } else {
+            (0.0, 0.0, 0.0)
+        }
+    }
+}
+
 /// Median, min and max of calls per second over `windows` windows of ~`window_s` seconds.
 pub fn rate(mut f: impl FnMut(), windows: usize, window_s: f64) -> (f64, f64, f64) {
     // Calibrate the repetitions per window.
@@ -121,6 +145,11 @@ fn main() -> flowinfer::Result<()> {
     let windows: usize = arg(&args, "--windows", "5").parse().expect("--windows");
     let window_s: f64 = arg(&args, "--window-s", "1.0").parse().expect("--window-s");
     let device = flowinfer::device::parse_device(&arg(&args, "--device", "cpu"))?;
+    let timing = Timing {
+        phases: arg(&args, "--phases", "train,logprob,sample"),
+        windows,
+        window_s,
+    };
     let json_out = args
         .iter()
         .position(|a| a == "--json")
@@ -154,45 +183,33 @@ fn main() -> flowinfer::Result<()> {
             },
         )?;
         let mut it = 0usize;
-        let train = rate(
-            || {
-                let x = &pool[it % pool.len()];
-                it += 1;
-                let loss = flow
-                    .log_prob_unchecked(x, None)
-                    .unwrap()
-                    .mean_all()
-                    .unwrap()
-                    .neg()
-                    .unwrap();
-                opt.backward_step(&loss, None).unwrap();
-            },
-            windows,
-            window_s,
-        );
+        let train = timing.rate("train", || {
+            let x = &pool[it % pool.len()];
+            it += 1;
+            let loss = flow
+                .log_prob_unchecked(x, None)
+                .unwrap()
+                .mean_all()
+                .unwrap()
+                .neg()
+                .unwrap();
+            opt.backward_step(&loss, None).unwrap();
+        });
         let xe = flowinfer::random::randn(EVAL_BATCH, c.dim, DType::F32, &device, &mut rng)?;
-        let lp = rate(
-            || {
-                let l = flow.log_prob_unchecked(&xe, None).unwrap();
-                device.synchronize().unwrap();
-                drop(l);
-            },
-            windows,
-            window_s,
-        );
-        let smp = rate(
-            || {
-                let s = flow.sample(EVAL_BATCH, None, &mut rng).unwrap();
-                device.synchronize().unwrap();
-                drop(s);
-            },
-            windows,
-            window_s,
-        );
+        let lp = timing.rate("logprob", || {
+            let l = flow.log_prob_unchecked(&xe, None).unwrap();
+            device.synchronize().unwrap();
+            drop(l);
+        });
+        let smp = timing.rate("sample", || {
+            let s = flow.sample(EVAL_BATCH, None, &mut rng).unwrap();
+            device.synchronize().unwrap();
+            drop(s);
+        });
         rows.push(report(c.name, (n_params, train, lp, smp)));
     }
     for name in configs.split(',') {
-        if let Some(r) = jobs::run(name, windows, window_s, &device)? {
+        if let Some(r) = jobs::run(name, &timing, &device)? {
             rows.push(report(name, r));
         }
     }

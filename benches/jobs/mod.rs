@@ -13,7 +13,7 @@
 //!   a = (f/q)/mean(f/q) for a Gaussian peak f, loss −mean(a · log q(x)), Adam lr 2e-2
 //!   with clipping at 10. `log_prob` and `sample` at 10k.
 
-use crate::{rate, EVAL_BATCH};
+use crate::{Timing, EVAL_BATCH};
 use candle_core::{DType, Device, Tensor};
 use flowinfer::flow::{Flow, FlowBuilder};
 use flowinfer::integrate::{UnitFlow, UnitFlowConfig};
@@ -33,20 +33,15 @@ const INTEG_BATCH: usize = 4096;
 pub type Rates = (usize, (f64, f64, f64), (f64, f64, f64), (f64, f64, f64));
 
 /// Time job `name` (`npe` or `integ`).
-pub fn run(
-    name: &str,
-    windows: usize,
-    window_s: f64,
-    device: &Device,
-) -> flowinfer::Result<Option<Rates>> {
+pub fn run(name: &str, timing: &Timing, device: &Device) -> flowinfer::Result<Option<Rates>> {
     match name {
-        "npe" => npe(windows, window_s, device).map(Some),
-        "integ" => integ(windows, window_s, device).map(Some),
+        "npe" => npe(timing, device).map(Some),
+        "integ" => integ(timing, device).map(Some),
         _ => Ok(None),
     }
 }
 
-fn npe(windows: usize, window_s: f64, device: &Device) -> flowinfer::Result<Rates> {
+fn npe(timing: &Timing, device: &Device) -> flowinfer::Result<Rates> {
     let sbi = flowinfer::sbi::spec::SbiConfig::default();
     let mut b = FlowBuilder::new(NPE_DIM, sbi.flow.clone()).context(NPE_CTX);
     b.standardize = Some((vec![0.1, -0.2], vec![0.8, 1.3]));
@@ -70,33 +65,25 @@ fn npe(windows: usize, window_s: f64, device: &Device) -> flowinfer::Result<Rate
     )?;
     let clip = sbi.train.clip_grad_norm;
     let mut it = 0usize;
-    let train = rate(
-        || {
-            let (th, x) = &pool[it % pool.len()];
-            it += 1;
-            let loss = flow
-                .log_prob_unchecked(th, Some(x))
-                .unwrap()
-                .mean_all()
-                .unwrap()
-                .neg()
-                .unwrap();
-            opt.backward_step(&loss, clip).unwrap();
-        },
-        windows,
-        window_s,
-    );
-    let lp = rate(
-        || drop(flow.log_prob_unchecked(&the, Some(&xe)).unwrap()),
-        windows,
-        window_s,
-    );
+    let train = timing.rate("train", || {
+        let (th, x) = &pool[it % pool.len()];
+        it += 1;
+        let loss = flow
+            .log_prob_unchecked(th, Some(x))
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .neg()
+            .unwrap();
+        opt.backward_step(&loss, clip).unwrap();
+    });
+    let lp = timing.rate("logprob", || {
+        drop(flow.log_prob_unchecked(&the, Some(&xe)).unwrap())
+    });
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    let smp = rate(
-        || drop(flow.sample(EVAL_BATCH, Some(&x0), &mut rng).unwrap()),
-        windows,
-        window_s,
-    );
+    let smp = timing.rate("sample", || {
+        drop(flow.sample(EVAL_BATCH, Some(&x0), &mut rng).unwrap())
+    });
     Ok((flow.params().num_parameters(), train, lp, smp))
 }
 
@@ -105,7 +92,7 @@ fn peak(x: &Tensor) -> flowinfer::Result<Tensor> {
     Ok((x.affine(1.0, -0.5)?.sqr()?.sum(1)? * (-50.0))?.exp()?)
 }
 
-fn integ(windows: usize, window_s: f64, device: &Device) -> flowinfer::Result<Rates> {
+fn integ(timing: &Timing, device: &Device) -> flowinfer::Result<Rates> {
     let cfg = UnitFlowConfig::default();
     let flow = UnitFlow::new(INTEG_DIM, &cfg, DType::F32, device, 0)?;
     let mut opt = Adam::new(
@@ -116,29 +103,23 @@ fn integ(windows: usize, window_s: f64, device: &Device) -> flowinfer::Result<Ra
         },
     )?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let train = rate(
-        || {
-            let (x, lq) = flow.sample(INTEG_BATCH, &mut rng).unwrap();
-            let w = (peak(&x).unwrap() / lq.exp().unwrap()).unwrap();
-            let a = w.broadcast_div(&w.mean_all().unwrap()).unwrap();
-            let loss = (a * flow.log_prob(&x).unwrap())
-                .unwrap()
-                .mean_all()
-                .unwrap()
-                .neg()
-                .unwrap();
-            opt.backward_step(&loss, Some(10.0)).unwrap();
-        },
-        windows,
-        window_s,
-    );
+    let train = timing.rate("train", || {
+        let (x, lq) = flow.sample(INTEG_BATCH, &mut rng).unwrap();
+        let w = (peak(&x).unwrap() / lq.exp().unwrap()).unwrap();
+        let a = w.broadcast_div(&w.mean_all().unwrap()).unwrap();
+        let loss = (a * flow.log_prob(&x).unwrap())
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .neg()
+            .unwrap();
+        opt.backward_step(&loss, Some(10.0)).unwrap();
+    });
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
     let xe = flowinfer::random::rand_uniform(EVAL_BATCH, INTEG_DIM, DType::F32, device, &mut rng)?;
-    let lp = rate(|| drop(flow.log_prob(&xe).unwrap()), windows, window_s);
-    let smp = rate(
-        || drop(flow.sample(EVAL_BATCH, &mut rng).unwrap()),
-        windows,
-        window_s,
-    );
+    let lp = timing.rate("logprob", || drop(flow.log_prob(&xe).unwrap()));
+    let smp = timing.rate("sample", || {
+        drop(flow.sample(EVAL_BATCH, &mut rng).unwrap())
+    });
     Ok((flow.flow().params().num_parameters(), train, lp, smp))
 }

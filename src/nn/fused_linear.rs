@@ -86,9 +86,37 @@ pub fn gemm_parallelism(m: usize, n: usize, k: usize) -> Parallelism {
 /// input of a first layer.
 pub fn linear_forward(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     if fusable(x, w, b) {
-        x.apply_op3(w, b, FusedLinear)
+        x.apply_op3(w, b, FusedLinear { relu: false })
     } else {
         x.matmul(w)?.broadcast_add(b)
+    }
+}
+
+/// `max(x·w + b, 0)`: [`linear_forward`] with the ReLU applied in place on the gemm's
+/// output while it is still in cache, and one backward node instead of two.
+///
+/// candle's ReLU is a separate op (an allocation and a pass) whose backward pass takes
+/// six (a zero tensor, a comparison, a type conversion, a product, a zero-initialised
+/// gradient and a sum); here the backward masks the upstream gradient in one pass and
+/// then runs [`linear_forward`]'s gemm calls. The one difference: the gradient at a
+/// pre-activation of exactly 0 is 0 here (PyTorch's convention) and the upstream value
+/// in candle (its `x ≥ 0` mask).
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use flowinfer::nn::fused_linear::linear_relu_forward;
+/// let x = Tensor::new(&[[1f32, 2.0]], &Device::Cpu)?;
+/// let w = Tensor::new(&[[1f32, -1.0], [1.0, -1.0]], &Device::Cpu)?;
+/// let b = Tensor::new(&[0.5f32, 0.5], &Device::Cpu)?;
+/// // x·w + b = [3.5, -2.5]
+/// assert_eq!(linear_relu_forward(&x, &w, &b)?.to_vec2::<f32>()?, [[3.5, 0.0]]);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
+pub fn linear_relu_forward(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if fusable(x, w, b) {
+        x.apply_op3(w, b, FusedLinear { relu: true })
+    } else {
+        x.matmul(w)?.broadcast_add(b)?.relu()
     }
 }
 
@@ -116,19 +144,27 @@ fn matmul_no_grad(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// The float types the kernels run on.
-trait GemmFloat: Copy + Send + Sync + 'static {
+trait GemmFloat: Copy + Send + Sync + PartialOrd + 'static {
     const ZERO: Self;
     const ONE: Self;
+    /// `max(self, 0)` as candle's ReLU computes it (NaN → 0).
+    fn relu(self) -> Self;
 }
 
 impl GemmFloat for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    fn relu(self) -> Self {
+        self.max(0.0)
+    }
 }
 
 impl GemmFloat for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    fn relu(self) -> Self {
+        self.max(0.0)
+    }
 }
 
 /// A 2-D strided view into a storage slice (candle strides are never negative).
@@ -216,8 +252,9 @@ fn gemm_into<T: GemmFloat>(
 }
 
 /// `x·w + b` on CPU slices: the destination starts as the broadcast bias, and gemm
-/// accumulates the product onto it.
+/// accumulates the product onto it; with `relu`, `max(·, 0)` in place afterwards.
 fn linear_cpu<T: GemmFloat>(
+    relu: bool,
     x: &[T],
     xl: &Layout,
     w: &[T],
@@ -251,6 +288,9 @@ fn linear_cpu<T: GemmFloat>(
     let parallel = matches!(gemm_parallelism(m, n, k), Parallelism::Rayon(_));
     let mut dst = broadcast_rows(&bias, m, parallel);
     gemm_into(&mut dst, true, x, xv, w, wv);
+    if relu {
+        dst.iter_mut().for_each(|v| *v = v.relu());
+    }
     Ok((dst, Shape::from((m, n))))
 }
 
@@ -296,12 +336,19 @@ fn matmul_cpu<T: GemmFloat>(a: &[T], al: &Layout, b: &[T], bl: &Layout) -> Resul
     Ok((dst, Shape::from((m, n))))
 }
 
-/// The fused `x·w + b` op (see [`linear_forward`]).
-struct FusedLinear;
+/// The fused `x·w + b` op (see [`linear_forward`]), with the ReLU when `relu`
+/// ([`linear_relu_forward`]).
+struct FusedLinear {
+    relu: bool,
+}
 
 impl CustomOp3 for FusedLinear {
     fn name(&self) -> &'static str {
-        "fused-linear"
+        if self.relu {
+            "fused-linear-relu"
+        } else {
+            "fused-linear"
+        }
     }
 
     fn cpu_fwd(
@@ -315,11 +362,11 @@ impl CustomOp3 for FusedLinear {
     ) -> Result<(CpuStorage, Shape)> {
         match (s1, s2, s3) {
             (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(b)) => {
-                let (v, s) = linear_cpu(x, l1, w, l2, b, l3)?;
+                let (v, s) = linear_cpu(self.relu, x, l1, w, l2, b, l3)?;
                 Ok((CpuStorage::F32(v), s))
             }
             (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(b)) => {
-                let (v, s) = linear_cpu(x, l1, w, l2, b, l3)?;
+                let (v, s) = linear_cpu(self.relu, x, l1, w, l2, b, l3)?;
                 Ok((CpuStorage::F64(v), s))
             }
             _ => candle_core::bail!(
@@ -336,9 +383,17 @@ impl CustomOp3 for FusedLinear {
         x: &Tensor,
         w: &Tensor,
         b: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // Through the ReLU: the upstream gradient where the output is positive.
+        let masked;
+        let grad = if self.relu {
+            masked = grad.contiguous()?.apply_op2_no_bwd(res, &ReluMask)?;
+            &masked
+        } else {
+            grad
+        };
         // `.t()` only swaps strides; the gemm call reads the transposes in place.
         let grad_x = if x.track_op() {
             Some(matmul_no_grad(grad, &w.t()?)?)
@@ -351,11 +406,134 @@ impl CustomOp3 for FusedLinear {
             None
         };
         let grad_b = if b.track_op() {
-            Some(grad.sum(0)?)
+            Some(column_sums(grad)?)
         } else {
             None
         };
         Ok((grad_x, grad_w, grad_b))
+    }
+}
+
+/// `Σ_i g[i, :]` of a 2-D CPU tensor (f32 or f64; `g.sum(0)` elsewhere), without
+/// autograd: the bias gradient of [`linear_forward`].
+///
+/// candle's `sum(0)` walks the matrix element by element with an index division per
+/// element; this adds whole rows (a vectorised pass), in the same order (row 0 first,
+/// from zero), so the result is bit-identical. It was 13–15 % of config (b)'s training
+/// step in a single-threaded profile (docs/PERFORMANCE.md).
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use flowinfer::nn::fused_linear::column_sums;
+/// let g = Tensor::new(&[[1f32, 2.0], [3.0, 4.0], [5.0, 6.0]], &Device::Cpu)?;
+/// assert_eq!(column_sums(&g)?.to_vec1::<f32>()?, [9.0, 12.0]);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
+pub fn column_sums(g: &Tensor) -> Result<Tensor> {
+    let dtype = g.dtype();
+    if g.device().is_cpu()
+        && g.rank() == 2
+        && matches!(dtype, candle_core::DType::F32 | candle_core::DType::F64)
+    {
+        g.apply_op1_no_bwd(&ColumnSum)
+    } else {
+        g.sum(0)
+    }
+}
+
+/// `(g, y) ↦ g ⊙ [y > 0]` for contiguous tensors of one shape: the gradient through
+/// the ReLU of [`linear_relu_forward`] given its output `y`.
+struct ReluMask;
+
+/// `g` where `y > 0`, else 0.
+fn relu_mask_cpu<T: GemmFloat>(g: &[T], y: &[T]) -> Vec<T> {
+    g.iter()
+        .zip(y)
+        .map(|(&g, &y)| if y > T::ZERO { g } else { T::ZERO })
+        .collect()
+}
+
+impl CustomOp2 for ReluMask {
+    fn name(&self) -> &'static str {
+        "relu-mask"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (Some((a1, b1)), Some((a2, b2))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
+        else {
+            candle_core::bail!("relu-mask: expected contiguous gradient and output");
+        };
+        if l1.dims() != l2.dims() {
+            candle_core::bail!(
+                "relu-mask: shapes {:?} and {:?} differ",
+                l1.dims(),
+                l2.dims()
+            );
+        }
+        let shape = l1.shape().clone();
+        match (s1, s2) {
+            (CpuStorage::F32(g), CpuStorage::F32(y)) => Ok((
+                CpuStorage::F32(relu_mask_cpu(&g[a1..b1], &y[a2..b2])),
+                shape,
+            )),
+            (CpuStorage::F64(g), CpuStorage::F64(y)) => Ok((
+                CpuStorage::F64(relu_mask_cpu(&g[a1..b1], &y[a2..b2])),
+                shape,
+            )),
+            _ => candle_core::bail!(
+                "relu-mask: expected f32 or f64 with matching dtypes, got {:?}, {:?}",
+                s1.dtype(),
+                s2.dtype()
+            ),
+        }
+    }
+}
+
+/// `Σ_i g[i, :]` (see [`column_sums`]).
+struct ColumnSum;
+
+/// Row sums of a strided `(rows, cols)` view, accumulated row by row from zero.
+fn column_sums_cpu<T: GemmFloat + std::ops::AddAssign>(g: &[T], gv: MatView) -> Vec<T> {
+    let mut out = vec![T::ZERO; gv.cols];
+    for i in 0..gv.rows {
+        let start = gv.offset + i * gv.row_stride;
+        if gv.col_stride == 1 {
+            for (o, &v) in out.iter_mut().zip(&g[start..start + gv.cols]) {
+                *o += v;
+            }
+        } else {
+            for (j, o) in out.iter_mut().enumerate() {
+                *o += g[start + j * gv.col_stride];
+            }
+        }
+    }
+    out
+}
+
+impl candle_core::CustomOp1 for ColumnSum {
+    fn name(&self) -> &'static str {
+        "column-sum"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let n = l.dims()[1];
+        match s {
+            CpuStorage::F32(g) => {
+                let gv = MatView::new(l, g.len(), "column-sum")?;
+                Ok((CpuStorage::F32(column_sums_cpu(g, gv)), Shape::from(n)))
+            }
+            CpuStorage::F64(g) => {
+                let gv = MatView::new(l, g.len(), "column-sum")?;
+                Ok((CpuStorage::F64(column_sums_cpu(g, gv)), Shape::from(n)))
+            }
+            _ => candle_core::bail!("column-sum: expected f32 or f64, got {:?}", s.dtype()),
+        }
     }
 }
 
@@ -549,6 +727,63 @@ mod tests {
         let d = max_rel_diff(gb, &Tensor::full(SMALL.0 as f64, SMALL.2, &Device::Cpu)?)?;
         assert!(d <= 1e-12);
         assert!(g.get(w.as_tensor()).is_some());
+        Ok(())
+    }
+
+    /// The bias gradient's row sum is bit-identical to candle's `sum(0)`, on contiguous
+    /// and on transposed (strided) matrices, f32 and f64.
+    #[test]
+    fn column_sums_equal_candle_bit_for_bit() -> Result<()> {
+        for dtype in [DType::F32, DType::F64] {
+            for (i, shape) in [SMALL, LARGE].into_iter().enumerate() {
+                let (g, _, _) = inputs((shape.0, shape.2, 1), dtype, 60 + i as u64)?;
+                let gt = g.t()?.contiguous()?.t()?;
+                assert!(!gt.is_contiguous());
+                for m in [&g, &gt] {
+                    let ours = column_sums(m)?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+                    let theirs = m.sum(0)?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+                    assert_eq!(ours, theirs, "{dtype:?} {shape:?}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The fused linear + ReLU gives the same values and the same gradients (x, w, b)
+    /// as the fused linear followed by candle's ReLU, bit for bit (random inputs: no
+    /// pre-activation is exactly 0, where the two conventions differ).
+    #[test]
+    fn linear_relu_equals_linear_then_relu_bit_for_bit() -> Result<()> {
+        for dtype in [DType::F64, DType::F32] {
+            for (i, shape) in [SMALL, LARGE].into_iter().enumerate() {
+                let seed = 80 + i as u64;
+                let (x, w, b) = inputs(shape, dtype, seed)?;
+                let (x, w, b) = (
+                    Var::from_tensor(&x)?,
+                    Var::from_tensor(&w)?,
+                    Var::from_tensor(&b)?,
+                );
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed + 100);
+                let r = randn(shape.0, shape.2, dtype, &Device::Cpu, &mut rng)?;
+                let fused = |x: &Tensor, w: &Tensor, b: &Tensor| Ok(linear_relu_forward(x, w, b)?);
+                let reference =
+                    |x: &Tensor, w: &Tensor, b: &Tensor| Ok(linear_forward(x, w, b)?.relu()?);
+                let y = fused(x.as_tensor(), w.as_tensor(), b.as_tensor())?;
+                let ye = reference(x.as_tensor(), w.as_tensor(), b.as_tensor())?;
+                assert_eq!(max_rel_diff(&y, &ye)?, 0.0, "{dtype:?} {shape:?} values");
+                let zeros = y
+                    .eq(0.0)?
+                    .to_dtype(DType::F64)?
+                    .sum_all()?
+                    .to_scalar::<f64>()?;
+                assert!(zeros > 0.0, "the test needs some units cut off by the ReLU");
+                let g = grads(fused, &x, &w, &b, &r)?;
+                let ge = grads(reference, &x, &w, &b, &r)?;
+                for (name, (g, e)) in ["x", "w", "b"].iter().zip(g.iter().zip(&ge)) {
+                    assert_eq!(max_rel_diff(g, e)?, 0.0, "{dtype:?} {shape:?} grad {name}");
+                }
+            }
+        }
         Ok(())
     }
 

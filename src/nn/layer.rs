@@ -15,17 +15,31 @@ use candle_core::Tensor;
 pub trait Layer: std::fmt::Debug + Send + Sync {
     /// Apply the layer to `x` of shape `(batch, in)`.
     fn forward(&self, x: &Tensor) -> Result<Tensor>;
+
+    /// `act(self.forward(x))`; a layer may fuse the two (the dense [`Linear`] does for
+    /// ReLU on the CPU: [`crate::nn::fused_linear::linear_relu_forward`]).
+    fn forward_activated(&self, x: &Tensor, act: &dyn Nonlinearity) -> Result<Tensor> {
+        act.apply(&self.forward(x)?)
+    }
 }
 
 /// An element-wise non-linearity applied between layers.
 pub trait Nonlinearity: std::fmt::Debug + Send + Sync {
     /// Apply it element-wise.
     fn apply(&self, x: &Tensor) -> Result<Tensor>;
+
+    /// Whether this is `max(x, 0)` (layers may then fuse it into their product).
+    fn is_relu(&self) -> bool {
+        false
+    }
 }
 
 impl Nonlinearity for Activation {
     fn apply(&self, x: &Tensor) -> Result<Tensor> {
         Activation::apply(self, x)
+    }
+    fn is_relu(&self) -> bool {
+        matches!(self, Activation::Relu)
     }
 }
 
@@ -92,18 +106,27 @@ impl<L: Layer, A: Nonlinearity> LayerStack<L, A> {
         Self { layers, activation }
     }
 
-    /// The whole stack on `x`.
+    /// The whole stack on `x` (each hidden layer with its activation through
+    /// [`Layer::forward_activated`]).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.forward_after_first(self.layers[0].forward(x)?)
+        let (last, hidden) = self.layers.split_last().expect("non-empty stack");
+        let h = hidden
+            .iter()
+            .try_fold(x.clone(), |h, l| l.forward_activated(&h, &self.activation))?;
+        last.forward(&h)
     }
 
     /// The rest of the stack given the first layer's output `h` (before its
     /// activation): `act → l1 → act → … → l{n−1}`. For networks that add a second
     /// input to the first layer's output.
     pub fn forward_after_first(&self, h: Tensor) -> Result<Tensor> {
-        self.layers[1..]
-            .iter()
-            .try_fold(h, |h, l| l.forward(&self.activation.apply(&h)?))
+        let Some((last, middle)) = self.layers[1..].split_last() else {
+            return Ok(h);
+        };
+        let h = middle.iter().try_fold(self.activation.apply(&h)?, |h, l| {
+            l.forward_activated(&h, &self.activation)
+        })?;
+        last.forward(&h)
     }
 
     /// The layers, first to last.

@@ -1,7 +1,7 @@
 //! A dense layer `y = x W + b`, optionally with a fixed 0/1 mask on `W` (MADE).
 
 use super::fused_linear;
-use super::layer::{Layer, LayerSpec};
+use super::layer::{Layer, LayerSpec, Nonlinearity};
 use crate::error::Result;
 use crate::params::{Init, Params};
 use candle_core::Tensor;
@@ -75,5 +75,18 @@ impl Linear {
 impl Layer for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Linear::forward(self, x)
+    }
+
+    /// ReLU is fused into the product ([`fused_linear::linear_relu_forward`]); other
+    /// activations are applied after it.
+    fn forward_activated(&self, x: &Tensor, act: &dyn Nonlinearity) -> Result<Tensor> {
+        if !act.is_relu() {
+            return act.apply(&Linear::forward(self, x)?);
+        }
+        let w = match &self.mask {
+            Some(m) => self.weight.mul(m)?,
+            None => self.weight.clone(),
+        };
+        Ok(fused_linear::linear_relu_forward(x, &w, &self.bias)?)
     }
 }

@@ -88,24 +88,52 @@ fn log_scale<T: Float>(raw: T, bound: T) -> (T, T) {
     }
 }
 
+/// Forward or inverse of rows `v (rows, d)` with `p (rows, d, 2)` into `y (rows, d)`
+/// and `ld (rows)`, in three flat passes (log-scales into `y`, their row sums, then the
+/// outputs over the log-scales): tight loops over contiguous memory, which the CPU
+/// overlaps better than one pass with a closure per row (at d = 1, config (a), that
+/// version was 1.3–1.6× slower than the tensor ops; docs/PERFORMANCE.md). The values
+/// are the same as one pass computes: each element's operations in the same order.
+fn fwd_rows<T: WithDType + Float>(
+    op: &AffineOp,
+    v: &[T],
+    p: &[T],
+    d: usize,
+    y: &mut [T],
+    ld: &mut [T],
+) {
+    let bound = T::from(op.bound).expect("bound fits the float type");
+    for (o, pr) in y.iter_mut().zip(p.chunks_exact(2)) {
+        *o = log_scale(pr[1], bound).1;
+    }
+    for (l, row) in ld.iter_mut().zip(y.chunks_exact(d)) {
+        let s = row.iter().fold(T::zero(), |a, &b| a + b);
+        *l = if op.inverse { -s } else { s };
+    }
+    for ((o, &x), pr) in y.iter_mut().zip(v).zip(p.chunks_exact(2)) {
+        let (shift, ls) = (pr[0], *o);
+        *o = if op.inverse {
+            (x - shift) * (-ls).exp()
+        } else {
+            x * ls.exp() + shift
+        };
+    }
+}
+
 fn run_fwd<T: WithDType + Float>(op: &AffineOp, v: &[T], p: &[T], d: usize) -> Vec<T> {
     let n = v.len() / d;
-    let bound = T::from(op.bound).expect("bound fits the float type");
     let mut out = vec![T::zero(); n * (d + 1)];
-    rows(&mut out, n, (d, 1), |i, r, ld_out| {
-        let (x, pr) = (&v[i * d..(i + 1) * d], &p[2 * i * d..2 * (i + 1) * d]);
-        let mut ld = T::zero();
-        for j in 0..d {
-            let (shift, (_, ls)) = (pr[2 * j], log_scale(pr[2 * j + 1], bound));
-            r[j] = if op.inverse {
-                (x[j] - shift) * (-ls).exp()
-            } else {
-                x[j] * ls.exp() + shift
-            };
-            ld += ls;
-        }
-        ld_out[0] = if op.inverse { -ld } else { ld };
-    });
+    let (y, ld) = out.split_at_mut(n * d);
+    if n * (d + 1) < PARALLEL_MIN_ELEMS {
+        fwd_rows(op, v, p, d, y, ld);
+    } else {
+        // Blocks of rows on the rayon pool, each about 8k elements.
+        let rows = (1 << 13) / d + 1;
+        y.par_chunks_mut(rows * d)
+            .zip(ld.par_chunks_mut(rows))
+            .zip(v.par_chunks(rows * d).zip(p.par_chunks(2 * rows * d)))
+            .for_each(|((y, ld), (v, p))| fwd_rows(op, v, p, d, y, ld));
+    }
     out
 }
 
