@@ -184,7 +184,6 @@ pub fn integrate_channels(
         &eval,
         &mut invalid,
     )?;
-    let adapt_calls: usize = rounds.iter().map(|r| r.calls).sum();
     let pruned = match rounds.last() {
         Some(r) => prune::prune(&mut set, &r.shares, cfg.channels.prune_share)?,
         None => Vec::new(),
@@ -222,7 +221,6 @@ pub fn integrate_channels(
         &set,
         rounds,
         pruned,
-        adapt_calls,
         outcomes,
         invalid,
         start.elapsed().as_secs_f64(),

@@ -164,20 +164,22 @@ mod tests {
         });
         let exact = std::f64::consts::PI * 5e-4 * 2.0; // 2πσ² (0.7 + 0.3)
         let run = |prune_share: f64| {
-            let mut cfg = IntegrateConfig::default();
-            cfg.train = TrainConfig {
-                steps: 40,
-                batch: 512,
-                ..TrainConfig::default()
+            let mut cfg = IntegrateConfig {
+                seed: 3,
+                train: TrainConfig {
+                    steps: 40,
+                    batch: 512,
+                    ..TrainConfig::default()
+                },
+                channels: ChannelsConfig {
+                    peaks: vec![vec![0.2, 0.2], vec![0.8, 0.8]],
+                    adapt_calls: 20_000,
+                    prune_share,
+                    ..ChannelsConfig::default()
+                },
+                ..IntegrateConfig::default()
             };
             cfg.eval.samples = 8000;
-            cfg.seed = 3;
-            cfg.channels = ChannelsConfig {
-                peaks: vec![vec![0.2, 0.2], vec![0.8, 0.8]],
-                adapt_calls: 20_000,
-                prune_share,
-                ..ChannelsConfig::default()
-            };
             integrate_channels(&f, &cfg, &candle_core::Device::Cpu, &mut |_| {})
                 .unwrap()
                 .report

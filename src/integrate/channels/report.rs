@@ -113,7 +113,6 @@ pub(super) fn combine(
     set: &ChannelSet,
     rounds: Vec<AdaptRound>,
     pruned: Vec<PrunedChannel>,
-    adapt_calls: usize,
     outcomes: Vec<IntegrationOutcome>,
     invalid: InvalidCounts,
     seconds: f64,
@@ -143,7 +142,7 @@ pub(super) fn combine(
     let mut reasons = Vec::new();
     let mut warnings = Vec::new();
     let mut channels = Vec::with_capacity(outcomes.len());
-    let mut calls = adapt_calls;
+    let mut calls: usize = rounds.iter().map(|r| r.calls).sum();
     for (k, o) in outcomes.iter().enumerate() {
         let r = &o.report;
         let map = set.maps()[k].describe();
