@@ -244,9 +244,9 @@ impl ChannelsReport {
         for p in &self.pruned {
             let _ = writeln!(
                 o,
-                "pruned channel {:<2}     share {:.2} % of the integral in the weight adaptation (α {:.3}): its part is carried by the kept channels — {}",
+                "pruned channel {:<2}     share {:.2e} of the integral in the weight adaptation (α {:.3}): its part is carried by the kept channels — {}",
                 p.channel,
-                100.0 * p.share,
+                p.share,
                 p.alpha,
                 p.map
             );
