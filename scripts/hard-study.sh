@@ -10,7 +10,9 @@
 #   e.g. scripts/hard-study.sh runs/hard --steps 150 --eval-samples 20000
 # Environment: SEEDS (default 20), SPECS (the specs in order, cheapest first by
 # default), VEGAS=0 to skip the one --compare-vegas run per integrand at seed 1,
-# FLOWINFER=path to use an existing binary instead of building the release one.
+# FLOWINFER=path to use an existing binary instead of building the release one,
+# SEED_FROM (default 1) to start at a later seed (e.g. to finish a stopped study into
+# the same OUT_DIR: the rows already in seeds.csv stay).
 # Each run is `flowinfer integrate --spec models/NAME.toml --seed S --accept-untrusted
 # EXTRA`.
 set -eu
@@ -25,7 +27,7 @@ f=${FLOWINFER:-target/release/flowinfer}
 here=$(dirname "$0")
 mkdir -p "$out"
 for spec in $specs; do
-    s=1
+    s=${SEED_FROM:-1}
     while [ "$s" -le "$seeds" ]; do
         if "$f" integrate --spec "models/$spec.toml" --seed "$s" --accept-untrusted --quiet \
             "$@" --out "$out/$spec/seed$s" > /dev/null 2> "$out/$spec.$s.log"; then

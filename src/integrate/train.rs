@@ -56,7 +56,8 @@
 //! Measured (docs/INTEGRATION.md, "The pilot gate"), neither the decay nor the gate
 //! changes the unweighting efficiency of e⁺e⁻ → q q̄ g or the Breit–Wigner by more than
 //! its seed-to-seed spread, so the default stays the decaying fraction.
-//! Every fresh batch is watched for collapse ([`super::guard`]).
+//! Every fresh batch is watched for collapse ([`super::guard`]; switched off only by
+//! [`TrainConfig::collapse_guard`] = false, to measure its cost).
 //!
 //! Steps are skipped (no update) when a batch has `f = 0` everywhere or the gradient
 //! is not finite; the count is reported. The learning rate follows a cosine decay from
@@ -153,6 +154,10 @@ pub struct TrainConfig {
     /// after the pilot on instead of decaying (module docs). Default false: measured,
     /// it did not change the unweighting efficiency beyond the seed-to-seed spread.
     pub defensive_gate: bool,
+    /// Watch every fresh batch for collapse and restore the flow when its estimate
+    /// falls by orders of magnitude ([`super::guard`]; default true). `false` switches
+    /// the guard off — only to measure what it costs; a collapse then goes unseen.
+    pub collapse_guard: bool,
 }
 
 /// The pilot's tempered ESS fraction at `beta_start` from which
@@ -180,6 +185,7 @@ impl Default for TrainConfig {
             defensive: super::proposal::DEFENSIVE_TRAIN,
             defensive_decay: DEFENSIVE_DECAY,
             defensive_gate: false,
+            collapse_guard: true,
         }
     }
 }
@@ -625,7 +631,12 @@ pub fn train_flow(
                 hist.beta_initial = beta;
             }
             let mut restored = false;
-            if let Some(c) = guard.observe(&summary, flow.flow().params())? {
+            let collapse = if cfg.collapse_guard {
+                guard.observe(&summary, flow.flow().params())?
+            } else {
+                None
+            };
+            if let Some(c) = collapse {
                 restored = c.restored;
                 if c.restored {
                     // The flow is back at the reference; start the optimizer afresh.
@@ -718,6 +729,18 @@ mod tests {
     /// `train_flow` of a small 2-d unit flow (8 bins, hidden 16, 2 layers; flow seed 1)
     /// on `f` for `steps` steps of 256 points (rng seed 2), with or without the gate.
     fn train_small(f: &dyn Integrand, steps: usize, gate: bool) -> (TrainConfig, TrainHistory) {
+        let cfg = TrainConfig {
+            steps,
+            batch: 256,
+            defensive_gate: gate,
+            ..TrainConfig::default()
+        };
+        let h = train_small_with(f, &cfg);
+        (cfg, h)
+    }
+
+    /// `train_flow` of the small flow of [`train_small`] with the settings `cfg`.
+    fn train_small_with(f: &dyn Integrand, cfg: &TrainConfig) -> TrainHistory {
         use super::super::flow_proposal::UnitFlowConfig;
         use rand::SeedableRng;
         let flow_cfg = UnitFlowConfig {
@@ -728,24 +751,49 @@ mod tests {
         };
         let dev = candle_core::Device::Cpu;
         let flow = UnitFlow::new(2, &flow_cfg, candle_core::DType::F32, &dev, 1).unwrap();
-        let cfg = TrainConfig {
-            steps,
-            batch: 256,
-            defensive_gate: gate,
-            ..TrainConfig::default()
-        };
-        let h = train_flow(
+        train_flow(
             &flow,
             f,
-            &cfg,
+            cfg,
             &mut rand::rngs::StdRng::seed_from_u64(2),
             &EvalOptions::default(),
             &mut InvalidCounts::default(),
             &mut |_, _| {},
             &mut |_| {},
         )
-        .unwrap();
-        (cfg, h)
+        .unwrap()
+    }
+
+    #[test]
+    fn the_collapse_guard_can_be_switched_off() {
+        use flowinfer_simulators::FnIntegrand;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // Mass in the first two batches (2 × 256 calls), none afterwards: a collapse at
+        // every later batch, which the guard sees and the switched-off guard does not.
+        let vanishing = || {
+            let calls = AtomicUsize::new(0);
+            FnIntegrand::new("vanishing", 2, move |_x: &[f64]| {
+                f64::from(calls.fetch_add(1, Ordering::Relaxed) < 512)
+            })
+        };
+        let cfg = TrainConfig {
+            steps: 5,
+            batch: 256,
+            ..TrainConfig::default()
+        };
+        assert!(cfg.collapse_guard);
+        let on = train_small_with(&vanishing(), &cfg);
+        assert_eq!(on.collapses.len(), 3, "steps 2..4 collapse");
+        assert!(on.collapses[0].restored);
+        let off = train_small_with(
+            &vanishing(),
+            &TrainConfig {
+                collapse_guard: false,
+                ..cfg
+            },
+        );
+        assert!(off.collapses.is_empty(), "{:?}", off.collapses);
+        assert_eq!(off.records.len(), 5);
     }
 
     #[test]

@@ -121,6 +121,40 @@ impl ChannelSet {
         &self.alpha
     }
 
+    /// Keep the channels with `keep[k]` true (at least one), their weights renormalised
+    /// to sum to 1 ([`super::prune`]).
+    pub fn retain(&mut self, keep: &[bool]) -> Result<()> {
+        if keep.len() != self.len() || !keep.iter().any(|k| *k) {
+            return Err(Error::config(format!(
+                "cannot keep {} of {} channels: at least one, with one flag per channel",
+                keep.iter().filter(|k| **k).count(),
+                self.len()
+            )));
+        }
+        let kept = |v: &[f64]| -> Vec<f64> {
+            v.iter()
+                .zip(keep)
+                .filter(|(_, k)| **k)
+                .map(|(a, _)| *a)
+                .collect()
+        };
+        let alpha = kept(&self.alpha);
+        let sum: f64 = alpha.iter().sum();
+        let c = alpha.len() as f64;
+        self.alpha = alpha
+            .iter()
+            .map(|a| if sum > 0.0 { a / sum } else { 1.0 / c })
+            .collect();
+        self.maps = self
+            .maps
+            .drain(..)
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(m, _)| m)
+            .collect();
+        Ok(())
+    }
+
     /// `ln g_k(x)` for every channel, into `out`.
     pub fn log_densities(&self, x: &[f64], out: &mut [f64]) {
         for (o, m) in out.iter_mut().zip(&self.maps) {

@@ -11,9 +11,12 @@
 //! 1. The channel weights `α_k` are adapted on the maps alone ([`channel_set`]), with
 //!    [`ChannelsConfig::adapt_calls`] integrand calls; by default they follow the
 //!    channels' estimated shares of the integral ([`weight_update`]).
-//! 2. The training steps and the evaluation samples are split among the channels by
+//! 2. A channel whose estimated share is below [`ChannelsConfig::prune_share`] is
+//!    pruned; the other maps cover the cube, so the estimate stays unbiased
+//!    ([`prune`]).
+//! 3. The training steps and the evaluation samples are split among the channels by
 //!    their weights (so by their shares), each keeping a floor ([`budget`]).
-//! 3. The result is trusted only when every channel is; a channel's reasons are
+//! 4. The result is trusted only when every channel is; a channel's reasons are
 //!    named with the channel.
 //!
 //! ```
@@ -31,7 +34,9 @@
 //! cfg.channels = ChannelsConfig { peaks: vec![vec![0.2, 0.2], vec![0.8, 0.8]], width: 0.05, ..ChannelsConfig::default() };
 //! let out = integrate_channels(&f, &cfg, &candle_core::Device::Cpu, &mut |_| {})?;
 //! let exact = 4.0 * std::f64::consts::PI * 1e-3; // 2πσ² per bump, σ² = 1e-3
-//! assert_eq!(out.report.channels.len(), 3);
+//! // The uniform channel carries ~0.1 % of the integral: pruned, the peaks' maps cover the cube.
+//! assert_eq!(out.report.channels.len(), 2);
+//! assert_eq!(out.report.pruned[0].map, "uniform");
 //! assert!((out.report.estimate - exact).abs() < 5.0 * out.report.std_error);
 //! # Ok::<(), flowinfer::Error>(())
 //! ```
@@ -40,12 +45,14 @@ pub mod budget;
 pub mod channel_integrand;
 pub mod channel_set;
 pub mod peak_map;
+pub mod prune;
 pub mod report;
 pub mod weight_update;
 
 pub use channel_integrand::ChannelIntegrand;
 pub use channel_set::{AdaptRound, ChannelMap, ChannelSet};
 pub use peak_map::PeakMap;
+pub use prune::PrunedChannel;
 pub use report::{write_channels_run, ChannelSummary, ChannelsOutcome, ChannelsReport};
 pub use weight_update::WeightUpdate;
 
@@ -84,6 +91,10 @@ pub struct ChannelsConfig {
     /// a fraction of an equal share (in [0, 1]; 1 = equal shares; the rest goes by
     /// channel weight; [`budget`]). Default [`budget::BUDGET_FLOOR`].
     pub budget_floor: f64,
+    /// A channel whose estimated share of the integral after the weight adaptation is
+    /// below this is pruned, its budget going to the others (in [0, 1); 0 = never;
+    /// [`prune`]). Default [`prune::PRUNE_SHARE`].
+    pub prune_share: f64,
 }
 
 impl Default for ChannelsConfig {
@@ -95,6 +106,7 @@ impl Default for ChannelsConfig {
             adapt_calls: 100_000,
             update: WeightUpdate::default(),
             budget_floor: budget::BUDGET_FLOOR,
+            prune_share: prune::PRUNE_SHARE,
         }
     }
 }
@@ -117,6 +129,7 @@ impl ChannelsConfig {
                 self.budget_floor
             )));
         }
+        prune::check_threshold(self.prune_share)?;
         self.maps(dim).map(|_| ())
     }
 
@@ -158,7 +171,6 @@ pub fn integrate_channels(
     }
     let start = Instant::now();
     let maps = cfg.channels.maps(user.dim())?;
-    let c = maps.len();
     let mut set = ChannelSet::new(maps)?;
     let eval = cfg.eval_options();
     let mut invalid = InvalidCounts::default();
@@ -172,7 +184,15 @@ pub fn integrate_channels(
         &eval,
         &mut invalid,
     )?;
-    let adapt_calls: usize = rounds.iter().map(|r| r.calls).sum();
+    let pruned = match rounds.last() {
+        Some(r) => prune::prune(&mut set, &r.shares, cfg.channels.prune_share)?,
+        None => Vec::new(),
+    };
+    let c = set.len();
+    // The kept channels' numbers before pruning: each keeps the seed it has unpruned.
+    let original: Vec<usize> = (0..c + pruned.len())
+        .filter(|k| pruned.iter().all(|p| p.channel != k + 1))
+        .collect();
     let mut per_channel = IntegrateConfig {
         channels: ChannelsConfig::default(),
         ..cfg.clone()
@@ -192,7 +212,7 @@ pub fn integrate_channels(
         let mut ck = per_channel.clone();
         ck.train.steps = steps[k];
         ck.eval.samples = samples[k].max(2);
-        ck.seed = row_seed(cfg.seed, 100 + k);
+        ck.seed = row_seed(cfg.seed, 100 + original[k]);
         let o = integrate(&integrand, &ck, device, progress)?;
         outcomes.push(o);
     }
@@ -200,7 +220,7 @@ pub fn integrate_channels(
         user,
         &set,
         rounds,
-        adapt_calls,
+        pruned,
         outcomes,
         invalid,
         start.elapsed().as_secs_f64(),

@@ -4,13 +4,15 @@
 //! DIR/result.json      the combined figures (estimate, std_error, rel_std, ess,
 //!                      ess_fraction, pareto_k, trusted, reasons, …) and per channel
 //!                      its map, weight α, estimate, share of the integral, rel. std,
-//!                      ESS fraction, k̂ and trust
+//!                      ESS fraction, k̂ and trust; the pruned channels with
+//!                      their adaptation share
 //! DIR/report.json      the same with the weight-adaptation rounds
 //! DIR/channelK/        channel K's own run directory (result.json, report.json,
 //!                      history.csv, plots, model/), in the channel's coordinates `y`
 //! ```
 
 use super::channel_set::{AdaptRound, ChannelSet};
+use super::prune::PrunedChannel;
 use crate::atomic::{write_atomic, write_dir_atomic};
 use crate::error::{Error, Result};
 use crate::integrate::batch::InvalidCounts;
@@ -83,8 +85,12 @@ pub struct ChannelsReport {
     pub reasons: Vec<String>,
     /// Warnings, naming the channel.
     pub warnings: Vec<String>,
-    /// Per channel.
+    /// Per channel (the kept ones).
     pub channels: Vec<ChannelSummary>,
+    /// The channels pruned after the weight adaptation for a share below
+    /// `[channels] prune_share` (their part of the integral is carried by the kept
+    /// channels; [`super::prune`]).
+    pub pruned: Vec<PrunedChannel>,
     /// Invalid values met during the weight adaptation.
     pub adapt_invalid: usize,
     /// The weight-adaptation rounds.
@@ -106,7 +112,7 @@ pub(super) fn combine(
     user: &dyn Integrand,
     set: &ChannelSet,
     rounds: Vec<AdaptRound>,
-    adapt_calls: usize,
+    pruned: Vec<PrunedChannel>,
     outcomes: Vec<IntegrationOutcome>,
     invalid: InvalidCounts,
     seconds: f64,
@@ -136,7 +142,7 @@ pub(super) fn combine(
     let mut reasons = Vec::new();
     let mut warnings = Vec::new();
     let mut channels = Vec::with_capacity(outcomes.len());
-    let mut calls = adapt_calls;
+    let mut calls: usize = rounds.iter().map(|r| r.calls).sum();
     for (k, o) in outcomes.iter().enumerate() {
         let r = &o.report;
         let map = set.maps()[k].describe();
@@ -183,6 +189,7 @@ pub(super) fn combine(
         reasons,
         warnings,
         channels,
+        pruned,
         adapt_invalid: invalid.total(),
         adapt_rounds: rounds,
     };
@@ -232,6 +239,16 @@ impl ChannelsReport {
                 c.pareto_k.map_or("–".into(), |k| format!("{k:.2}")),
                 if c.trusted { "" } else { "  NOT TRUSTED" },
                 c.map
+            );
+        }
+        for p in &self.pruned {
+            let _ = writeln!(
+                o,
+                "pruned channel {:<2}     share {:.2e} of the integral in the weight adaptation (α {:.3}): its part is carried by the kept channels — {}",
+                p.channel,
+                p.share,
+                p.alpha,
+                p.map
             );
         }
         write_trust(&mut o, &self.warnings, self.trusted, &self.reasons);
