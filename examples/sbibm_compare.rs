@@ -119,6 +119,8 @@ fn npe(spec: &Path, out: &Path) -> anyhow::Result<()> {
     let (sample_s, sample_cpu_s) = (t2.elapsed().as_secs_f64(), cpu_seconds() - c2);
     let timing = serde_json::json!({
         "tool": "flowinfer",
+        // The cargo profile: dev and release timings differ severalfold.
+        "profile": if cfg!(debug_assertions) { "dev" } else { "release" },
         "spec": spec,
         "simulations": t.simulations_used,
         "epochs": rep.history.len(),
