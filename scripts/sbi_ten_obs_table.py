@@ -60,7 +60,9 @@ def profile(run, timing=None):
         n = timing.get("threads", "?")
         return f"sbi {timing['tool'].split()[-1]}, {n} torch thread{'s' if n != 1 else ''}"
     if "profile" in timing:
-        return f"{timing['profile']} build"
+        n = timing.get("rayon_threads")
+        threads = f", {n} rayon thread{'s' if n != 1 else ''}" if n else ""
+        return f"{timing['profile']} build{threads}"
     path = os.path.join(run, "profile")
     if os.path.isfile(path):
         return f"{open(path).read().strip()} build"
