@@ -33,7 +33,9 @@ impl Frame {
         let cov = centred.transpose() * &centred / (n as f64 - 1.0);
         let eig = SymmetricEigen::new(cov);
         let top = eig.eigenvalues.max();
-        if !(top > 0.0) || eig.eigenvalues.iter().any(|&l| !(l > 1e-12 * top)) {
+        // `top` is finite here (finite points); a NaN would fail both tests below.
+        let floor = 1e-12 * top;
+        if top.is_nan() || top <= 0.0 || eig.eigenvalues.iter().any(|&l| l.is_nan() || l <= floor) {
             return None;
         }
         let sd = eig.eigenvalues.map(f64::sqrt);
