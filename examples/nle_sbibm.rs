@@ -13,7 +13,9 @@
 //! started by likelihood-resampling 10,000 prior draws, 100 warm-up sweeps, thin 2, as
 //! many draws as reference samples. Prints one row per observation (C2ST, the largest
 //! split R-hat, the smallest bulk ESS) and the means, with wall times. Environment:
-//! `C2ST_EPOCHS` (100), `NLE_CHAINS` (100), `NLE_WARMUP` (100), `NLE_THIN` (2);
+//! `C2ST_EPOCHS` (100), `NLE_CHAINS` (100), `NLE_WARMUP` (100), `NLE_THIN` (2),
+//! `NLE_ROTATE=1` (slice along the whitened principal axes after half the warm-up,
+//! [`McmcConfig::rotate`]);
 //! `SKIP_NPE=1` / `SKIP_NLE=1` skip the amortised NPE / NLE; `SBIBM_OUT=DIR` saves each
 //! method's draws per observation as `DIR/{npe,nle,snle}/samples_<k>.csv` and appends a
 //! row per observation to `DIR/rows.csv` (`examples/sbibm_out`), for
@@ -121,6 +123,7 @@ fn main() -> anyhow::Result<()> {
             thin: env("NLE_THIN", 2),
             initial_width: 0.5,
             seed: k as u64,
+            rotate: env("NLE_ROTATE", 0) == 1,
         };
         let nle_cfg = NleConfig {
             rounds,
@@ -229,6 +232,7 @@ fn slcp_reference(k: usize) -> anyhow::Result<(Vec<f64>, Vec<Vec<f64>>)> {
         thin: 4,
         initial_width: 0.5,
         seed: k as u64,
+        rotate: false,
     };
     let r = sample_mcmc(&log_p, &inits, &cfg)?;
     let mut draws = r.pooled();

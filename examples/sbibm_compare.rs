@@ -119,6 +119,11 @@ fn npe(spec: &Path, out: &Path) -> anyhow::Result<()> {
     let (sample_s, sample_cpu_s) = (t2.elapsed().as_secs_f64(), cpu_seconds() - c2);
     let timing = serde_json::json!({
         "tool": "flowinfer",
+        // The cargo profile: dev and release timings differ severalfold.
+        "profile": if cfg!(debug_assertions) { "dev" } else { "release" },
+        // The rayon pool (RAYON_NUM_THREADS): its idle threads spin, so on a loaded host
+        // two threads can cost twice the CPU seconds of one for the same result.
+        "rayon_threads": rayon::current_num_threads(),
         "spec": spec,
         "simulations": t.simulations_used,
         "epochs": rep.history.len(),

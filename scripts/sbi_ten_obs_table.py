@@ -14,6 +14,10 @@ Our C2ST of a sequential method is rows.csv's (seed 1 + k) or, where that is NaN
 (C2ST_EPOCHS=0), tsnpe/c2st_flowinfer.csv of `sbibm_compare c2st` (seed k).
 A sequential method runs once per observation, so its time is the sum over the
 observations it finished; amortised NPE's is one simulation + training + ten samplings.
+Every time names the build it comes from (dev and release differ severalfold): the
+"profile" of timing.json, else the file `profile` in the run folder (written by the
+examples; for runs made before they wrote it, by hand from the run's log), else "profile
+not recorded". sbi's rows say "sbi 0.27, N torch thread(s)" from its timing.json.
 
 Usage: python3 scripts/sbi_ten_obs_table.py RUNS [TASK ...]   (plain Python 3)
 """
@@ -49,13 +53,29 @@ def mean(s):
     return f"{m:.3f} ({len(s)} of 10: obs. {','.join(str(k) for k in sorted(s))})"
 
 
+def profile(run, timing=None):
+    """The build a folder's timings come from (see the module doc)."""
+    timing = timing or {}
+    if str(timing.get("tool", "")).startswith("sbi"):
+        n = timing.get("threads", "?")
+        return f"sbi {timing['tool'].split()[-1]}, {n} torch thread{'s' if n != 1 else ''}"
+    if "profile" in timing:
+        n = timing.get("rayon_threads")
+        threads = f", {n} rayon thread{'s' if n != 1 else ''}" if n else ""
+        return f"{timing['profile']} build{threads}"
+    path = os.path.join(run, "profile")
+    if os.path.isfile(path):
+        return f"{open(path).read().strip()} build"
+    return "profile not recorded"
+
+
 def amortised(run, fi):
     """(ours, sklearn, seconds text) of an sbibm_compare / sbi_baseline folder."""
     t = json.load(open(os.path.join(run, "timing.json")))
     sim = json.load(open(os.path.join(fi, "timing.json")))
     wall = sim["simulate_s"] + t["train_s"] + t["sample_s"]
     cpu = sim.get("simulate_cpu_s", 0) + t.get("train_cpu_s", 0) + t.get("sample_cpu_s", 0)
-    secs = f"{wall:.1f} s wall, {cpu:.1f} s CPU (sim. + training + 10 × sampling)"
+    secs = f"{wall:.1f} s wall, {cpu:.1f} s CPU (sim. + training + 10 × sampling; {profile(run, t)})"
     return scores(os.path.join(run, "c2st_flowinfer.csv")), scores(
         os.path.join(run, "c2st_sklearn*.csv")
     ), secs
@@ -70,7 +90,7 @@ def sequential(run, method):
                 ours[int(row["observation"])] = float(row["c2st_flowinfer"])
                 wall += float(row["wall_s"])
                 cpu += float(row["cpu_s"])
-    secs = f"{wall:.1f} s wall, {cpu:.1f} s CPU ({len(ours)} runs, one per observation)"
+    secs = f"{wall:.1f} s wall, {cpu:.1f} s CPU ({len(ours)} runs, one per observation; {profile(run)})"
     # Runs with C2ST_EPOCHS=0 leave NaN: then our C2ST comes from `sbibm_compare c2st`.
     ours = {k: v for k, v in ours.items() if v == v}
     ours.update(scores(os.path.join(run, method, "c2st_flowinfer.csv")))

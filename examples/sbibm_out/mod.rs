@@ -5,12 +5,21 @@
 //! With `SBIBM_OUT=DIR` set, each method's draws for observation `k` go to
 //! `DIR/<method>/samples_<k>.csv` (the layout `sbibm_c2st.py` and `sbibm_compare c2st`
 //! read), and one row per (observation, method) is appended to `DIR/rows.csv`:
-//! observation, method, our C2ST, wall seconds, CPU seconds (this process, all threads).
+//! observation, method, our C2ST, wall seconds, CPU seconds (this process, all threads);
+//! `DIR/profile` names the cargo profile the timings come from ([`PROFILE`]).
 //! Without `SBIBM_OUT` nothing is written.
 
 use flowinfer::data::Table;
 use std::io::Write;
 use std::path::PathBuf;
+
+/// The cargo profile of this build, `"release"` or `"dev"` (`debug_assertions` on): the
+/// timings of the two differ severalfold, so every timing file names it.
+pub const PROFILE: &str = if cfg!(debug_assertions) {
+    "dev"
+} else {
+    "release"
+};
 
 /// The output folder named by `SBIBM_OUT`, if any.
 pub fn out_dir() -> Option<PathBuf> {
@@ -58,6 +67,7 @@ pub fn record(
         writeln!(f, "observation,method,c2st_flowinfer,wall_s,cpu_s")?;
     }
     writeln!(f, "{k},{method},{c2st},{wall_s:.2},{cpu_s:.2}")?;
+    flowinfer::atomic::write_atomic(&dir.join("profile"), PROFILE.as_bytes())?;
     Ok(())
 }
 

@@ -35,6 +35,12 @@ pub struct McmcConfig {
     pub initial_width: f64,
     /// Seed (chain `k` uses `seed + k`).
     pub seed: u64,
+    /// Lockstep sampler only ([`sample_mcmc_batched`](crate::sbi::nle::sample_mcmc_batched),
+    /// used by NLE): after the first half of warm-up, slice along the principal axes of
+    /// the warm-up states, whitened, instead of along the parameters, for the rest of
+    /// warm-up and the draws. Mixes faster on strongly correlated posteriors (narrow
+    /// ridges); the target is unchanged. [`sample_mcmc`] refuses it.
+    pub rotate: bool,
 }
 
 impl Default for McmcConfig {
@@ -46,6 +52,7 @@ impl Default for McmcConfig {
             thin: 2,
             initial_width: 0.5,
             seed: 0,
+            rotate: false,
         }
     }
 }
@@ -141,6 +148,11 @@ pub fn sample_mcmc(
     cfg: &McmcConfig,
 ) -> Result<McmcResult> {
     cfg.check(inits.len())?;
+    if cfg.rotate {
+        return Err(Error::config(
+            "MCMC rotate = true needs the lockstep sampler (NLE's sample_mcmc_batched); sample_mcmc slices along the parameters",
+        ));
+    }
     let start = std::time::Instant::now();
     let chains: Vec<(Vec<Vec<f64>>, usize)> = (0..cfg.chains)
         .into_par_iter()
@@ -222,9 +234,15 @@ mod tests {
     #[test]
     fn an_initial_point_outside_the_support_is_an_error() {
         let lp = |x: &[f64]| if x[0] > 0.0 { -x[0] } else { f64::NEG_INFINITY };
-        let e = sample_mcmc(&lp, &[vec![-1.0]], &McmcConfig::default())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("chain 0") && e.contains("initial point"), "{e}");
+        // Chain 2 alone starts outside (inits cycle: 1, 1, −1, 1); the chains run in
+        // parallel, so only a single bad chain makes the named one deterministic.
+        let e = sample_mcmc(
+            &lp,
+            &[vec![1.0], vec![1.0], vec![-1.0], vec![1.0]],
+            &McmcConfig::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("chain 2") && e.contains("initial point"), "{e}");
     }
 }

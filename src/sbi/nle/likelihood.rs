@@ -245,6 +245,7 @@ mod tests {
             thin: 1,
             initial_width: 1e-6,
             seed: 3,
+            rotate: false,
         };
         let r = nle
             .likelihood

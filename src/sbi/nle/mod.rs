@@ -18,12 +18,13 @@
 //! simulations = 2500          # per round (absent: [npe] simulations / rounds)
 //! candidates = 10000          # prior draws resampled by likelihood to start the chains
 //! observation = "obs.csv"     # SNLE: the observation the rounds target
-//! [nle.mcmc]                  # chains, warmup, draws, thin, initial_width, seed
+//! [nle.mcmc]                  # chains, warmup, draws, thin, initial_width, seed, rotate
 //! chains = 4
 //! ```
 
 pub mod batch_slice;
 pub mod diagnose;
+mod frame;
 pub mod likelihood;
 pub mod rounds;
 pub mod run;
