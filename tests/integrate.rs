@@ -867,7 +867,7 @@ fn the_repository_specs_load() {
         ("camel-16d.toml", "camel", 16),
         ("annulus.toml", "annulus", 2),
         ("eeqqg.toml", "ee_qqg", 5),
-        ("eeqqg-log-dalitz.toml", "ee_qqg", 5),
+        ("eeqqg-rambo.toml", "ee_qqg", 5),
         ("needle-4d.toml", "needle", 4),
         ("needle-8d.toml", "needle", 8),
         ("needle-16d.toml", "needle", 16),
