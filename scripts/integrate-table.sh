@@ -21,8 +21,8 @@ run gauss8 --integrand gaussian --dim 8 --seed 1 $common
 run poly8 --integrand polynomial --dim 8 --seed 1 $common
 run annulus --spec models/annulus.toml --quiet
 run circles --integrand entangled_circles --seed 1 $common
-run eeqqg --spec models/eeqqg.toml --quiet
-run eeqqg-kl --spec models/eeqqg.toml --loss kl --quiet
+run eeqqg --spec models/eeqqg-rambo.toml --quiet
+run eeqqg-kl --spec models/eeqqg-rambo.toml --loss kl --quiet
 python3 scripts/integrate_table.py \
     "camel, α=0.2=$out/camel2" "camel, α=0.2 (spec)=$out/camel4" "camel, α=0.2 (spec)=$out/camel8" \
     "camel, α=0.2 (spec)=$out/camel16" "camel, α=0.2, --anneal 0=$out/camel16-noanneal" \

@@ -867,6 +867,7 @@ fn the_repository_specs_load() {
         ("camel-16d.toml", "camel", 16),
         ("annulus.toml", "annulus", 2),
         ("eeqqg.toml", "ee_qqg", 5),
+        ("eeqqg-rambo.toml", "ee_qqg", 5),
         ("needle-4d.toml", "needle", 4),
         ("needle-8d.toml", "needle", 8),
         ("needle-16d.toml", "needle", 16),
@@ -887,6 +888,37 @@ fn the_repository_specs_load() {
             "{file}: annealing is the safe default"
         );
     }
+}
+
+#[test]
+fn the_qqg_phase_space_map_is_a_setting_and_a_bad_one_is_an_error_naming_the_key() {
+    let p = Path::new("x.toml");
+    let spec = |map: &str| {
+        flowinfer::config::from_toml::<IntegrateConfig>(
+            &format!("[integrand]\nname = \"ee_qqg\"\nmap = \"{map}\"\n"),
+            p,
+        )
+        .unwrap()
+    };
+    let exact = spec("rambo").build_integrand().unwrap().exact();
+    let mapped = spec("log_dalitz").build_integrand().unwrap();
+    assert_eq!(
+        mapped.exact(),
+        exact,
+        "the map does not change the integral"
+    );
+    let msg = spec("vegas").build_integrand().err().unwrap().to_string();
+    assert!(
+        msg.contains("[integrand]") && msg.contains("`map`") && msg.contains("log_dalitz"),
+        "{msg}"
+    );
+    let other = flowinfer::config::from_toml::<IntegrateConfig>(
+        "[integrand]\nname = \"camel\"\ndim = 2\nmap = \"log_dalitz\"\n",
+        p,
+    )
+    .unwrap();
+    let msg = other.build_integrand().err().unwrap().to_string();
+    assert!(msg.contains("no `map`"), "{msg}");
 }
 
 #[test]

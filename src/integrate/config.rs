@@ -53,6 +53,10 @@ pub struct IntegrandConfig {
     pub alpha: Option<f64>,
     /// Cut of ee_qqg.
     pub y_cut: Option<f64>,
+    /// Phase-space map of ee_qqg: `rambo` (the default: flat, cuts as f = 0) or
+    /// `log_dalitz` (cuts built in, collinear peaks flattened; docs/INTEGRATION.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<String>,
     /// Narrow scale of the hard integrands: σ of needle and two_needles, the radial
     /// width of shell, Γ of breit_wigner (docs/HARD_INTEGRANDS.md for the defaults).
     pub width: Option<f64>,
@@ -77,9 +81,17 @@ pub struct IntegrandConfig {
 }
 
 impl IntegrandConfig {
-    /// The settings of a built-in integrand (those not given are `None`).
-    fn builtin_options(&self) -> IntegrandOptions {
-        IntegrandOptions {
+    /// The settings of a built-in integrand (those not given are `None`; an unknown
+    /// `map` is an error naming the key).
+    fn builtin_options(&self) -> Result<IntegrandOptions> {
+        let map = match &self.map {
+            Some(name) => Some(
+                flowinfer_simulators::integrands::QqgMap::from_name(name)
+                    .map_err(|e| Error::config(format!("[integrand] {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(IntegrandOptions {
             alpha: self.alpha,
             y_cut: self.y_cut,
             width: self.width,
@@ -88,7 +100,8 @@ impl IntegrandConfig {
             radius: self.radius,
             mass: self.mass,
             weight: self.weight,
-        }
+            map,
+        })
     }
 }
 
@@ -277,12 +290,12 @@ impl IntegrateConfig {
                         )))
                     }
                 };
-                Ok(integrand_by_name(name, dim, s.builtin_options())?)
+                Ok(integrand_by_name(name, dim, s.builtin_options()?)?)
             }
             (None, Some(cmd)) => {
-                if s.builtin_options() != IntegrandOptions::default() {
+                if s.map.is_some() || s.builtin_options()? != IntegrandOptions::default() {
                     return Err(Error::config(
-                        "alpha, y_cut, width, correlation, centre, radius, mass and weight \
+                        "alpha, y_cut, map, width, correlation, centre, radius, mass and weight \
                          apply to built-in integrands only",
                     ));
                 }

@@ -8,7 +8,8 @@
 //! Built-ins (each module documents its definition and exact integral): [`Gaussian`],
 //! [`Camel`], [`Annulus`], [`EntangledCircles`], [`Polynomial`] and the physics example
 //! [`EeToQqg`] (`e⁺e⁻ → q q̄ g` on the invertible massless phase-space map
-//! [`ThreeBodyPhaseSpace`]), and the hard family (docs/HARD_INTEGRANDS.md): [`Needle`],
+//! [`ThreeBodyPhaseSpace`], or the cut-aware [`LogDalitzMap`], chosen by [`QqgMap`]),
+//! and the hard family (docs/HARD_INTEGRANDS.md): [`Needle`],
 //! [`Shell`], [`BreitWigner`] and [`TwoNeedles`]. [`integrand_by_name`] builds one from
 //! its name. The built-ins are zero outside `[0,1]^d` and return NaN for a point with a
 //! NaN coordinate.
@@ -22,9 +23,11 @@ pub mod ee_qqg;
 pub mod entangled_circles;
 pub mod gaussian;
 mod integrand;
+pub mod log_dalitz;
 pub mod needle;
 pub mod phase_space;
 pub mod polynomial;
+pub mod qqg_map;
 mod quadrature;
 #[cfg(test)]
 mod reference;
@@ -40,9 +43,11 @@ pub use ee_qqg::EeToQqg;
 pub use entangled_circles::EntangledCircles;
 pub use gaussian::Gaussian;
 pub use integrand::{check_batch, Integrand, IntegrandError};
+pub use log_dalitz::{DalitzPoint, LogDalitzMap};
 pub use needle::Needle;
 pub use phase_space::{FourMomentum, ThreeBodyPhaseSpace};
 pub use polynomial::Polynomial;
+pub use qqg_map::QqgMap;
 pub use registry::{integrand_by_name, IntegrandOptions, INTEGRAND_NAMES};
 pub use shell::Shell;
 pub use two_needles::TwoNeedles;

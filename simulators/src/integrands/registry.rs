@@ -2,8 +2,8 @@
 
 use super::integrand::{invalid_setting, Integrand, IntegrandError};
 use super::{
-    Annulus, BreitWigner, Camel, EeToQqg, EntangledCircles, Gaussian, Needle, Polynomial, Shell,
-    TwoNeedles,
+    Annulus, BreitWigner, Camel, EeToQqg, EntangledCircles, Gaussian, Needle, Polynomial, QqgMap,
+    Shell, TwoNeedles,
 };
 
 /// The names [`integrand_by_name`] accepts (`-` may be written for `_`).
@@ -42,11 +42,13 @@ pub struct IntegrandOptions {
     pub mass: Option<f64>,
     /// Weight `a` of the first needle of `two_needles` (default 0.7).
     pub weight: Option<f64>,
+    /// Phase-space map of `ee_qqg` (default [`QqgMap::Rambo`]).
+    pub map: Option<QqgMap>,
 }
 
 impl IntegrandOptions {
     /// Each setting's key, whether it is given, and the integrands that use it.
-    fn usage(&self) -> [(&'static str, bool, &'static [&'static str]); 8] {
+    fn usage(&self) -> [(&'static str, bool, &'static [&'static str]); 9] {
         [
             ("alpha", self.alpha.is_some(), &["gaussian", "camel"]),
             ("y_cut", self.y_cut.is_some(), &["ee_qqg"]),
@@ -64,6 +66,7 @@ impl IntegrandOptions {
             ("radius", self.radius.is_some(), &["shell"]),
             ("mass", self.mass.is_some(), &["breit_wigner"]),
             ("weight", self.weight.is_some(), &["two_needles"]),
+            ("map", self.map.is_some(), &["ee_qqg"]),
         ]
     }
 }
@@ -143,9 +146,10 @@ pub fn integrand_by_name(
                 .unwrap_or(TwoNeedles::DEFAULT_CORRELATION),
             options.weight.unwrap_or(TwoNeedles::DEFAULT_WEIGHT),
         )?),
-        _ => Box::new(EeToQqg::new(
-            options.y_cut.unwrap_or(EeToQqg::DEFAULT_Y_CUT),
-        )?),
+        _ => Box::new(
+            EeToQqg::new(options.y_cut.unwrap_or(EeToQqg::DEFAULT_Y_CUT))?
+                .with_map(options.map.unwrap_or_default()),
+        ),
     })
 }
 
@@ -188,6 +192,25 @@ mod tests {
         };
         let e = integrand_by_name("ee_qqg", 5, opts).unwrap();
         assert!((e.exact().unwrap() - 3.535).abs() < 0.01);
+        // the log-Dalitz map is passed on: at r = 0.5 the default map's point fails no
+        // cut either, but the two maps give different values there
+        let mapped = IntegrandOptions {
+            map: Some(QqgMap::LogDalitz),
+            ..IntegrandOptions::default()
+        };
+        let (mut a, mut b) = ([0.0], [0.0]);
+        integrand_by_name("ee_qqg", 5, mapped)
+            .unwrap()
+            .evaluate(&[0.5; 5], &mut a)
+            .unwrap();
+        let direct = EeToQqg::new(0.01).unwrap().with_map(QqgMap::LogDalitz);
+        direct.evaluate(&[0.5; 5], &mut b).unwrap();
+        assert_eq!(a, b);
+        let msg = integrand_by_name("camel", 2, mapped)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("takes no `map` (only ee_qqg does)"), "{msg}");
     }
 
     #[test]

@@ -72,6 +72,9 @@ pub struct IntegrateArgs {
     /// ee_qqg: cut s_ij > y·s (default 0.01).
     #[arg(long)]
     y_cut: Option<f64>,
+    /// ee_qqg: phase-space map, `rambo` (default) or `log_dalitz` (cuts built in).
+    #[arg(long)]
+    phase_space_map: Option<String>,
     /// needle / two_needles: σ; shell: radial width; breit_wigner: Γ.
     #[arg(long)]
     width: Option<f64>,
@@ -236,6 +239,9 @@ fn build_spec(a: &IntegrateArgs) -> anyhow::Result<IntegrateConfig> {
     }
     if a.y_cut.is_some() {
         i.y_cut = a.y_cut;
+    }
+    if a.phase_space_map.is_some() {
+        i.map = a.phase_space_map.clone();
     }
     for (dst, src) in [
         (&mut i.width, a.width),
