@@ -33,14 +33,17 @@ flowinfer's simulations (θ, x rows written by `sbibm_compare npe`).
 
 Writes OUT/samples_<k>.csv (the layout scripts/sbibm_c2st.py scores) and appends a row
 per observation to OUT/rows.csv: wall and CPU seconds (time.process_time: user + system
-of all threads) of simulation, training and sampling (proposal draws of rounds 2…, the
-density thresholds, and the final 10,000 draws), plus per-round epochs.
+of all threads) of simulation, training, sampling for the rounds (proposal draws of
+rounds 2…, the density thresholds) and the final 10,000 draws ("final"), plus per-round
+epochs.
 
 Usage (the venv with sbi 0.27, outside the repo; one thread as the sbi NPE baseline):
   OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \\
   /tmp/sbienv/bin/python scripts/sbi_sequential.py {snle|tsnpe} models/sbibm-TASK.toml \\
       OUT --obs 1,2 [--rounds 4] [--seed 0]
   /tmp/sbienv/bin/python scripts/sbi_sequential.py check models/sbibm-TASK.toml SIMS_CSV
+--sbi-defaults: sbi's own choices instead (MAF with 50 hidden units and 5 transforms,
+batch 200, patience 20, no epoch cap), to see what the mirrored settings cost sbi.
 """
 
 import argparse
@@ -175,6 +178,8 @@ class Clock:
 
 
 def train_kwargs(spec):
+    if spec.get("sbi_defaults"):
+        return {}
     t = spec["train"]
     return dict(
         training_batch_size=t["batch_size"],
@@ -187,6 +192,8 @@ def train_kwargs(spec):
 
 
 def flow_kwargs(spec):
+    if spec.get("sbi_defaults"):
+        return dict(model="maf")  # sbi's default density estimator for NPE and NLE
     f = spec["flow"]
     if f.get("kind", "nsf") != "nsf":
         sys.exit("only [flow] kind = \"nsf\" is mirrored")
@@ -227,7 +234,7 @@ def run_snle(spec, sim, prior, x_o, rounds, per_round, rng, clock):
         epochs.append(inference.summary["epochs_trained"][-1])
         posterior = inference.build_posterior(est, mcmc_method="slice_np_vectorized", mcmc_parameters=mcmc)
         proposal = posterior.set_default_x(x_o)
-    draws = clock.run("sample", proposal.sample, (10_000,), show_progress_bars=False)
+    draws = clock.run("final", proposal.sample, (10_000,), show_progress_bars=False)
     return draws, epochs
 
 
@@ -252,7 +259,7 @@ def run_tsnpe(spec, sim, prior, x_o, rounds, per_round, rng, clock):
                 "sample", get_density_thresholder, posterior, quantile=1e-4, num_samples_to_estimate_support=10_000
             )
             proposal = RestrictedPrior(prior, accept, sample_with="rejection")
-    draws = clock.run("sample", posterior.sample, (10_000,), show_progress_bars=False)
+    draws = clock.run("final", posterior.sample, (10_000,), show_progress_bars=False)
     return draws, epochs
 
 
@@ -265,9 +272,15 @@ def main():
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sims", type=int, help="total simulations (default: the spec's [npe] simulations)")
+    p.add_argument(
+        "--sbi-defaults",
+        action="store_true",
+        help="sbi's own density estimator (MAF) and training defaults instead of the spec's",
+    )
     a = p.parse_args()
     with open(a.spec, "rb") as f:
         spec = tomllib.load(f)
+    spec["sbi_defaults"] = a.sbi_defaults
     task = spec["simulator"]["name"]
     if task not in TASKS:
         sys.exit(f"{a.spec}: simulator {task!r} is not ported (two_moons, sir)")
@@ -298,11 +311,11 @@ def main():
             w.writerows(draws.numpy().astype(np.float64).tolist())
         row = {
             "observation": k,
-            "method": f"sbi-{a.method}",
+            "method": f"sbi-{a.method}" + ("-defaults" if a.sbi_defaults else ""),
             "wall_s": round(wall, 2),
             "cpu_s": round(cpu, 2),
-            **{f"{ph}_wall_s": round(clock.wall.get(ph, 0.0), 2) for ph in ("simulate", "train", "sample")},
-            **{f"{ph}_cpu_s": round(clock.cpu.get(ph, 0.0), 2) for ph in ("simulate", "train", "sample")},
+            **{f"{ph}_wall_s": round(clock.wall.get(ph, 0.0), 2) for ph in ("simulate", "train", "sample", "final")},
+            **{f"{ph}_cpu_s": round(clock.cpu.get(ph, 0.0), 2) for ph in ("simulate", "train", "sample", "final")},
             "epochs": " ".join(map(str, epochs)),
             "sbi": sbi.__version__,
             "torch_threads": torch.get_num_threads(),
