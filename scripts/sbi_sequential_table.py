@@ -13,7 +13,11 @@ and the sitting's log (the lines "HH:MM:SS start|end fi|sbi METHOD TASK K | load
 average: a, b, c" of the sitting script and the JSON row sbi_sequential.py prints per
 observation).
 
-Usage: python3 scripts/sbi_sequential_table.py RUNS SITTING_LOG
+A second table gives the runs of sbi with its own defaults (`--sbi-defaults`, folders
+sbi-METHOD-defaults-TASK, logged as "start sbi METHOD-defaults TASK K") beside the same
+flowinfer runs.
+
+Usage: python3 scripts/sbi_sequential_table.py RUNS SITTING_LOG [MORE_LOGS ...]
 """
 
 import csv
@@ -42,21 +46,20 @@ def sklearn_scores(folder):
     return out
 
 
-def parse_log(path):
+def parse_log(paths):
     """(loads, sbi): loads[(tool, method, task, k)] = (start load, end load, start, end);
     sbi[(method, k)] = the JSON row."""
     loads, sbi = {}, {}
-    pat = re.compile(r"^(\d\d:\d\d:\d\d) (start|end) (fi|sbi) (\w+) (\w+) (\d+) \| load average: ([\d.]+)")
-    with open(path) as f:
-        for line in f:
-            m = pat.match(line)
-            if m:
-                t, edge, tool, method, task, k, load = m.groups()
-                e = loads.setdefault((tool, method, task, int(k)), {})
-                e[edge] = (t, float(load))
-            elif line.lstrip().startswith("{") or "{\"observation\"" in line:
-                j = json.loads(line[line.index("{") :])
-                sbi[(j["method"].removeprefix("sbi-"), int(j["observation"]))] = j
+    pat = re.compile(r"^(\d\d:\d\d:\d\d) (start|end) (fi|sbi) ([\w-]+) (\w+) (\d+) \| load average: ([\d.]+)")
+    for line in (ln for path in paths for ln in open(path)):
+        m = pat.match(line)
+        if m:
+            t, edge, tool, method, task, k, load = m.groups()
+            e = loads.setdefault((tool, method, task, int(k)), {})
+            e[edge] = (t, float(load))
+        elif line.lstrip().startswith("{") or "{\"observation\"" in line:
+            j = json.loads(line[line.index("{") :])
+            sbi[(j["method"].removeprefix("sbi-"), int(j["observation"]))] = j
     return loads, sbi
 
 
@@ -65,10 +68,10 @@ def fmt(cpu, wall):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         sys.exit(__doc__)
-    runs, log = sys.argv[1], sys.argv[2]
-    loads, sbi = parse_log(log)
+    runs = sys.argv[1]
+    loads, sbi = parse_log(sys.argv[2:])
     print(
         "| task | method | obs. | tool | C2ST, scikit-learn | rounds: simulation + training + proposals, "
         "CPU s (wall) | of which training, wall s | final 10,000 draws, CPU s (wall) | total CPU s (wall) "
@@ -131,6 +134,41 @@ def main():
         print(
             f"- {task} {method.upper()}, {s[4]} observation(s): flowinfer {s[0]:.1f} CPU s ({s[1]:.1f} wall), "
             f"sbi {s[2]:.1f} CPU s ({s[3]:.1f} wall); ratio {s[0] / s[2]:.2f} CPU, {s[1] / s[3]:.2f} wall"
+        )
+    defaults(runs, loads, sbi)
+
+
+def defaults(runs, loads, sbi):
+    """sbi with its own defaults beside the same flowinfer runs."""
+    found = [(t, m, k) for t, m in PAIRS for (mm, k) in sorted(sbi) if mm == f"{m}-defaults"]
+    if not found:
+        return
+    print()
+    print(
+        "| task | method | obs. | sbi settings | C2ST, scikit-learn | rounds CPU s (wall) | of which training, "
+        "wall s | final 10,000 draws, CPU s (wall) | total CPU s (wall) | epochs per round "
+        "| flowinfer ÷ sbi, CPU (wall) | load average at start → end (UTC) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for task, method, k in found:
+        j = sbi[(f"{method}-defaults", k)]
+        fi = {int(r["observation"]): r for r in rows(os.path.join(runs, f"fi-{method}-{task}", "rows.csv"))}
+        sk = sklearn_scores(os.path.join(runs, f"sbi-{method}-defaults-{task}"))
+        tot = (j["cpu_s"], j["wall_s"])
+        fin = (j["final_cpu_s"], j["final_wall_s"])
+        ratio = "–"
+        if k in fi:
+            ratio = f"**{float(fi[k]['cpu_s']) / tot[0]:.2f}** ({float(fi[k]['wall_s']) / tot[1]:.2f})"
+        e = loads.get(("sbi", f"{method}-defaults", task, k), {})
+        load = (
+            f"{e['start'][1]:.1f} → {e['end'][1]:.1f} ({e['start'][0]}–{e['end'][0]})"
+            if "start" in e and "end" in e
+            else "–"
+        )
+        print(
+            f"| {task} | {method.upper()} | {k} | sbi {j['sbi']} defaults (MAF, batch 200, patience 20) "
+            f"| {f'{sk[k]:.3f}' if k in sk else '–'} | {fmt(tot[0] - fin[0], tot[1] - fin[1])} "
+            f"| {j['train_wall_s']:.1f} | {fmt(*fin)} | **{fmt(*tot)}** | {j['epochs']} | {ratio} | {load} |"
         )
 
 
