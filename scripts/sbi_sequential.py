@@ -137,6 +137,10 @@ def check(task, sims_csv):
         print(f"flowinfer x, {len(r)} rows: radius mean {r.mean():.5f} sd {r.std(ddof=1):.5f} "
               f"(model 0.1, 0.01); angle mean {a.mean():.4f} sd {a.std(ddof=1):.4f} "
               f"(model 0, π/√12 = {math.pi / math.sqrt(12):.4f}), min {a.min():.4f} max {a.max():.4f}")
+        from scipy.stats import kstest
+
+        print(f"Kolmogorov–Smirnov p: angle ~ U(−π/2, π/2) {kstest(a, 'uniform', args=(-math.pi / 2, math.pi)).pvalue:.3f}, "
+              f"radius ~ N(0.1, 0.01²) {kstest(r, 'norm', args=(0.1, 0.01)).pvalue:.3f}")
         mine = two_moons(theta, np.random.default_rng(0))
     else:
         p = sir_infected_fractions(theta)
