@@ -28,8 +28,8 @@ Budget and settings, mirrored from flowinfer where sbi has the option:
 
 Simulators: numpy ports of flowinfer's (simulators/src/benchmarks/two_moons.rs, sir.rs),
 vectorised over the batch; sir integrates the ODE by classical RK4 with a 0.05-day step
-(flowinfer: adaptive Dormand–Prince, rtol 1e-10); `--check SIMS_CSV` tests a port against
-flowinfer's simulations (θ, x rows written by `sbibm_compare npe`).
+(flowinfer: adaptive Dormand–Prince, rtol 1e-10); the `check` command tests a port
+against flowinfer's simulations (θ, x rows written by `sbibm_compare npe`) at flowinfer's θ.
 
 Writes OUT/samples_<k>.csv (the layout scripts/sbibm_c2st.py scores) and appends a row
 per observation to OUT/rows.csv: wall and CPU seconds (time.process_time: user + system
