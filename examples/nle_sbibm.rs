@@ -155,7 +155,31 @@ fn main() -> anyhow::Result<()> {
             (r1, e1) = mixing(&r_nle);
         }
         let (t, c0) = (Instant::now(), sbibm_out::cpu_seconds());
-        let snle = train_snle(sim.as_ref(), spec_for_nle, &nle_cfg, &x_o, |_| {}, |_| {})?;
+        // Wall seconds of the round's training epochs (the rest of a round is the
+        // proposal's MCMC and the simulations).
+        let epoch_wall = std::cell::Cell::new(0.0);
+        let on_epoch = |e: &flowinfer::train::EpochRecord| {
+            epoch_wall.set(epoch_wall.get() + e.seconds);
+        };
+        let on_round = |r: &flowinfer::sbi::nle::rounds::SnleRound| {
+            let detail = format!(
+                "round {:.2} s wall; training epochs {:.2} s wall",
+                r.seconds,
+                epoch_wall.replace(0.0)
+            );
+            let (w, c) = (t.elapsed().as_secs_f64(), sbibm_out::cpu_seconds() - c0);
+            if let Err(e) = sbibm_out::record_round("snle", k, r.round, w, c, r.epochs, &detail) {
+                eprintln!("rounds.csv: {e}");
+            }
+        };
+        let snle = train_snle(
+            sim.as_ref(),
+            spec_for_nle,
+            &nle_cfg,
+            &x_o,
+            on_epoch,
+            on_round,
+        )?;
         let (w, cpu) = (t.elapsed().as_secs_f64(), sbibm_out::cpu_seconds() - c0);
         snle_secs.push(w);
         let mut d = snle.posterior.pooled();

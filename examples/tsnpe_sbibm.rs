@@ -99,7 +99,17 @@ fn main() -> anyhow::Result<()> {
             None => "—".to_string(),
         };
         let (t, c0) = (Instant::now(), sbibm_out::cpu_seconds());
-        let ts = train_tsnpe(sim.as_ref(), &tsnpe_spec, &x_o, None, |_| {}, |_| {})?;
+        let on_round = |r: &flowinfer::sbi::rounds::RoundReport| {
+            let detail = format!(
+                "simulation (with truncation) {:.2} s wall; training {:.2} s wall",
+                r.simulation_seconds, r.train_seconds
+            );
+            let (w, c) = (t.elapsed().as_secs_f64(), sbibm_out::cpu_seconds() - c0);
+            if let Err(e) = sbibm_out::record_round("tsnpe", k, r.round, w, c, r.epochs, &detail) {
+                eprintln!("rounds.csv: {e}");
+            }
+        };
+        let ts = train_tsnpe(sim.as_ref(), &tsnpe_spec, &x_o, None, |_| {}, on_round)?;
         let d = ts
             .training
             .posterior

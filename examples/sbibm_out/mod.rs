@@ -88,3 +88,38 @@ pub fn c2st(
             .accuracy,
     )
 }
+
+/// Append the row `k,method,round,wall_s,cpu_s,epochs,detail` to `DIR/rounds.csv`
+/// (header on first use): the wall and CPU seconds since the observation's run began,
+/// stamped when round `round` ends, so the time of the final posterior draws is the
+/// `rows.csv` total less the last round's stamp. `detail` is free text without commas
+/// (the round's own wall split where the method reports one). Nothing without
+/// `SBIBM_OUT`.
+pub fn record_round(
+    method: &str,
+    k: usize,
+    round: usize,
+    wall_s: f64,
+    cpu_s: f64,
+    epochs: usize,
+    detail: &str,
+) -> anyhow::Result<()> {
+    let Some(dir) = out_dir() else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("rounds.csv");
+    let fresh = !path.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    if fresh {
+        writeln!(f, "observation,method,round,wall_s,cpu_s,epochs,detail")?;
+    }
+    writeln!(
+        f,
+        "{k},{method},{round},{wall_s:.2},{cpu_s:.2},{epochs},{detail}"
+    )?;
+    Ok(())
+}
