@@ -26,8 +26,9 @@ Budget and settings, mirrored from flowinfer where sbi has the option:
     RestrictedPrior(prior, ..., sample_with="rejection"), as sbi's TSNPE tutorial.
   * 10,000 posterior draws for the observation at the end.
 
-Simulators: numpy ports of flowinfer's (simulators/src/benchmarks/two_moons.rs, sir.rs),
-vectorised over the batch; sir integrates the ODE by classical RK4 with a 0.05-day step
+Simulators: numpy ports of flowinfer's (simulators/src/benchmarks/two_moons.rs, sir.rs,
+gaussian_linear.rs), vectorised over the batch; gaussian_linear's [flow] kind = "maf" maps
+onto sbi's MAF with the spec's blocks and hidden width (sbi's MAF has no LU mixing layer); sir integrates the ODE by classical RK4 with a 0.05-day step
 (flowinfer: adaptive Dormand–Prince, rtol 1e-10); the `check` command tests a port
 against flowinfer's simulations (θ, x rows written by `sbibm_compare npe`) at flowinfer's θ.
 
@@ -108,7 +109,16 @@ def sir(theta, rng):
     return rng.binomial(1000, sir_infected_fractions(theta)).astype(np.float64)
 
 
+def gaussian_linear(theta, rng):
+    """flowinfer's GaussianLinear: x ~ N(θ, 0.1·I) (0.1 the variance)."""
+    return theta + rng.normal(0.0, math.sqrt(0.1), theta.shape)
+
+
 TASKS = {
+    "gaussian_linear": (
+        gaussian_linear,
+        lambda: Independent(torch.distributions.Normal(torch.zeros(10), math.sqrt(0.1) * torch.ones(10)), 1),
+    ),
     "two_moons": (two_moons, lambda: Independent(Uniform(-torch.ones(2), torch.ones(2)), 1)),
     "sir": (
         sir,
@@ -199,6 +209,8 @@ def flow_kwargs(spec):
     if spec.get("sbi_defaults"):
         return dict(model="maf")  # sbi's default density estimator for NPE and NLE
     f = spec["flow"]
+    if f.get("kind") == "maf":  # sbi's MAF has no LU mixing layer: its default permutations
+        return dict(model="maf", hidden_features=f.get("hidden", 50), num_transforms=f.get("blocks", 5))
     if f.get("kind", "nsf") != "nsf":
         sys.exit("only [flow] kind = \"nsf\" is mirrored")
     return dict(
@@ -287,7 +299,7 @@ def main():
     spec["sbi_defaults"] = a.sbi_defaults
     task = spec["simulator"]["name"]
     if task not in TASKS:
-        sys.exit(f"{a.spec}: simulator {task!r} is not ported (two_moons, sir)")
+        sys.exit(f"{a.spec}: simulator {task!r} is not ported (two_moons, sir, gaussian_linear)")
     if a.method == "check":
         return check(task, a.out)
     torch.set_num_threads(1)
@@ -308,7 +320,9 @@ def main():
         run = run_snle if a.method == "snle" else run_tsnpe
         draws, epochs = run(spec, sim, make_prior(), x_o, a.rounds, budget // a.rounds, rng, clock)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-        names = ["parameter_1", "parameter_2"] if task == "two_moons" else ["beta", "gamma"]
+        names = (
+            ["beta", "gamma"] if task == "sir" else [f"parameter_{i + 1}" for i in range(draws.shape[1])]
+        )
         with open(os.path.join(a.out, f"samples_{k}.csv"), "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(names)
