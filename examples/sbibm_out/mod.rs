@@ -57,16 +57,11 @@ pub fn record(
     std::fs::create_dir_all(&sub)?;
     let values: Vec<f64> = draws.iter().flatten().copied().collect();
     Table::new(names.to_vec(), values)?.write_csv(&sub.join(format!("samples_{k}.csv")))?;
-    let rows = dir.join("rows.csv");
-    let fresh = !rows.exists();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&rows)?;
-    if fresh {
-        writeln!(f, "observation,method,c2st_flowinfer,wall_s,cpu_s")?;
-    }
-    writeln!(f, "{k},{method},{c2st},{wall_s:.2},{cpu_s:.2}")?;
+    append_row(
+        &dir.join("rows.csv"),
+        "observation,method,c2st_flowinfer,wall_s,cpu_s",
+        &format!("{k},{method},{c2st},{wall_s:.2},{cpu_s:.2}"),
+    )?;
     flowinfer::atomic::write_atomic(&dir.join("profile"), PROFILE.as_bytes())?;
     Ok(())
 }
@@ -108,18 +103,23 @@ pub fn record_round(
         return Ok(());
     };
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join("rounds.csv");
+    append_row(
+        &dir.join("rounds.csv"),
+        "observation,method,round,wall_s,cpu_s,epochs,detail",
+        &format!("{k},{method},{round},{wall_s:.2},{cpu_s:.2},{epochs},{detail}"),
+    )
+}
+
+/// Append `row` to the CSV file `path`, writing `header` first when the file is new.
+fn append_row(path: &std::path::Path, header: &str, row: &str) -> anyhow::Result<()> {
     let fresh = !path.exists();
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&path)?;
+        .open(path)?;
     if fresh {
-        writeln!(f, "observation,method,round,wall_s,cpu_s,epochs,detail")?;
+        writeln!(f, "{header}")?;
     }
-    writeln!(
-        f,
-        "{k},{method},{round},{wall_s:.2},{cpu_s:.2},{epochs},{detail}"
-    )?;
+    writeln!(f, "{row}")?;
     Ok(())
 }
