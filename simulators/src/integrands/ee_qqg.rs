@@ -410,8 +410,8 @@ mod tests {
         }
     }
 
-    /// Mean, standard error of the mean, zero fraction, max and bootstrap-free
-    /// efficiency `mean/max` of `f` at `n` uniform points (seeded).
+    /// Mean, standard error of the mean, zero fraction and (bootstrap-free) efficiency
+    /// `mean/max` of `f` at `n` uniform points (seeded).
     fn uniform_mc(f: &EeToQqg, n: usize, seed: u64) -> (f64, f64, f64, f64) {
         use rand::rngs::StdRng;
         use rand::{Rng, SeedableRng};
