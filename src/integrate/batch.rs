@@ -132,17 +132,57 @@ pub fn draw_weighted(
     invalid: &mut InvalidCounts,
     stage: &str,
 ) -> Result<WeightedBatch> {
-    let d = proposal.flow().dim();
     let (x, log_q) = proposal.sample(n, rng)?;
-    let joined = Tensor::cat(&[&x, &log_q.unsqueeze(1)?], 1)?
+    let (b, _) = weigh(x, &log_q, None, integrand, opts, invalid, stage)?;
+    Ok(b)
+}
+
+/// As [`draw_weighted`] (the same draws), and also each point's own component's
+/// `log q` ([`Proposal::sample_components`]), copied to the host with the batch.
+pub fn draw_weighted_components(
+    proposal: &Proposal<'_>,
+    integrand: &dyn Integrand,
+    n: usize,
+    rng: &mut dyn RngCore,
+    opts: &EvalOptions,
+    invalid: &mut InvalidCounts,
+    stage: &str,
+) -> Result<(WeightedBatch, Vec<f64>)> {
+    let (x, log_q, own) = proposal.sample_components(n, rng)?;
+    weigh(x, &log_q, Some(&own), integrand, opts, invalid, stage)
+}
+
+/// Evaluate and weight the points `x` drawn with density `log_q`; `extra` (one value
+/// per point) travels to the host in the same copy and comes back as the second value
+/// (empty without it).
+fn weigh(
+    x: Tensor,
+    log_q: &Tensor,
+    extra: Option<&Tensor>,
+    integrand: &dyn Integrand,
+    opts: &EvalOptions,
+    invalid: &mut InvalidCounts,
+    stage: &str,
+) -> Result<(WeightedBatch, Vec<f64>)> {
+    let (n, d) = x.dims2()?;
+    let mut cols = vec![x.clone(), log_q.unsqueeze(1)?];
+    if let Some(e) = extra {
+        cols.push(e.unsqueeze(1)?.to_dtype(x.dtype())?);
+    }
+    let width = d + cols.len() - 1;
+    let joined = Tensor::cat(&cols, 1)?
         .to_dtype(DType::F64)?
         .flatten_all()?
         .to_vec1::<f64>()?;
     let mut points = Vec::with_capacity(n * d);
     let mut lq = Vec::with_capacity(n);
-    for row in joined.chunks_exact(d + 1) {
+    let mut more = Vec::with_capacity(if extra.is_some() { n } else { 0 });
+    for row in joined.chunks_exact(width) {
         points.extend_from_slice(&row[..d]);
         lq.push(row[d]);
+        if extra.is_some() {
+            more.push(row[d + 1]);
+        }
     }
     let mut f = evaluate(integrand, &points, opts)?;
     invalid.screen(
@@ -158,11 +198,14 @@ pub fn draw_weighted(
         .zip(&lq)
         .map(|(fv, l)| if *fv == 0.0 { 0.0 } else { fv * (-l).exp() })
         .collect();
-    Ok(WeightedBatch {
-        x,
-        points,
-        log_q: lq,
-        f,
-        w,
-    })
+    Ok((
+        WeightedBatch {
+            x,
+            points,
+            log_q: lq,
+            f,
+            w,
+        },
+        more,
+    ))
 }

@@ -46,7 +46,9 @@ pub use loss::Loss;
 pub use proposal::{Proposal, DEFENSIVE_EVAL, DEFENSIVE_TRAIN};
 pub use report::IntegrationReport;
 pub use run_dir::{write_run, IntegrationRun, ResultFigures, ResultJson, UnweightedRun};
-pub use train::{train_flow, RunningEstimate, StepRecord, TrainConfig, TrainHistory, TrainMode};
+pub use train::{
+    train_flow, DefensiveWeights, RunningEstimate, StepRecord, TrainConfig, TrainHistory, TrainMode,
+};
 pub use unweight::{unweight, EventTable, UnweightConfig, UnweightRequest, UnweightedEvents};
 pub use vegas_baseline::{compare_vegas, VegasComparison};
 

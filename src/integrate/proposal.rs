@@ -68,8 +68,24 @@ impl<'a> Proposal<'a> {
     /// `n` i.i.d. draws from the mixture: `(x (n, d), log q_α(x) (n,))` on the flow's
     /// device, detached from the parameters.
     pub fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Result<(Tensor, Tensor)> {
+        let (x, log_q, _) = self.sample_components(n, rng)?;
+        Ok((x, log_q))
+    }
+
+    /// As [`Self::sample`] (the same draws from the same random stream), and also the
+    /// log density of the component each point came from: the flow's `log q` for a
+    /// flow point, 0 for a uniform one (the cube's density is 1). `f/q_component` is
+    /// the one-sample weight of each component: unbiased like `f/q_α`, but a flow
+    /// point in the flow's own tail keeps its full weight instead of the damped
+    /// `f/q_α` ([`super::train::DefensiveWeights`]).
+    pub fn sample_components(
+        &self,
+        n: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
         if self.defensive == 0.0 {
-            return self.flow.sample(n, rng);
+            let (x, log_q) = self.flow.sample(n, rng)?;
+            return Ok((x, log_q.clone(), log_q));
         }
         if n == 0 {
             return Err(Error::config("the number of samples must be at least 1"));
@@ -80,23 +96,32 @@ impl<'a> Proposal<'a> {
         let n_flow = n - n_uniform;
         let mut xs = Vec::with_capacity(2);
         let mut lqs = Vec::with_capacity(2);
+        let mut own = Vec::with_capacity(2);
         if n_flow > 0 {
             let (x, lq) = self.flow.sample(n_flow, rng)?;
             xs.push(x);
+            own.push(lq.clone());
             lqs.push(lq);
         }
         if n_uniform > 0 {
             let flow = self.flow;
             let u = rand_uniform(n_uniform, flow.dim(), flow.dtype(), flow.device(), rng)?;
-            lqs.push(flow.log_prob(&u)?.detach());
+            let lq = flow.log_prob(&u)?.detach();
+            own.push(lq.zeros_like()?);
+            lqs.push(lq);
             xs.push(u);
         }
         let x = Tensor::cat(&xs, 0)?;
         let log_q = self.mix_log_density(&Tensor::cat(&lqs, 0)?)?;
+        let own = Tensor::cat(&own, 0)?;
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.shuffle(rng);
         let idx = Tensor::from_vec(order, n, x.device())?;
-        Ok((x.index_select(&idx, 0)?, log_q.index_select(&idx, 0)?))
+        Ok((
+            x.index_select(&idx, 0)?,
+            log_q.index_select(&idx, 0)?,
+            own.index_select(&idx, 0)?,
+        ))
     }
 
     /// `log q_α = log((1 − α) e^{log q} + α)` from the flow's `log q`, stably.

@@ -64,7 +64,7 @@
 //! [`TrainConfig::lr`] to [`TrainConfig::min_lr`]; gradients are clipped to a global
 //! norm of [`TrainConfig::clip`].
 
-use super::batch::{draw_weighted, EvalOptions, InvalidCounts};
+use super::batch::{draw_weighted, draw_weighted_components, EvalOptions, InvalidCounts};
 use super::flow_proposal::UnitFlow;
 use super::guard::{BatchEstimate, Collapse, CollapseGuard};
 use super::loss::Loss;
@@ -154,10 +154,33 @@ pub struct TrainConfig {
     /// after the pilot on instead of decaying (module docs). Default false: measured,
     /// it did not change the unweighting efficiency beyond the seed-to-seed spread.
     pub defensive_gate: bool,
+    /// How the training loss weighs the points of a batch with a defensive fraction
+    /// ([`DefensiveWeights`]; default `mixture`).
+    pub defensive_weights: DefensiveWeights,
     /// Watch every fresh batch for collapse and restore the flow when its estimate
     /// falls by orders of magnitude ([`super::guard`]; default true). `false` switches
     /// the guard off — only to measure what it costs; a collapse then goes unseen.
     pub collapse_guard: bool,
+}
+
+/// How the training loss weighs a batch drawn from the defensive mixture
+/// `q_α = (1 − α) q + α`. Both are unbiased; they differ in what a flow point in the
+/// flow's own tail (where `q` is below about `α`) contributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DefensiveWeights {
+    /// `f/q_α` for every point (the balance heuristic; the default): every training
+    /// weight is bounded by `f/α`, and a flow point in the flow's tail is damped by
+    /// `q/q_α`.
+    #[default]
+    Mixture,
+    /// `f/q` for a flow point and `f` for a uniform one (each point weighed by its own
+    /// component): a flow point in the flow's tail keeps its full weight, so the loss
+    /// sees where the flow is too thin. The price: a uniform point where the flow is
+    /// thin carries `f` instead of about `f/α` (less exploration), and no training
+    /// weight of a flow point is bounded. Experimental, for the camel-cost measurement
+    /// (docs/INTEGRATION.md).
+    Component,
 }
 
 /// The pilot's tempered ESS fraction at `beta_start` from which
@@ -185,6 +208,7 @@ impl Default for TrainConfig {
             defensive: super::proposal::DEFENSIVE_TRAIN,
             defensive_decay: DEFENSIVE_DECAY,
             defensive_gate: false,
+            defensive_weights: DefensiveWeights::Mixture,
             collapse_guard: true,
         }
     }
@@ -593,9 +617,20 @@ pub fn train_flow(
         };
         if step % reuse == 0 {
             let proposal = Proposal::new(flow, record.defensive)?;
-            let b = draw_weighted(
-                &proposal, integrand, cfg.batch, rng, opts, invalid, "training",
-            )?;
+            // The loss's own log densities (module docs of `DefensiveWeights`); `None`:
+            // the mixture's, as every other figure of the batch.
+            let (b, loss_log_q) =
+                if cfg.defensive_weights == DefensiveWeights::Component && record.defensive > 0.0 {
+                    let (b, own) = draw_weighted_components(
+                        &proposal, integrand, cfg.batch, rng, opts, invalid, "training",
+                    )?;
+                    (b, Some(own))
+                } else {
+                    let b = draw_weighted(
+                        &proposal, integrand, cfg.batch, rng, opts, invalid, "training",
+                    )?;
+                    (b, None)
+                };
             hist.calls += cfg.batch;
             record.calls = hist.calls;
             let n = b.w.len() as f64;
@@ -661,7 +696,8 @@ pub fn train_flow(
             }
             // A batch of a collapsed flow is not learnt from: the flow was restored.
             stored = if mean > 0.0 && !restored {
-                let (a, bb) = loss_weights(&b.f, &b.log_q, record.beta);
+                let (a, bb) =
+                    loss_weights(&b.f, loss_log_q.as_ref().unwrap_or(&b.log_q), record.beta);
                 let dev = flow.device();
                 let t = |v: Vec<f64>| -> Result<Tensor> {
                     Ok(Tensor::from_vec(v, b.w.len(), dev)?.to_dtype(flow.dtype())?)
@@ -817,6 +853,38 @@ mod tests {
         // The narrow bump is not found by the pilot: the fraction is not gated off.
         assert!(!h.mass_found);
         assert!(h.records.iter().all(|r| r.defensive == cfg.defensive));
+    }
+
+    #[test]
+    fn component_weights_change_training_only_where_there_are_uniform_points() {
+        use flowinfer_simulators::FnIntegrand;
+        let f = FnIntegrand::new("bump", 2, |x: &[f64]| {
+            (-((x[0] - 0.5).powi(2) + (x[1] - 0.5).powi(2)) / (2.0 * 0.1f64.powi(2))).exp()
+        });
+        let cfg = |weights, defensive| TrainConfig {
+            steps: 6,
+            batch: 256,
+            defensive,
+            defensive_weights: weights,
+            ..TrainConfig::default()
+        };
+        let losses = |h: &TrainHistory| h.records.iter().map(|r| r.loss).collect::<Vec<_>>();
+        // Without a defensive fraction both weigh by the flow alone: the same run.
+        let a = train_small_with(&f, &cfg(DefensiveWeights::Mixture, 0.0));
+        let b = train_small_with(&f, &cfg(DefensiveWeights::Component, 0.0));
+        assert_eq!(losses(&a), losses(&b));
+        // With one, the same first batch (same stream), then different updates: the
+        // untrained flow is uniform (log q = 0, loss 0 whatever the weights), so the
+        // weights show from the second step on.
+        let a = train_small_with(&f, &cfg(DefensiveWeights::Mixture, 0.3));
+        let b = train_small_with(&f, &cfg(DefensiveWeights::Component, 0.3));
+        assert_eq!(a.records[0].estimate, b.records[0].estimate);
+        assert_ne!(losses(&a)[1..], losses(&b)[1..]);
+        assert!(
+            b.records.iter().all(|r| r.loss.is_finite()),
+            "{:?}",
+            losses(&b)
+        );
     }
 
     const DEFENSIVE_TRAIN_DEFAULT: f64 = super::super::proposal::DEFENSIVE_TRAIN;
