@@ -90,6 +90,27 @@ def main(out):
                   f"median defaults {st.median(la):.4f}, off {st.median(lb):.4f}, ratio of medians "
                   f"{st.median(la) / st.median(lb):.3f}, 90 % bootstrap interval {lo:.3f}–{hi:.3f}; "
                   f"defaults above off at {worse} of {len(la)} seeds")
+    # Other variants trained into the same directory (camel-Nd-NAME/seedS, e.g. a spec
+    # with another [train] setting): their training-history figure against "off".
+    for p in sorted(out.glob("camel-*d-*")):
+        d, variant = p.name.rsplit("-", 1)
+        if not p.is_dir() or variant in ("defaults", "off"):
+            continue
+        runs = sorted(p.glob("seed*"), key=lambda q: int(q.name[4:]))
+        vals = {q.name: late_batch_rel_std(q) for q in runs if load(q)}
+        vals = {k_: v for k_, v in vals.items() if v is not None}
+        off = [late_batch_rel_std(out / f"{d}-off" / q) for q in vals]
+        pairs = [(v, o) for v, o in zip(vals.values(), off) if o is not None]
+        if not pairs:
+            continue
+        va, vo = [a for a, _ in pairs], [o for _, o in pairs]
+        lo, hi = ratio_interval(va, vo, rng)
+        rel = [load(p / q)["rel_std"] for q in vals]
+        print(f"{d}-{variant}, training history: median {st.median(va):.4f} over seeds "
+              f"{', '.join(q[4:] for q in vals)}; off at the same seeds {st.median(vo):.4f}, "
+              f"ratio of medians {st.median(va) / st.median(vo):.3f}, 90 % bootstrap interval "
+              f"{lo:.3f}–{hi:.3f}; above off at {sum(a > o for a, o in pairs)} of {len(pairs)} "
+              f"seeds; its runs' rel. std median {st.median(rel):.4f}")
 
 
 if __name__ == "__main__":
