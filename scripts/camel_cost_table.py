@@ -44,6 +44,7 @@ def late_batch_rel_std(run, last=100):
 
 
 def ratio_interval(a, b, rng, n=20_000):
+    """90 % bootstrap interval of median(a)/median(b), each list resampled on its own."""
     rs = sorted(st.median(rng.choices(a, k=len(a))) / st.median(rng.choices(b, k=len(b)))
                 for _ in range(n))
     return rs[int(0.05 * n)], rs[int(0.95 * n) - 1]

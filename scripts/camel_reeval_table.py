@@ -21,6 +21,10 @@ import random
 import re
 import statistics as st
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from camel_cost_table import ratio_interval  # noqa: E402  (the same bootstrap interval)
 
 ROW = re.compile(r"^\| (\S*?(camel-\d+d)-(defaults|off)/seed(\d+)) \|")
 
@@ -40,16 +44,6 @@ def parse(path):
             "typical": float(cells[9].split("/")[1]),
         }
     return flows
-
-
-def ratio_interval(a, b, rng, n=20_000):
-    rs = []
-    for _ in range(n):
-        ra = st.median(rng.choices(a, k=len(a)))
-        rb = st.median(rng.choices(b, k=len(b)))
-        rs.append(ra / rb)
-    rs.sort()
-    return rs[int(0.05 * n)], rs[int(0.95 * n) - 1]
 
 
 def main(path):

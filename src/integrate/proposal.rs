@@ -68,7 +68,7 @@ impl<'a> Proposal<'a> {
     /// `n` i.i.d. draws from the mixture: `(x (n, d), log q_α(x) (n,))` on the flow's
     /// device, detached from the parameters.
     pub fn sample(&self, n: usize, rng: &mut dyn RngCore) -> Result<(Tensor, Tensor)> {
-        let (x, log_q, _) = self.sample_components(n, rng)?;
+        let (x, log_q, _) = self.draw(n, rng, false)?;
         Ok((x, log_q))
     }
 
@@ -83,9 +83,23 @@ impl<'a> Proposal<'a> {
         n: usize,
         rng: &mut dyn RngCore,
     ) -> Result<(Tensor, Tensor, Tensor)> {
+        let (x, log_q, own) = self.draw(n, rng, true)?;
+        let own = own.map_or_else(|| log_q.clone(), |o| o);
+        Ok((x, log_q, own))
+    }
+
+    /// The draws of [`Self::sample`]; with `components`, also the component log
+    /// densities of [`Self::sample_components`] (`None` for the flow alone, where they
+    /// are `log q` itself). The random stream does not depend on `components`.
+    fn draw(
+        &self,
+        n: usize,
+        rng: &mut dyn RngCore,
+        components: bool,
+    ) -> Result<(Tensor, Tensor, Option<Tensor>)> {
         if self.defensive == 0.0 {
             let (x, log_q) = self.flow.sample(n, rng)?;
-            return Ok((x, log_q.clone(), log_q));
+            return Ok((x, log_q, None));
         }
         if n == 0 {
             return Err(Error::config("the number of samples must be at least 1"));
@@ -96,31 +110,41 @@ impl<'a> Proposal<'a> {
         let n_flow = n - n_uniform;
         let mut xs = Vec::with_capacity(2);
         let mut lqs = Vec::with_capacity(2);
-        let mut own = Vec::with_capacity(2);
         if n_flow > 0 {
             let (x, lq) = self.flow.sample(n_flow, rng)?;
             xs.push(x);
-            own.push(lq.clone());
             lqs.push(lq);
         }
         if n_uniform > 0 {
             let flow = self.flow;
             let u = rand_uniform(n_uniform, flow.dim(), flow.dtype(), flow.device(), rng)?;
-            let lq = flow.log_prob(&u)?.detach();
-            own.push(lq.zeros_like()?);
-            lqs.push(lq);
+            lqs.push(flow.log_prob(&u)?.detach());
             xs.push(u);
         }
         let x = Tensor::cat(&xs, 0)?;
-        let log_q = self.mix_log_density(&Tensor::cat(&lqs, 0)?)?;
-        let own = Tensor::cat(&own, 0)?;
+        let flow_lq = Tensor::cat(&lqs, 0)?;
+        let log_q = self.mix_log_density(&flow_lq)?;
+        // Component densities in the unshuffled order: the flow's for the first
+        // `n_flow` rows, 1 (log 0) for the uniform rows after them.
+        let own = if components {
+            let mut parts = Vec::with_capacity(2);
+            if n_flow > 0 {
+                parts.push(flow_lq.narrow(0, 0, n_flow)?);
+            }
+            if n_uniform > 0 {
+                parts.push(Tensor::zeros(n_uniform, flow_lq.dtype(), flow_lq.device())?);
+            }
+            Some(Tensor::cat(&parts, 0)?)
+        } else {
+            None
+        };
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.shuffle(rng);
         let idx = Tensor::from_vec(order, n, x.device())?;
         Ok((
             x.index_select(&idx, 0)?,
             log_q.index_select(&idx, 0)?,
-            own.index_select(&idx, 0)?,
+            own.map(|o| o.index_select(&idx, 0)).transpose()?,
         ))
     }
 
