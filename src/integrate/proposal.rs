@@ -84,7 +84,7 @@ impl<'a> Proposal<'a> {
         rng: &mut dyn RngCore,
     ) -> Result<(Tensor, Tensor, Tensor)> {
         let (x, log_q, own) = self.draw(n, rng, true)?;
-        let own = own.map_or_else(|| log_q.clone(), |o| o);
+        let own = own.unwrap_or_else(|| log_q.clone());
         Ok((x, log_q, own))
     }
 
