@@ -928,7 +928,8 @@ fn annealing_schedule_rises_to_one() {
         anneal: 0.5,
         beta_start: 0.2,
         anneal_ess: 0.0,
-        // Keep the decay this test checks (the gate is off by default too).
+        // Keep the decay this test checks (the pilot gate, on by default, would
+        // stop the fraction after the pilot on this camel).
         defensive_gate: false,
         ..TrainConfig::default()
     };

@@ -74,7 +74,7 @@ pub struct TrainingSummary {
     pub defensive: f64,
     /// Fraction of the steps after `β` reached 1 over which it decayed to 0 (0 = kept).
     pub defensive_decay: f64,
-    /// Whether the pilot already sampled `f^beta_start`, so the training fraction was
+    /// Whether the pilot already sampled `f^GATE_BETA` (`β = 0.05`), so the training fraction was
     /// 0 after the pilot (`[train] defensive_gate`).
     pub mass_found: bool,
     /// The pilot: the first batch, drawn before any update ([`super::guard`]).
