@@ -57,9 +57,9 @@
 //! mass the untrained proposal cannot see (needles, thin shells: the annealing start
 //! is lowered far below `GATE_BETA`), where they are what finds it (measured:
 //! without them the 16-d needle was found at 3 of 7 seeds, with them at all 7);
-//! where the mass is within reach of the flow's own draws they only steer the flow
-//! during the annealing, which cost the 16-d camel about half again in rel. std
-//! (docs/INTEGRATION.md, "The pilot gate").
+//! where the mass is within reach of the flow's own draws they are not needed, and
+//! without them the camels train exactly as with no fraction at all
+//! (docs/INTEGRATION.md, "The pilot gate as the default").
 //! Every fresh batch is watched for collapse ([`super::guard`]; switched off only by
 //! [`TrainConfig::collapse_guard`] = false, to measure its cost).
 //!
