@@ -902,6 +902,22 @@ mod tests {
     const DEFENSIVE_TRAIN_DEFAULT: f64 = super::super::proposal::DEFENSIVE_TRAIN;
 
     #[test]
+    fn the_gate_asks_for_f_to_the_gate_beta_not_to_beta_start() {
+        use flowinfer_simulators::FnIntegrand;
+        // A bump of σ = 0.06: the uniform pilot samples f^GATE_BETA (ESS fraction ≈ 0.7)
+        // but not f^0.2 (≈ 0.23), so the annealing start is lowered below beta_start —
+        // as on the camels — and the gate still fires.
+        let f = FnIntegrand::new("bump", 2, |x: &[f64]| {
+            (-((x[0] - 0.5).powi(2) + (x[1] - 0.5).powi(2)) / (2.0 * 0.06f64.powi(2))).exp()
+        });
+        let (cfg, h) = train_small(&f, 4, true);
+        assert!(h.beta_initial < cfg.beta_start, "{}", h.beta_initial);
+        assert!(h.beta_initial > GATE_BETA, "{}", h.beta_initial);
+        assert!(h.mass_found);
+        assert!(h.records[1..].iter().all(|r| r.defensive == 0.0));
+    }
+
+    #[test]
     fn the_defensive_fraction_stops_after_the_pilot_when_it_found_the_mass() {
         use flowinfer_simulators::FnIntegrand;
         // A bump of σ = 0.1: the uniform pilot samples f^GATE_BETA (and even f^0.2,
