@@ -27,6 +27,7 @@ pub mod estimate;
 pub mod flow_proposal;
 pub mod guard;
 pub mod loss;
+pub mod peak_start;
 pub mod plots;
 pub mod proposal;
 pub mod report;
@@ -332,6 +333,7 @@ pub fn integrate(
         defensive_decay: cfg.train.defensive_decay,
         mass_found: history.mass_found,
         pilot: history.pilot.clone(),
+        peak_start: history.peak_start.clone(),
         collapses: history.collapses.clone(),
         skipped_steps: history.skipped_steps,
         initial_rel_std: fresh.first().copied(),

@@ -79,6 +79,8 @@ pub struct TrainingSummary {
     pub mass_found: bool,
     /// The pilot: the first batch, drawn before any update ([`super::guard`]).
     pub pilot: Option<super::BatchEstimate>,
+    /// The peak start, when the pilot was blind ([`super::peak_start`]).
+    pub peak_start: Option<super::peak_start::PeakStart>,
     /// Collapses of the batch estimate during training ([`super::guard`]).
     pub collapses: Vec<super::Collapse>,
     /// Steps without an update.
@@ -340,6 +342,24 @@ impl IntegrationReport {
                 pm(p.estimate, p.std_error),
                 p.n,
                 p.ess
+            );
+        }
+        if let Some(p) = &t.peak_start {
+            let _ = writeln!(
+                o,
+                "peak start:            the pilot saw f > 0 at {} of {} points; ln f optimised from {:.1} to {:.2} \
+                 ({} iterations, {} calls); flow fitted to a Gaussian of widths {:.3}–{:.3}{}",
+                p.pilot_nonzero,
+                p.pilot_points,
+                p.start_log_f,
+                p.peak_log_f,
+                p.iterations,
+                p.calls,
+                p.widths.first().copied().unwrap_or(f64::NAN),
+                p.widths.last().copied().unwrap_or(f64::NAN),
+                p.optimiser_note
+                    .as_ref()
+                    .map_or(String::new(), |n| format!(" (optimiser stopped: {n})"))
             );
         }
         let _ = writeln!(

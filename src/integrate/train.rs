@@ -43,6 +43,15 @@
 //! is chosen at the first batch in which `f > 0` somewhere (batches with `f = 0`
 //! everywhere teach nothing, so the flow is still the untrained one there).
 //!
+//! *Blind pilots* ([`TrainConfig::peak_start`], on by default): when fewer than 1 % of
+//! that first batch have `f > 0` (a needle in 16 dimensions), the peak is found by
+//! optimising `ln f` and the flow is fitted to a widened Gaussian around it before
+//! training ([`super::peak_start`]). The annealing then starts on the fitted flow's
+//! first batch, at the largest `β` of a halving grid that it samples
+//! (`fitted_beta`: the ESS is no longer monotone in `β`), and the learning rate
+//! warms up over [`PEAK_START_WARMUP`] steps; the pilot gate does not apply (the
+//! untrained proposal did not see the mass).
+//!
 //! The defensive fraction [`TrainConfig::defensive`] mixes uniform points into every
 //! batch while the flow is still finding the mass (the annealing, `β < 1`); once `β`
 //! has reached 1 it decays linearly to 0 over the fraction
@@ -72,6 +81,7 @@ use super::batch::{draw_weighted, draw_weighted_components, EvalOptions, Invalid
 use super::flow_proposal::UnitFlow;
 use super::guard::{BatchEstimate, Collapse, CollapseGuard};
 use super::loss::Loss;
+use super::peak_start::{is_blind, peak_start, PeakStart};
 use super::proposal::Proposal;
 use crate::error::{Error, Result};
 use crate::train::{Adam, AdamConfig, LrSchedule};
@@ -161,6 +171,11 @@ pub struct TrainConfig {
     /// How the training loss weighs the points of a batch with a defensive fraction
     /// ([`DefensiveWeights`]; default `mixture`).
     pub defensive_weights: DefensiveWeights,
+    /// When the untrained proposal is blind to the integrand (fewer than
+    /// [`BLIND_FRACTION`](super::peak_start::BLIND_FRACTION) of the first batch with
+    /// mass have `f > 0`), find the peak by optimising `ln f` and fit the flow to a
+    /// Gaussian around it before training ([`super::peak_start`]; default true).
+    pub peak_start: bool,
     /// Watch every fresh batch for collapse and restore the flow when its estimate
     /// falls by orders of magnitude ([`super::guard`]; default true). `false` switches
     /// the guard off — only to measure what it costs; a collapse then goes unseen.
@@ -197,6 +212,10 @@ pub const GATE_ESS: f64 = 0.5;
 /// needles, the shell and the two needles (start lowered to 0.004 or 10⁻⁶) do not.
 pub const GATE_BETA: f64 = 0.05;
 
+/// Steps over which the learning rate warms up linearly after a peak start
+/// ([`super::peak_start`]).
+pub const PEAK_START_WARMUP: usize = 50;
+
 /// The default [`TrainConfig::defensive_decay`]: the training defensive fraction
 /// reaches 0 halfway through the steps after the annealing ends.
 pub const DEFENSIVE_DECAY: f64 = 0.5;
@@ -219,6 +238,7 @@ impl Default for TrainConfig {
             defensive_decay: DEFENSIVE_DECAY,
             defensive_gate: true,
             defensive_weights: DefensiveWeights::Mixture,
+            peak_start: true,
             collapse_guard: true,
         }
     }
@@ -428,6 +448,8 @@ pub struct TrainHistory {
     /// Whether the pilot already sampled `f^`[`GATE_BETA`], so that the training
     /// defensive fraction stopped after the pilot ([`TrainConfig::defensive_gate`]).
     pub mass_found: bool,
+    /// The peak start, when the pilot was blind ([`TrainConfig::peak_start`]).
+    pub peak_start: Option<PeakStart>,
 }
 
 /// A stored batch in the loss's normalisation (see [`super::loss`]).
@@ -561,6 +583,31 @@ fn initial_beta(f: &[f64], log_q: &[f64], beta_start: f64, tau: f64) -> f64 {
     lo.exp()
 }
 
+/// The annealing start after a peak start: the largest `β` of a grid from 1 down to
+/// `1e-6` (halving) whose tempered weights keep an ESS fraction of at least `tau`, else
+/// the grid's `β` with the largest ESS fraction. A flow fitted around the peak samples
+/// a sharp target better than a flat one (the flat one is mostly where the flow has
+/// no points), so the ESS is not monotone in `β` and [`initial_beta`]'s search from
+/// below does not apply.
+fn fitted_beta(f: &[f64], log_q: &[f64], tau: f64) -> f64 {
+    let log_f: Vec<f64> = f
+        .iter()
+        .map(|v| if *v > 0.0 { v.ln() } else { f64::NEG_INFINITY })
+        .collect();
+    let grid = std::iter::successors(Some(1.0f64), |b| Some(b * 0.5)).take_while(|b| *b >= 1e-6);
+    let mut best = (f64::NEG_INFINITY, 1.0);
+    for b in grid {
+        let e = tempered_ess_fraction(&log_f, log_q, b);
+        if e >= tau {
+            return b;
+        }
+        if e > best.0 {
+            best = (e, b);
+        }
+    }
+    best.1
+}
+
 /// Train `flow` on `integrand` (module docs); `on_step` sees every step and the
 /// running estimate, `on_collapse` every collapse of the batch estimate
 /// ([`super::guard`]).
@@ -606,8 +653,16 @@ pub fn train_flow(
     // Whether a batch with f > 0 somewhere has been seen (the annealing start is
     // chosen there).
     let mut started = false;
+    // The step at which the peak start fitted the flow, if it did.
+    let mut fitted_at: Option<usize> = None;
     for step in 0..cfg.steps {
-        let lr = lr_factor * schedule.rate(cfg.lr, step, cfg.steps);
+        // After a peak start the flow is no longer the identity, and Adam's first steps
+        // (every parameter moved by about the learning rate) would undo the fit: the
+        // rate warms up linearly over [`PEAK_START_WARMUP`] steps.
+        let warm = fitted_at.map_or(1.0, |s: usize| {
+            ((step - s) as f64 / PEAK_START_WARMUP as f64).min(1.0)
+        });
+        let lr = warm * lr_factor * schedule.rate(cfg.lr, step, cfg.steps);
         adam.set_learning_rate(lr);
         let mut record = StepRecord {
             step,
@@ -663,20 +718,43 @@ pub fn train_flow(
             // nothing was learnt (no batch to learn from), so that batch still comes
             // from the untrained proposal. A needle in 16 dimensions can give a first
             // batch of 4096 uniform points whose f all underflow to 0.
-            if !started && mean > 0.0 {
+            // A blind pilot (a needle in many dimensions): find the peak and fit the
+            // flow around it; this batch came from the untrained proposal, so the
+            // annealing starts at the next one, drawn from the fitted flow.
+            let mut fitted = false;
+            if !started
+                && mean > 0.0
+                && cfg.peak_start
+                && hist.peak_start.is_none()
+                && is_blind(&b.f)
+            {
+                let p = peak_start(
+                    flow, integrand, opts, &b.points, &b.f, cfg.batch, cfg.lr, rng,
+                )?;
+                hist.calls += p.calls;
+                record.calls = hist.calls;
+                hist.peak_start = Some(p);
+                fitted = true;
+                fitted_at = Some(step);
+            }
+            if !started && mean > 0.0 && !fitted {
                 started = true;
-                hist.mass_found = cfg.defensive_gate && {
+                hist.mass_found = cfg.defensive_gate && hist.peak_start.is_none() && {
                     let log_f: Vec<f64> = b.f.iter().map(|v| v.ln()).collect();
                     tempered_ess_fraction(&log_f, &b.log_q, GATE_BETA) >= GATE_ESS
                 };
                 if cfg.anneal > 0.0 && cfg.anneal_ess > 0.0 {
-                    beta_start = initial_beta(&b.f, &b.log_q, cfg.beta_start, cfg.anneal_ess);
+                    beta_start = if hist.peak_start.is_some() {
+                        fitted_beta(&b.f, &b.log_q, cfg.anneal_ess)
+                    } else {
+                        initial_beta(&b.f, &b.log_q, cfg.beta_start, cfg.anneal_ess)
+                    };
                     beta = beta_start;
                 }
                 hist.beta_initial = beta;
             }
             let mut restored = false;
-            let collapse = if cfg.collapse_guard {
+            let collapse = if cfg.collapse_guard && !fitted {
                 guard.observe(&summary, flow.flow().params())?
             } else {
                 None
@@ -696,8 +774,10 @@ pub fn train_flow(
                 }
                 on_collapse(&c);
             }
-            beta = forced_beta(&b.f, &b.log_q, beta, cfg.beta_from(beta_start, step));
-            if cfg.anneal_ess > 0.0 && beta < 1.0 && mean > 0.0 {
+            if !fitted {
+                beta = forced_beta(&b.f, &b.log_q, beta, cfg.beta_from(beta_start, step));
+            }
+            if cfg.anneal_ess > 0.0 && beta < 1.0 && mean > 0.0 && !fitted {
                 beta = adaptive_beta(&b.f, &b.log_q, beta, cfg.anneal_ess);
             }
             record.beta = beta;
@@ -705,7 +785,7 @@ pub fn train_flow(
                 full_from = Some(step);
             }
             // A batch of a collapsed flow is not learnt from: the flow was restored.
-            stored = if mean > 0.0 && !restored {
+            stored = if mean > 0.0 && !restored && !fitted {
                 let (a, bb) =
                     loss_weights(&b.f, loss_log_q.as_ref().unwrap_or(&b.log_q), record.beta);
                 let dev = flow.device();
@@ -937,5 +1017,52 @@ mod tests {
         let kept = run(false);
         assert!(!kept.mass_found);
         assert!(kept.records[1].defensive > 0.0, "{:?}", kept.records[1]);
+    }
+
+    #[test]
+    fn a_blind_pilot_gets_a_peak_start_and_the_flow_finds_the_peak() {
+        use flowinfer_simulators::FnIntegrand;
+        // A bump of σ = 0.01 cut off at r = 0.05: f > 0 on 0.8 % of the square, so
+        // the uniform pilot is blind (about 2 of 256 points). Exact: 2πσ² (1 − e^{−12.5}).
+        let (c, s) = ([0.37, 0.61], 0.01f64);
+        let f = FnIntegrand::new("cut bump", 2, move |x: &[f64]| {
+            let r2 = (x[0] - c[0]).powi(2) + (x[1] - c[1]).powi(2);
+            if r2 < 0.05f64.powi(2) {
+                (-r2 / (2.0 * s * s)).exp()
+            } else {
+                0.0
+            }
+        });
+        let exact = 2.0 * std::f64::consts::PI * s * s * (1.0 - (-12.5f64).exp());
+        let (cfg, h) = train_small(&f, 40, true);
+        let p = h
+            .peak_start
+            .as_ref()
+            .expect("the blind pilot triggers the peak start");
+        assert!(p.pilot_nonzero < 3, "{p:?}");
+        assert!(
+            (p.peak[0] - c[0]).abs() < 1e-3 && (p.peak[1] - c[1]).abs() < 1e-3,
+            "{p:?}"
+        );
+        // Laplace widths σ, widened twice.
+        assert!(p.widths.iter().all(|w| (w - 2.0 * s).abs() < 1e-3), "{p:?}");
+        // The optimisation's calls are counted with the training's.
+        assert_eq!(h.calls, 40 * cfg.batch + p.calls);
+        // Not the gate's business: the untrained proposal did not see the mass.
+        assert!(!h.mass_found);
+        // The fitted flow samples the bump at once: β reaches 1 and the last batches
+        // estimate the integral within 10 %.
+        assert!(h.records.iter().any(|r| r.beta >= 1.0));
+        let last = h.records.last().unwrap().estimate.unwrap();
+        assert!((last / exact - 1.0).abs() < 0.1, "{last} vs {exact}");
+        // Switched off, the same pilot starts the annealing as before.
+        let off = train_small_with(
+            &f,
+            &TrainConfig {
+                peak_start: false,
+                ..cfg
+            },
+        );
+        assert!(off.peak_start.is_none());
     }
 }

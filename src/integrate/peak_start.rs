@@ -1,0 +1,480 @@
+//! The peak start: when the untrained proposal is blind to the integrand, find its
+//! peak by optimising `ln f`, then fit the flow to a Gaussian around the peak before
+//! training.
+//!
+//! A narrow peak in many dimensions occupies a vanishing fraction of the cube: of 4096
+//! uniform points about 2 give a 16-d needle's `f` a value that does not underflow, and
+//! those lie hundreds of orders of magnitude below its peak. Annealing from such a
+//! pilot has nothing to learn from, and at 6 of 20 seeds the flow never found the
+//! needle (docs/HARD_INTEGRANDS.md). But `ln f` is defined and smooth wherever `f > 0`,
+//! so the pilot's best point is a starting point for a local optimiser:
+//!
+//! 1. **Trigger** ([`is_blind`]): fewer than [`BLIND_FRACTION`] of the first batch with
+//!    `f > 0` somewhere (drawn from the untrained, uniform proposal) have `f > 0`.
+//!    Integrands whose mass the flow can reach by annealing (the camels, the 8-d
+//!    needles, the shell: 18 % or more of uniform points have `f > 0`) never trigger it.
+//! 2. **Optimise** `ln f` from the batch's best point with L-BFGS (argmin), in logit
+//!    coordinates `x = 1/(1 + e^{−u})` so the cube's faces are out of reach; gradients
+//!    by central differences, one integrand call of `2d` points each. A trial point
+//!    where `f = 0` has cost `+∞` and the backtracking (Armijo) line search steps back.
+//! 3. **Laplace width**: the Hessian of `ln f` at the peak by central differences (one
+//!    call of `2d² + 1` points). Its negative's eigenvalues give the peak's widths,
+//!    each widened by [`WIDEN`] and capped at [`MAX_WIDTH`] (a flat or non-concave
+//!    direction gets the cap).
+//! 4. **Fit**: the flow is fitted by maximum likelihood to draws of that Gaussian,
+//!    folded into the cube, for [`FIT_STEPS`] steps (no integrand calls). Training
+//!    then starts from this flow; the annealing start is chosen on its first batch.
+//!
+//! The widening makes the start broader than the peak (a proposal narrower than its
+//! target misses mass no weight can show); the annealing and the defensive fraction
+//! still run as usual, so a second peak far away is left to them, as before.
+
+use super::batch::{evaluate, EvalOptions};
+use super::flow_proposal::UnitFlow;
+use crate::error::{Error, Result};
+use crate::train::{Adam, AdamConfig, LrSchedule};
+use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::solver::linesearch::condition::ArmijoCondition;
+use argmin::solver::linesearch::BacktrackingLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use candle_core::Tensor;
+use flowinfer_simulators::Integrand;
+use nalgebra::{DMatrix, SymmetricEigen};
+use rand::RngCore;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// The peak start runs when fewer than this fraction of the pilot's points have `f > 0`.
+pub const BLIND_FRACTION: f64 = 0.01;
+
+/// Factor by which every Laplace width is widened for the fit.
+pub const WIDEN: f64 = 2.0;
+
+/// Largest width (standard deviation) of the fitted Gaussian along any direction.
+pub const MAX_WIDTH: f64 = 0.5;
+
+/// Maximum-likelihood steps of the fit.
+pub const FIT_STEPS: usize = 200;
+
+/// Most L-BFGS iterations of the optimisation.
+const MAX_ITERS: u64 = 200;
+
+/// Central-difference step of the gradient (logit coordinates).
+const GRAD_STEP: f64 = 1e-4;
+
+/// Central-difference step of the Hessian (cube coordinates).
+const HESS_STEP: f64 = 1e-3;
+
+/// What the peak start found and did (reported in `result.json` under
+/// `training.peak_start`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeakStart {
+    /// Points of the pilot batch with `f > 0`, and its size.
+    pub pilot_nonzero: usize,
+    /// Size of the pilot batch.
+    pub pilot_points: usize,
+    /// `ln f` at the optimiser's starting point (the pilot's best).
+    pub start_log_f: f64,
+    /// The peak found.
+    pub peak: Vec<f64>,
+    /// `ln f` there.
+    pub peak_log_f: f64,
+    /// L-BFGS iterations.
+    pub iterations: u64,
+    /// Integrand calls of the optimisation and the Hessian.
+    pub calls: usize,
+    /// Widths (standard deviations) of the fitted Gaussian, smallest first.
+    pub widths: Vec<f64>,
+    /// Whether the Hessian was usable (finite, some direction concave); otherwise every
+    /// width is [`MAX_WIDTH`].
+    pub hessian_used: bool,
+    /// Maximum-likelihood steps of the fit.
+    pub fit_steps: usize,
+    /// Mean log density of the flow on the Gaussian's draws after the fit.
+    pub fit_log_q: f64,
+    /// Why the optimiser stopped early, when it failed (the best point so far is used).
+    pub optimiser_note: Option<String>,
+}
+
+/// Whether the pilot `f` (drawn from the uniform proposal) is blind: fewer than
+/// [`BLIND_FRACTION`] of its points have `f > 0`.
+pub fn is_blind(f: &[f64]) -> bool {
+    let nonzero = f.iter().filter(|v| **v > 0.0).count();
+    (nonzero as f64) < BLIND_FRACTION * f.len() as f64
+}
+
+/// `−ln f` in logit coordinates, counting integrand calls.
+struct NegLogF<'a> {
+    integrand: &'a dyn Integrand,
+    opts: &'a EvalOptions,
+    calls: &'a AtomicUsize,
+    /// The first error of the integrand (returned after the optimiser stops).
+    error: &'a Mutex<Option<Error>>,
+}
+
+fn sigmoid(u: f64) -> f64 {
+    1.0 / (1.0 + (-u).exp())
+}
+
+impl NegLogF<'_> {
+    /// `−ln f` at the cube points `x` (rows), `+∞` where `f = 0` or invalid.
+    fn at(&self, x: &[f64]) -> std::result::Result<Vec<f64>, argmin::core::Error> {
+        self.calls
+            .fetch_add(x.len() / self.integrand.dim(), Ordering::Relaxed);
+        match evaluate(self.integrand, x, self.opts) {
+            Ok(f) => Ok(f
+                .iter()
+                .map(|v| {
+                    if v.is_finite() && *v > 0.0 {
+                        -v.ln()
+                    } else {
+                        f64::INFINITY
+                    }
+                })
+                .collect()),
+            Err(e) => {
+                let msg = e.to_string();
+                self.error.lock().unwrap().get_or_insert(e);
+                Err(argmin::core::Error::msg(msg))
+            }
+        }
+    }
+}
+
+impl CostFunction for NegLogF<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+
+    fn cost(&self, u: &Vec<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        let x: Vec<f64> = u.iter().map(|v| sigmoid(*v)).collect();
+        Ok(self.at(&x)?[0])
+    }
+}
+
+impl Gradient for NegLogF<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+
+    fn gradient(&self, u: &Vec<f64>) -> std::result::Result<Vec<f64>, argmin::core::Error> {
+        let d = u.len();
+        let mut x = Vec::with_capacity(2 * d * d);
+        for i in 0..d {
+            for s in [GRAD_STEP, -GRAD_STEP] {
+                x.extend(
+                    u.iter()
+                        .enumerate()
+                        .map(|(j, v)| sigmoid(if i == j { v + s } else { *v })),
+                );
+            }
+        }
+        let c = self.at(&x)?;
+        let g: Vec<f64> = (0..d)
+            .map(|i| (c[2 * i] - c[2 * i + 1]) / (2.0 * GRAD_STEP))
+            .collect();
+        if g.iter().all(|v| v.is_finite()) {
+            Ok(g)
+        } else {
+            Err(argmin::core::Error::msg(
+                "the gradient of ln f is not finite (f underflows next to the current point)",
+            ))
+        }
+    }
+}
+
+/// Run the peak start (module docs) on `pilot` (the points, row-major, and `f` of the
+/// first batch with `f > 0` somewhere): optimise, take the Laplace widths and fit
+/// `flow` to the widened Gaussian with `batch` draws a step at learning rate `lr`.
+#[allow(clippy::too_many_arguments)]
+pub fn peak_start(
+    flow: &UnitFlow,
+    integrand: &dyn Integrand,
+    opts: &EvalOptions,
+    pilot_points: &[f64],
+    pilot_f: &[f64],
+    batch: usize,
+    lr: f64,
+    rng: &mut dyn RngCore,
+) -> Result<PeakStart> {
+    let d = integrand.dim();
+    let (best, best_f) = pilot_f
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite() && **v > 0.0)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .ok_or_else(|| Error::config("the peak start needs a pilot point with f > 0"))?;
+    let x0 = &pilot_points[best * d..(best + 1) * d];
+    let u0: Vec<f64> = x0
+        .iter()
+        .map(|x| {
+            let x = x.clamp(1e-9, 1.0 - 1e-9);
+            (x / (1.0 - x)).ln()
+        })
+        .collect();
+    let (calls, error) = (AtomicUsize::new(0), Mutex::new(None));
+    let problem = NegLogF {
+        integrand,
+        opts,
+        calls: &calls,
+        error: &error,
+    };
+    let (u, iterations, note) = {
+        let armijo = ArmijoCondition::new(1e-4).map_err(|e| Error::config(e.to_string()))?;
+        let solver = LBFGS::new(BacktrackingLineSearch::new(armijo), 7);
+        let res = Executor::new(
+            NegLogF {
+                integrand,
+                opts,
+                calls: &calls,
+                error: &error,
+            },
+            solver,
+        )
+        .configure(|s| s.param(u0.clone()).max_iters(MAX_ITERS))
+        .run();
+        if let Some(e) = error.lock().unwrap().take() {
+            return Err(e);
+        }
+        match res {
+            Ok(r) => {
+                let s = r.state();
+                let u = s.get_best_param().cloned().unwrap_or(u0);
+                (u, s.get_iter(), None)
+            }
+            Err(e) => (u0, 0, Some(e.to_string())),
+        }
+    };
+    let peak: Vec<f64> = u.iter().map(|v| sigmoid(*v)).collect();
+    let (hessian, peak_log_f) = neg_log_f_hessian(&problem, &peak)?;
+    let calls = calls.load(Ordering::Relaxed);
+    let (chol, widths, hessian_used) = gaussian_factor(hessian, d);
+    let (fit_steps, fit_log_q) = fit_flow(flow, &peak, &chol, batch, lr, rng)?;
+    Ok(PeakStart {
+        pilot_nonzero: pilot_f.iter().filter(|v| **v > 0.0).count(),
+        pilot_points: pilot_f.len(),
+        start_log_f: best_f.ln(),
+        peak,
+        peak_log_f,
+        iterations,
+        calls,
+        widths,
+        hessian_used,
+        fit_steps,
+        fit_log_q,
+        optimiser_note: note,
+    })
+}
+
+/// The Hessian of `−ln f` at `x` (central differences in the cube, `x` moved inside by
+/// the step) and `ln f(x)`; `None` when a stencil value is not finite.
+fn neg_log_f_hessian(problem: &NegLogF, x: &[f64]) -> Result<(Option<DMatrix<f64>>, f64)> {
+    let d = x.len();
+    let h = HESS_STEP;
+    let c: Vec<f64> = x.iter().map(|v| v.clamp(h, 1.0 - h)).collect();
+    let shifted = |moves: &[(usize, f64)]| {
+        let mut p = c.clone();
+        for (i, s) in moves {
+            p[*i] += s;
+        }
+        p
+    };
+    let mut pts = shifted(&[]);
+    for i in 0..d {
+        pts.extend(shifted(&[(i, h)]));
+        pts.extend(shifted(&[(i, -h)]));
+        for j in i + 1..d {
+            for (si, sj) in [(h, h), (h, -h), (-h, h), (-h, -h)] {
+                pts.extend(shifted(&[(i, si), (j, sj)]));
+            }
+        }
+    }
+    let v = problem.at(&pts).map_err(|_| {
+        problem
+            .error
+            .lock()
+            .unwrap()
+            .take()
+            .unwrap_or_else(|| Error::config("the integrand failed at the peak"))
+    })?;
+    let log_f = -v[0];
+    if v.iter().any(|c| !c.is_finite()) {
+        return Ok((None, log_f));
+    }
+    let mut hm = DMatrix::zeros(d, d);
+    let mut k = 1;
+    for i in 0..d {
+        hm[(i, i)] = (v[k] - 2.0 * v[0] + v[k + 1]) / (h * h);
+        k += 2;
+        for j in i + 1..d {
+            let e = (v[k] - v[k + 1] - v[k + 2] + v[k + 3]) / (4.0 * h * h);
+            hm[(i, j)] = e;
+            hm[(j, i)] = e;
+            k += 4;
+        }
+    }
+    Ok((Some(hm), log_f))
+}
+
+/// A factor `L` of the fitted Gaussian's covariance (`Σ = L Lᵀ`) from the Hessian of
+/// `−ln f` (module docs), its widths (smallest first) and whether the Hessian was used.
+fn gaussian_factor(hessian: Option<DMatrix<f64>>, d: usize) -> (DMatrix<f64>, Vec<f64>, bool) {
+    let width = |lambda: f64| {
+        if lambda > 0.0 {
+            (WIDEN / lambda.sqrt()).min(MAX_WIDTH)
+        } else {
+            MAX_WIDTH
+        }
+    };
+    match hessian {
+        Some(hm) if hm.iter().all(|v| v.is_finite()) => {
+            let eig = SymmetricEigen::new(hm);
+            let w: Vec<f64> = eig.eigenvalues.iter().map(|l| width(*l)).collect();
+            let used = eig.eigenvalues.iter().any(|l| *l > 0.0);
+            let l =
+                &eig.eigenvectors * DMatrix::from_diagonal(&nalgebra::DVector::from_vec(w.clone()));
+            let mut sorted = w;
+            sorted.sort_by(f64::total_cmp);
+            (l, sorted, used)
+        }
+        _ => (
+            DMatrix::identity(d, d) * MAX_WIDTH,
+            vec![MAX_WIDTH; d],
+            false,
+        ),
+    }
+}
+
+/// Fold `v` into `[0, 1]` by reflection at the faces (a density on the cube, no atoms).
+fn fold(v: f64) -> f64 {
+    let r = v.rem_euclid(2.0);
+    let r = if r > 1.0 { 2.0 - r } else { r };
+    r.clamp(1e-6, 1.0 - 1e-6)
+}
+
+/// Fit `flow` by maximum likelihood to draws `fold(peak + L z)`; returns the steps and
+/// the mean log density on the last batch.
+fn fit_flow(
+    flow: &UnitFlow,
+    peak: &[f64],
+    chol: &DMatrix<f64>,
+    batch: usize,
+    lr: f64,
+    rng: &mut dyn RngCore,
+) -> Result<(usize, f64)> {
+    let d = peak.len();
+    let mut adam = Adam::new(
+        flow.flow().params().all_vars(),
+        AdamConfig {
+            lr,
+            ..AdamConfig::default()
+        },
+    )?;
+    let schedule = LrSchedule::Cosine {
+        warmup: 0,
+        min_lr: 0.1 * lr,
+    };
+    let mut last = f64::NAN;
+    for step in 0..FIT_STEPS {
+        adam.set_learning_rate(schedule.rate(lr, step, FIT_STEPS));
+        let mut x = Vec::with_capacity(batch * d);
+        let mut z = vec![0.0; d];
+        for _ in 0..batch {
+            for v in z.iter_mut() {
+                *v = StandardNormal.sample(rng);
+            }
+            for i in 0..d {
+                let s: f64 = (0..d).map(|j| chol[(i, j)] * z[j]).sum();
+                x.push(fold(peak[i] + s));
+            }
+        }
+        let x = Tensor::from_vec(x, (batch, d), flow.device())?.to_dtype(flow.dtype())?;
+        let mean_log_q = flow.log_prob(&x)?.mean_all()?;
+        last = mean_log_q
+            .to_dtype(candle_core::DType::F64)?
+            .to_scalar::<f64>()?;
+        if !last.is_finite() {
+            return Err(Error::config(
+                "the peak start's fit diverged (non-finite log density)",
+            ));
+        }
+        adam.backward_step(&mean_log_q.neg()?, Some(10.0))?;
+    }
+    Ok((FIT_STEPS, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::integrate::flow_proposal::UnitFlowConfig;
+    use candle_core::Device;
+    use flowinfer_simulators::FnIntegrand;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    /// A correlated Gaussian bump in 6-d centred at 0.6, thin (σ 0.02) off a diagonal.
+    fn bump() -> FnIntegrand<impl Fn(&[f64]) -> f64 + Send + Sync> {
+        FnIntegrand::new("bump", 6, |x: &[f64]| {
+            let m: f64 = x.iter().map(|v| v - 0.6).sum::<f64>() / 6.0;
+            let along = 6.0 * m * m / (2.0 * 0.1f64.powi(2));
+            let off: f64 =
+                x.iter().map(|v| (v - 0.6 - m).powi(2)).sum::<f64>() / (2.0 * 0.02f64.powi(2));
+            (-(along + off)).exp()
+        })
+    }
+
+    #[test]
+    fn blindness_counts_points_with_mass() {
+        let mut f = vec![0.0; 1000];
+        f[3] = 1e-300;
+        assert!(is_blind(&f));
+        for v in f.iter_mut().take(10) {
+            *v = 1.0;
+        }
+        assert!(!is_blind(&f));
+    }
+
+    #[test]
+    fn the_peak_and_its_widths_are_found_from_a_far_pilot_point() {
+        let f = bump();
+        let flow = UnitFlow::new(
+            6,
+            &UnitFlowConfig::default(),
+            candle_core::DType::F32,
+            &Device::Cpu,
+            1,
+        )
+        .unwrap();
+        // A pilot point far off the peak, where f is ~e^-400 of its maximum.
+        let pts = vec![0.2, 0.9, 0.7, 0.4, 0.8, 0.5];
+        let mut val = vec![0.0];
+        f.evaluate(&pts, &mut val).unwrap();
+        assert!(val[0] > 0.0 && val[0] < 1e-100, "{}", val[0]);
+        let mut rng = StdRng::seed_from_u64(1);
+        let ps = peak_start(
+            &flow,
+            &f,
+            &EvalOptions::default(),
+            &pts,
+            &val,
+            256,
+            2e-2,
+            &mut rng,
+        )
+        .unwrap();
+        for p in &ps.peak {
+            assert!((p - 0.6).abs() < 1e-3, "{:?}", ps);
+        }
+        assert!(ps.peak_log_f > -1e-4, "{}", ps.peak_log_f);
+        assert!(ps.hessian_used);
+        // Five thin directions (σ 0.02) and one along the diagonal (σ 0.1), widened ×2.
+        for w in &ps.widths[..5] {
+            assert!((w - 0.04).abs() < 0.002, "{:?}", ps.widths);
+        }
+        assert!((ps.widths[5] - 0.2).abs() < 0.01, "{:?}", ps.widths);
+        // The fitted flow puts its mass on the peak: its density there is high.
+        let x = Tensor::from_vec(vec![0.6f32; 6], (1, 6), &Device::Cpu).unwrap();
+        let lq = flow.log_prob(&x).unwrap().to_vec1::<f32>().unwrap()[0];
+        assert!(lq > 5.0, "log q at the peak {lq}");
+    }
+}
