@@ -52,6 +52,18 @@ fn row(name: &str, f: &dyn Integrand, peak: f64, square: f64, bound: bool) {
     );
 }
 
+/// How many of 10⁶ uniform points (rng seed `seed`) give `f > 0` in f64: below 1 % the
+/// integrator's pilot is blind and the peak start runs (docs/INTEGRATION.md).
+fn positive_points(f: &dyn Integrand, seed: u64) -> (usize, usize, Vec<f64>) {
+    let d = f.dim();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let n_pts = 1_000_000;
+    let pts: Vec<f64> = (0..n_pts * d).map(|_| rng.random::<f64>()).collect();
+    let mut out = vec![0.0; n_pts];
+    f.evaluate(&pts, &mut out).unwrap();
+    (out.iter().filter(|v| **v > 0.0).count(), n_pts, pts)
+}
+
 fn main() {
     let (w, rho) = (Needle::DEFAULT_WIDTH, Needle::DEFAULT_CORRELATION);
     for d in [4, 8, 16] {
@@ -59,12 +71,7 @@ fn main() {
         let peak = value(&n, &vec![0.5; d]);
         row("needle", &n, peak, needle_square(d, w, rho, 0.5), false);
         // How often a uniform point sees any signal at all (f > 0 in f64).
-        let mut rng = rand::rngs::StdRng::seed_from_u64(d as u64);
-        let n_pts = 1_000_000;
-        let pts: Vec<f64> = (0..n_pts * d).map(|_| rng.random::<f64>()).collect();
-        let mut out = vec![0.0; n_pts];
-        n.evaluate(&pts, &mut out).unwrap();
-        let positive = out.iter().filter(|v| **v > 0.0).count();
+        let (positive, n_pts, pts) = positive_points(&n, d as u64);
         let median_across = {
             let mut logs: Vec<f64> = pts
                 .chunks_exact(d)
@@ -94,6 +101,8 @@ fn main() {
         norm * norm * half.exact().unwrap() / norm_half,
         false,
     );
+    let (positive, n_pts, _) = positive_points(&s, 8);
+    println!("shell        uniform points with f > 0: {positive} of {n_pts}");
 
     let (m, g) = (BreitWigner::DEFAULT_MASS, BreitWigner::DEFAULT_WIDTH);
     let d = 4;
@@ -127,4 +136,6 @@ fn main() {
         + 2.0 * a * (1.0 - a) * cross;
     row("two_needles", &t, peak, square, true);
     println!("two_needles: cross term ∫p₁p₂ ≤ {cross:.2e}");
+    let (positive, n_pts, _) = positive_points(&t, 8);
+    println!("two_needles  uniform points with f > 0: {positive} of {n_pts}");
 }

@@ -11,8 +11,9 @@
 //!
 //! 1. **Trigger** ([`is_blind`]): fewer than [`BLIND_FRACTION`] of the first batch with
 //!    `f > 0` somewhere (drawn from the untrained, uniform proposal) have `f > 0`.
-//!    Integrands whose mass the flow can reach by annealing (the camels, the 8-d
-//!    needles, the shell: 18 % or more of uniform points have `f > 0`) never trigger it.
+//!    Integrands whose mass the flow reaches by annealing (the camels, the 8-d
+//!    needles: 18 % or more of uniform points have `f > 0`; the thin shell: 1.6 %) do
+//!    not trigger it.
 //! 2. **Optimise** `ln f` from the batch's best point with L-BFGS (argmin), in logit
 //!    coordinates `x = 1/(1 + e^{−u})` so the cube's faces are out of reach; gradients
 //!    by central differences, one integrand call of `2d` points each. A trial point
@@ -47,7 +48,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The peak start runs when fewer than this fraction of the pilot's points have `f > 0`.
-pub const BLIND_FRACTION: f64 = 0.01;
+/// The 16-d needle has 0.06 % (586 of 10⁶ uniform points), the thin shell 1.6 % and the
+/// 8-d needles 18 %; annealing from the uniform pilot finds the mass of the latter
+/// (20 of 20 seeds each), so the threshold sits well between (the shell's pilot of
+/// 4096 points, 64 with `f > 0` on average, never comes near 8).
+pub const BLIND_FRACTION: f64 = 0.002;
 
 /// Factor by which every Laplace width is widened for the fit.
 pub const WIDEN: f64 = 2.0;
@@ -428,10 +433,10 @@ mod tests {
         let mut f = vec![0.0; 1000];
         f[3] = 1e-300;
         assert!(is_blind(&f));
-        for v in f.iter_mut().take(10) {
+        for v in f.iter_mut().take(2) {
             *v = 1.0;
         }
-        assert!(!is_blind(&f));
+        assert!(!is_blind(&f), "2 of 1000 is the threshold");
     }
 
     #[test]

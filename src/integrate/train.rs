@@ -43,8 +43,8 @@
 //! is chosen at the first batch in which `f > 0` somewhere (batches with `f = 0`
 //! everywhere teach nothing, so the flow is still the untrained one there).
 //!
-//! *Blind pilots* ([`TrainConfig::peak_start`], on by default): when fewer than 1 % of
-//! that first batch have `f > 0` (a needle in 16 dimensions), the peak is found by
+//! *Blind pilots* ([`TrainConfig::peak_start`], on by default): when fewer than 0.2 %
+//! of that first batch have `f > 0` (a needle in 16 dimensions), the peak is found by
 //! optimising `ln f` and the flow is fitted to a widened Gaussian around it before
 //! training ([`super::peak_start`]). The annealing then starts on the fitted flow's
 //! first batch, at the largest `β` of a halving grid that it samples
@@ -1022,19 +1022,25 @@ mod tests {
     #[test]
     fn a_blind_pilot_gets_a_peak_start_and_the_flow_finds_the_peak() {
         use flowinfer_simulators::FnIntegrand;
-        // A bump of σ = 0.01 cut off at r = 0.05: f > 0 on 0.8 % of the square, so
-        // the uniform pilot is blind (about 2 of 256 points). Exact: 2πσ² (1 − e^{−12.5}).
-        let (c, s) = ([0.37, 0.61], 0.01f64);
+        // A bump of σ = 0.005 cut off at r = 0.015: f > 0 on 0.07 % of the square, so
+        // the uniform pilot of 1024 points is blind (about 1 point).
+        // Exact: 2πσ² (1 − e^{−4.5}).
+        let (c, s) = ([0.37, 0.61], 0.005f64);
         let f = FnIntegrand::new("cut bump", 2, move |x: &[f64]| {
             let r2 = (x[0] - c[0]).powi(2) + (x[1] - c[1]).powi(2);
-            if r2 < 0.05f64.powi(2) {
+            if r2 < 0.015f64.powi(2) {
                 (-r2 / (2.0 * s * s)).exp()
             } else {
                 0.0
             }
         });
-        let exact = 2.0 * std::f64::consts::PI * s * s * (1.0 - (-12.5f64).exp());
-        let (cfg, h) = train_small(&f, 40, true);
+        let exact = 2.0 * std::f64::consts::PI * s * s * (1.0 - (-4.5f64).exp());
+        let cfg = TrainConfig {
+            steps: 40,
+            batch: 1024,
+            ..TrainConfig::default()
+        };
+        let h = train_small_with(&f, &cfg);
         let p = h
             .peak_start
             .as_ref()
