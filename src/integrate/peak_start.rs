@@ -101,6 +101,8 @@ pub struct PeakStart {
     pub fit_log_q: f64,
     /// Why the optimiser stopped early, when it failed (the best point so far is used).
     pub optimiser_note: Option<String>,
+    /// Wall-clock seconds of the whole peak start (optimisation, Hessian and fit).
+    pub seconds: f64,
 }
 
 /// Whether the pilot `f` (drawn from the uniform proposal) is blind: fewer than
@@ -202,6 +204,7 @@ pub fn peak_start(
     lr: f64,
     rng: &mut dyn RngCore,
 ) -> Result<PeakStart> {
+    let started = std::time::Instant::now();
     let d = integrand.dim();
     let (best, best_f) = pilot_f
         .iter()
@@ -268,6 +271,7 @@ pub fn peak_start(
         fit_steps,
         fit_log_q,
         optimiser_note: note,
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 

@@ -348,7 +348,7 @@ impl IntegrationReport {
             let _ = writeln!(
                 o,
                 "peak start:            the pilot saw f > 0 at {} of {} points; ln f optimised from {:.1} to {:.2} \
-                 ({} iterations, {} calls); flow fitted to a Gaussian of widths {:.3}–{:.3}{}",
+                 ({} iterations, {} calls); flow fitted to a Gaussian of widths {:.3}–{:.3} ({:.1} s){}",
                 p.pilot_nonzero,
                 p.pilot_points,
                 p.start_log_f,
@@ -357,6 +357,7 @@ impl IntegrationReport {
                 p.calls,
                 p.widths.first().copied().unwrap_or(f64::NAN),
                 p.widths.last().copied().unwrap_or(f64::NAN),
+                p.seconds,
                 p.optimiser_note
                     .as_ref()
                     .map_or(String::new(), |n| format!(" (optimiser stopped: {n})"))
