@@ -480,6 +480,13 @@ fn loss_weights(f: &[f64], log_q: &[f64], beta: f64) -> (Vec<f64>, Vec<f64>) {
     (a, b)
 }
 
+/// `ln f` per point, `−∞` where `f = 0`.
+fn ln_values(f: &[f64]) -> Vec<f64> {
+    f.iter()
+        .map(|v| if *v > 0.0 { v.ln() } else { f64::NEG_INFINITY })
+        .collect()
+}
+
 /// Effective-sample-size fraction `(Σw)²/(N Σw²)` of the tempered weights
 /// `w = f^β/q`, from `ln f` (−∞ where `f = 0`) and `ln q`, in log space.
 fn tempered_ess_fraction(log_f: &[f64], log_q: &[f64], beta: f64) -> f64 {
@@ -506,10 +513,7 @@ fn tempered_ess_fraction(log_f: &[f64], log_q: &[f64], beta: f64) -> f64 {
 /// The adaptive exponent (module docs): the largest `β' ∈ [beta, 1]` with a tempered
 /// ESS fraction of at least `tau`, or `beta` when even that falls short.
 fn adaptive_beta(f: &[f64], log_q: &[f64], beta: f64, tau: f64) -> f64 {
-    let log_f: Vec<f64> = f
-        .iter()
-        .map(|v| if *v > 0.0 { v.ln() } else { f64::NEG_INFINITY })
-        .collect();
+    let log_f = ln_values(f);
     let ess = |b: f64| tempered_ess_fraction(&log_f, log_q, b);
     if ess(1.0) >= tau {
         return 1.0;
@@ -541,10 +545,7 @@ fn forced_beta(f: &[f64], log_q: &[f64], beta: f64, scheduled: f64) -> f64 {
     if scheduled <= beta {
         return beta;
     }
-    let log_f: Vec<f64> = f
-        .iter()
-        .map(|v| if *v > 0.0 { v.ln() } else { f64::NEG_INFINITY })
-        .collect();
+    let log_f = ln_values(f);
     if tempered_ess_fraction(&log_f, log_q, scheduled) >= MIN_FORCED_ESS {
         scheduled
     } else {
@@ -558,10 +559,7 @@ fn forced_beta(f: &[f64], log_q: &[f64], beta: f64, scheduled: f64) -> f64 {
 /// (bisection in `ln β` down to `1e-6`), so the first target is one the proposal can
 /// sample, as adaptive tempering chooses its first temperature.
 fn initial_beta(f: &[f64], log_q: &[f64], beta_start: f64, tau: f64) -> f64 {
-    let log_f: Vec<f64> = f
-        .iter()
-        .map(|v| if *v > 0.0 { v.ln() } else { f64::NEG_INFINITY })
-        .collect();
+    let log_f = ln_values(f);
     let ess = |b: f64| tempered_ess_fraction(&log_f, log_q, b);
     const FLOOR: f64 = 1e-6;
     if ess(beta_start) >= tau || ess(FLOOR) < tau {
@@ -590,10 +588,7 @@ fn initial_beta(f: &[f64], log_q: &[f64], beta_start: f64, tau: f64) -> f64 {
 /// no points), so the ESS is not monotone in `β` and [`initial_beta`]'s search from
 /// below does not apply.
 fn fitted_beta(f: &[f64], log_q: &[f64], tau: f64) -> f64 {
-    let log_f: Vec<f64> = f
-        .iter()
-        .map(|v| if *v > 0.0 { v.ln() } else { f64::NEG_INFINITY })
-        .collect();
+    let log_f = ln_values(f);
     let grid = std::iter::successors(Some(1.0f64), |b| Some(b * 0.5)).take_while(|b| *b >= 1e-6);
     let mut best = (f64::NEG_INFINITY, 1.0);
     for b in grid {
@@ -740,7 +735,7 @@ pub fn train_flow(
             if !started && mean > 0.0 && !fitted {
                 started = true;
                 hist.mass_found = cfg.defensive_gate && hist.peak_start.is_none() && {
-                    let log_f: Vec<f64> = b.f.iter().map(|v| v.ln()).collect();
+                    let log_f = ln_values(&b.f);
                     tempered_ess_fraction(&log_f, &b.log_q, GATE_BETA) >= GATE_ESS
                 };
                 if cfg.anneal > 0.0 && cfg.anneal_ess > 0.0 {
