@@ -348,12 +348,13 @@ impl IntegrationReport {
             let _ = writeln!(
                 o,
                 "peak start:            the pilot saw f > 0 at {} of {} points; ln f optimised from {:.1} to {:.2} \
-                 ({} iterations, {} calls); flow fitted to a Gaussian of widths {:.3}–{:.3} ({:.1} s){}",
+                 ({} iterations in {} rounds, {} calls); flow fitted to a Gaussian of widths {:.3}–{:.3} ({:.1} s){}",
                 p.pilot_nonzero,
                 p.pilot_points,
                 p.start_log_f,
                 p.peak_log_f,
                 p.iterations,
+                p.rounds,
                 p.calls,
                 p.widths.first().copied().unwrap_or(f64::NAN),
                 p.widths.last().copied().unwrap_or(f64::NAN),
