@@ -36,7 +36,7 @@
 //! target misses mass no weight can show); the annealing and the defensive fraction
 //! still run as usual, so a second peak far away is left to them, as before.
 
-use super::batch::{evaluate, EvalOptions};
+use super::batch::{evaluate, EvalOptions, InvalidCounts};
 use super::flow_proposal::UnitFlow;
 use crate::error::{Error, Result};
 use crate::train::{Adam, AdamConfig, LrSchedule};
@@ -134,6 +134,8 @@ struct NegLogF<'a> {
     calls: &'a AtomicUsize,
     /// The first error of the integrand (returned after the optimiser stops).
     error: &'a Mutex<Option<Error>>,
+    /// Invalid values met (an error unless the options allow them, as in training).
+    invalid: &'a Mutex<InvalidCounts>,
 }
 
 fn sigmoid(u: f64) -> f64 {
@@ -145,7 +147,18 @@ impl NegLogF<'_> {
     fn at(&self, x: &[f64]) -> std::result::Result<Vec<f64>, argmin::core::Error> {
         self.calls
             .fetch_add(x.len() / self.integrand.dim(), Ordering::Relaxed);
-        match evaluate(self.integrand, x, self.opts) {
+        let screened = evaluate(self.integrand, x, self.opts).and_then(|mut f| {
+            self.invalid.lock().unwrap().screen(
+                self.integrand.name(),
+                "peak start",
+                x,
+                self.integrand.dim(),
+                &mut f,
+                self.opts.allow_invalid,
+            )?;
+            Ok(f)
+        });
+        match screened {
             Ok(f) => Ok(f
                 .iter()
                 .map(|v| {
@@ -218,6 +231,7 @@ pub fn peak_start(
     batch: usize,
     lr: f64,
     rng: &mut dyn RngCore,
+    invalid: &mut InvalidCounts,
 ) -> Result<PeakStart> {
     let started = std::time::Instant::now();
     let d = integrand.dim();
@@ -236,11 +250,13 @@ pub fn peak_start(
         })
         .collect();
     let (calls, error) = (AtomicUsize::new(0), Mutex::new(None));
+    let met = Mutex::new(InvalidCounts::default());
     let problem = NegLogF {
         integrand,
         opts,
         calls: &calls,
         error: &error,
+        invalid: &met,
     };
     // L-BFGS, restarted from its best point (fresh curvature memory) while a round
     // still raises ln f by more than RESTART_GAIN: in logit coordinates a long ridge
@@ -256,6 +272,7 @@ pub fn peak_start(
                 opts,
                 calls: &calls,
                 error: &error,
+                invalid: &met,
             },
             solver,
         )
@@ -286,7 +303,14 @@ pub fn peak_start(
         }
     }
     let peak: Vec<f64> = u.iter().map(|v| sigmoid(*v)).collect();
-    let (hessian, peak_log_f) = neg_log_f_hessian(&problem, &peak)?;
+    let hessian = neg_log_f_hessian(&problem, &peak);
+    let met = met.into_inner().unwrap();
+    invalid.non_finite += met.non_finite;
+    invalid.negative += met.negative;
+    if invalid.first.is_none() {
+        invalid.first = met.first;
+    }
+    let (hessian, peak_log_f) = hessian?;
     let calls = calls.load(Ordering::Relaxed);
     let (chol, widths, hessian_used) = gaussian_factor(hessian, d);
     let (fit_steps, fit_log_q) = fit_flow(flow, &peak, &chol, batch, lr, rng)?;
@@ -493,10 +517,50 @@ mod tests {
             64,
             2e-2,
             &mut rng,
+            &mut InvalidCounts::default(),
         )
         .unwrap();
         assert!(ps.peak_log_f > -1e-3, "{ps:?}");
         assert!(ps.rounds > 2, "{ps:?}");
+    }
+
+    #[test]
+    fn invalid_values_met_by_the_optimiser_are_an_error_unless_allowed() {
+        // f is NaN within 0.05 of the peak: the optimiser walks into it.
+        let f = FnIntegrand::new("nan near the peak", 2, |x: &[f64]| {
+            let r2 = (x[0] - 0.5).powi(2) + (x[1] - 0.5).powi(2);
+            if r2 < 0.0025 {
+                f64::NAN
+            } else {
+                (-r2 / 0.02).exp()
+            }
+        });
+        let flow = UnitFlow::new(
+            2,
+            &UnitFlowConfig::default(),
+            candle_core::DType::F32,
+            &Device::Cpu,
+            1,
+        )
+        .unwrap();
+        let (pts, val) = (vec![0.9, 0.1], vec![(-0.32f64 / 0.02).exp()]);
+        let run = |allow: bool, invalid: &mut InvalidCounts| {
+            let opts = EvalOptions {
+                allow_invalid: allow,
+                ..EvalOptions::default()
+            };
+            let mut rng = StdRng::seed_from_u64(1);
+            peak_start(&flow, &f, &opts, &pts, &val, 64, 2e-2, &mut rng, invalid)
+        };
+        let mut invalid = InvalidCounts::default();
+        let err = run(false, &mut invalid).unwrap_err().to_string();
+        assert!(
+            err.contains("peak start") && err.contains("nan near the peak"),
+            "{err}"
+        );
+        let mut invalid = InvalidCounts::default();
+        run(true, &mut invalid).unwrap();
+        assert!(invalid.non_finite > 0, "{invalid:?}");
     }
 
     #[test]
@@ -536,6 +600,7 @@ mod tests {
             256,
             2e-2,
             &mut rng,
+            &mut InvalidCounts::default(),
         )
         .unwrap();
         for p in &ps.peak {

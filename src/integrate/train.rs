@@ -724,7 +724,7 @@ pub fn train_flow(
                 && is_blind(&b.f)
             {
                 let p = peak_start(
-                    flow, integrand, opts, &b.points, &b.f, cfg.batch, cfg.lr, rng,
+                    flow, integrand, opts, &b.points, &b.f, cfg.batch, cfg.lr, rng, invalid,
                 )?;
                 hist.calls += p.calls;
                 record.calls = hist.calls;
