@@ -478,6 +478,41 @@ mod tests {
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
+    /// The default unit flow in `d` dimensions (f32, CPU, seed 1).
+    fn flow(d: usize) -> UnitFlow {
+        UnitFlow::new(
+            d,
+            &UnitFlowConfig::default(),
+            candle_core::DType::F32,
+            &Device::Cpu,
+            1,
+        )
+        .unwrap()
+    }
+
+    /// [`peak_start`] from the one pilot point `pts` with the default options, `batch`
+    /// draws a fit step and rng seed 1.
+    fn start_from(f: &dyn Integrand, flow: &UnitFlow, pts: &[f64], batch: usize) -> PeakStart {
+        let mut val = vec![0.0];
+        f.evaluate(pts, &mut val).unwrap();
+        assert!(val[0] > 0.0, "{}", val[0]);
+        let mut rng = StdRng::seed_from_u64(1);
+        let opts = EvalOptions::default();
+        let mut invalid = InvalidCounts::default();
+        peak_start(
+            flow,
+            f,
+            &opts,
+            pts,
+            &val,
+            batch,
+            2e-2,
+            &mut rng,
+            &mut invalid,
+        )
+        .unwrap()
+    }
+
     /// A correlated Gaussian bump in 6-d centred at 0.6, thin (σ 0.02) off a diagonal.
     fn bump() -> FnIntegrand<impl Fn(&[f64]) -> f64 + Send + Sync> {
         FnIntegrand::new("bump", 6, |x: &[f64]| {
@@ -495,31 +530,8 @@ mod tests {
         // the logit coordinates flatten every step. From this start one L-BFGS round
         // stops at ln f ≈ −33 (checked with MAX_RESTARTS = 0); the restarts reach 0.
         let f = bump();
-        let flow = UnitFlow::new(
-            6,
-            &UnitFlowConfig::default(),
-            candle_core::DType::F32,
-            &Device::Cpu,
-            1,
-        )
-        .unwrap();
-        let pts = vec![0.97, 0.975, 0.97, 0.965, 0.98, 0.97];
-        let mut val = vec![0.0];
-        f.evaluate(&pts, &mut val).unwrap();
-        assert!(val[0] > 0.0, "{}", val[0]);
-        let mut rng = StdRng::seed_from_u64(1);
-        let ps = peak_start(
-            &flow,
-            &f,
-            &EvalOptions::default(),
-            &pts,
-            &val,
-            64,
-            2e-2,
-            &mut rng,
-            &mut InvalidCounts::default(),
-        )
-        .unwrap();
+        let flow = flow(6);
+        let ps = start_from(&f, &flow, &[0.97, 0.975, 0.97, 0.965, 0.98, 0.97], 64);
         assert!(ps.peak_log_f > -1e-3, "{ps:?}");
         assert!(ps.rounds > 2, "{ps:?}");
     }
@@ -535,14 +547,7 @@ mod tests {
                 (-r2 / 0.02).exp()
             }
         });
-        let flow = UnitFlow::new(
-            2,
-            &UnitFlowConfig::default(),
-            candle_core::DType::F32,
-            &Device::Cpu,
-            1,
-        )
-        .unwrap();
+        let flow = flow(2);
         let (pts, val) = (vec![0.9, 0.1], vec![(-0.32f64 / 0.02).exp()]);
         let run = |allow: bool, invalid: &mut InvalidCounts| {
             let opts = EvalOptions {
@@ -577,32 +582,11 @@ mod tests {
     #[test]
     fn the_peak_and_its_widths_are_found_from_a_far_pilot_point() {
         let f = bump();
-        let flow = UnitFlow::new(
-            6,
-            &UnitFlowConfig::default(),
-            candle_core::DType::F32,
-            &Device::Cpu,
-            1,
-        )
-        .unwrap();
+        let flow = flow(6);
         // A pilot point far off the peak, where f is ~e^-400 of its maximum.
-        let pts = vec![0.2, 0.9, 0.7, 0.4, 0.8, 0.5];
-        let mut val = vec![0.0];
-        f.evaluate(&pts, &mut val).unwrap();
-        assert!(val[0] > 0.0 && val[0] < 1e-100, "{}", val[0]);
-        let mut rng = StdRng::seed_from_u64(1);
-        let ps = peak_start(
-            &flow,
-            &f,
-            &EvalOptions::default(),
-            &pts,
-            &val,
-            256,
-            2e-2,
-            &mut rng,
-            &mut InvalidCounts::default(),
-        )
-        .unwrap();
+        let pts = [0.2, 0.9, 0.7, 0.4, 0.8, 0.5];
+        let ps = start_from(&f, &flow, &pts, 256);
+        assert!(ps.start_log_f < -230.0, "{}", ps.start_log_f);
         for p in &ps.peak {
             assert!((p - 0.6).abs() < 1e-3, "{:?}", ps);
         }
