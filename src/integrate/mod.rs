@@ -286,6 +286,9 @@ pub fn integrate(
     }
     seconds.total = start.elapsed().as_secs_f64();
     let mut warnings = stats.warnings();
+    if let Some(p) = &history.peak_start {
+        warnings.push(peak_start::one_peak_warning(p));
+    }
     if let Some(last) = history.records.last().filter(|r| r.beta < 1.0) {
         warnings.push(format!(
             "the annealing did not reach the integrand itself (β = {:.3e} at the last step): \
