@@ -600,11 +600,13 @@ mod tests {
                 })
                 .sum()
         });
-        let mut cfg = IntegrateConfig::default();
-        cfg.train = TrainConfig {
-            steps: 10,
-            batch: 2048,
-            ..TrainConfig::default()
+        let mut cfg = IntegrateConfig {
+            train: TrainConfig {
+                steps: 10,
+                batch: 2048,
+                ..TrainConfig::default()
+            },
+            ..IntegrateConfig::default()
         };
         cfg.eval.samples = 2000;
         let out = integrate(&f, &cfg, &Device::Cpu, &mut |_| {}).unwrap();
