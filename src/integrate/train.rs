@@ -716,7 +716,6 @@ pub fn train_flow(
             // A blind pilot (a needle in many dimensions): find the peak and fit the
             // flow around it; this batch came from the untrained proposal, so the
             // annealing starts at the next one, drawn from the fitted flow.
-            let mut fitted = false;
             if !started
                 && mean > 0.0
                 && cfg.peak_start
@@ -729,10 +728,19 @@ pub fn train_flow(
                 hist.calls += p.calls;
                 record.calls = hist.calls;
                 hist.peak_start = Some(p);
-                fitted = true;
                 fitted_at = Some(step);
+                // Nothing is learnt from this batch (the flow it came from is gone):
+                // a skipped step.
+                stored = None;
+                if beta >= 1.0 && full_from.is_none() {
+                    full_from = Some(step);
+                }
+                hist.skipped_steps += 1;
+                on_step(&record, &hist.running);
+                hist.records.push(record);
+                continue;
             }
-            if !started && mean > 0.0 && !fitted {
+            if !started && mean > 0.0 {
                 started = true;
                 hist.mass_found = cfg.defensive_gate && hist.peak_start.is_none() && {
                     let log_f = ln_values(&b.f);
@@ -749,7 +757,7 @@ pub fn train_flow(
                 hist.beta_initial = beta;
             }
             let mut restored = false;
-            let collapse = if cfg.collapse_guard && !fitted {
+            let collapse = if cfg.collapse_guard {
                 guard.observe(&summary, flow.flow().params())?
             } else {
                 None
@@ -769,10 +777,8 @@ pub fn train_flow(
                 }
                 on_collapse(&c);
             }
-            if !fitted {
-                beta = forced_beta(&b.f, &b.log_q, beta, cfg.beta_from(beta_start, step));
-            }
-            if cfg.anneal_ess > 0.0 && beta < 1.0 && mean > 0.0 && !fitted {
+            beta = forced_beta(&b.f, &b.log_q, beta, cfg.beta_from(beta_start, step));
+            if cfg.anneal_ess > 0.0 && beta < 1.0 && mean > 0.0 {
                 beta = adaptive_beta(&b.f, &b.log_q, beta, cfg.anneal_ess);
             }
             record.beta = beta;
@@ -780,7 +786,7 @@ pub fn train_flow(
                 full_from = Some(step);
             }
             // A batch of a collapsed flow is not learnt from: the flow was restored.
-            stored = if mean > 0.0 && !restored && !fitted {
+            stored = if mean > 0.0 && !restored {
                 let (a, bb) =
                     loss_weights(&b.f, loss_log_q.as_ref().unwrap_or(&b.log_q), record.beta);
                 let dev = flow.device();
